@@ -1,0 +1,66 @@
+import { timingSafeEqual } from 'node:crypto';
+import Koa from 'koa';
+import type { Middleware } from 'koa';
+import Router from '@koa/router';
+import { HttpMethodEnum, koaBody } from 'koa-body';
+import type { ApiDeps } from './deps.js';
+import { errorEnvelope } from './envelope.js';
+import { channelRoutes } from './routes/channels.js';
+import { delayedRoutes } from './routes/delayed.js';
+import { failedRoutes } from './routes/failed.js';
+import { pushRoutes } from './routes/push.js';
+import { systemRoutes } from './routes/system.js';
+import { taskRoutes } from './routes/tasks.js';
+
+/** Every route but /health needs `Authorization: Bearer <token>` when a token is configured. */
+function bearerAuth(token: string | undefined): Middleware {
+  const expected = token ? Buffer.from(token) : undefined;
+  return async (ctx, next) => {
+    if (!expected || ctx.path === '/health') return next();
+    const given = Buffer.from(/^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1] ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.throw(401, 'a valid bearer token is required (Authorization: Bearer <token>)');
+    }
+    return next();
+  };
+}
+
+/** The Koa app: thin routes over the broker and the master client. */
+export function createApp(deps: ApiDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  const limit = deps.options.httpBodyLimitBytes;
+  const router = new Router();
+  pushRoutes(router, deps);
+  channelRoutes(router, deps);
+  failedRoutes(router, deps);
+  delayedRoutes(router, deps);
+  taskRoutes(router, deps);
+  systemRoutes(router, deps);
+
+  app.use(errorEnvelope(deps.log));
+  app.use(bearerAuth(deps.options.httpToken));
+  app.use(
+    koaBody({
+      multipart: true,
+      urlencoded: true,
+      json: true,
+      jsonStrict: false,
+      jsonLimit: limit,
+      formLimit: limit,
+      textLimit: limit,
+      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
+      formidable: { maxFileSize: limit, maxFieldsSize: limit, maxFields: 1000, multiples: true },
+      onError: (error, ctx) => {
+        const status = /maxFileSize|maxFieldsSize|too large|exceeded/i.test(error.message) ? 413 : 400;
+        ctx.throw(status, status === 413 ? `request body larger than ${limit} bytes` : `malformed body: ${error.message}`);
+      },
+    }),
+  );
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  // errors are answered by errorEnvelope; keep Koa from printing them again
+  app.silent = true;
+  return app;
+}

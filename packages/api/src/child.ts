@@ -1,0 +1,58 @@
+/**
+ * Entry point of the api process, forked by master. Serves HTTP; asks master over IPC for
+ * anything that changes processes; exits when master asks it to or disappears.
+ */
+import type { Server } from 'node:http';
+import pino from 'pino';
+import { Broker } from '@coyotes/broker';
+import { parseHostPort } from '@coyotes/protocol';
+import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
+import { createApp } from './app.js';
+import { MasterClient } from './master-client.js';
+
+const log = pino({ level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'api' } });
+const master = new MasterClient((message: ApiToMaster) => {
+  if (process.connected) process.send!(message);
+});
+let server: Server | undefined;
+let broker: Broker | undefined;
+
+async function exit(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (!server) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server?.closeAllConnections(), 2000).unref();
+  });
+  await broker?.close();
+  process.exit(0);
+}
+
+process.on('message', (message: MasterToApi) => {
+  switch (message.type) {
+    case 'start': {
+      const { options } = message.identity;
+      broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
+      const app = createApp({ broker, master, options, log });
+      const { host, port } = parseHostPort(options.httpAddr, 'http-addr');
+      server = app.listen(port, host, () => {
+        log.info({ http: `http://${options.httpAddr}` }, 'HTTP API listening');
+        if (process.connected) process.send!({ type: 'ready' } satisfies ApiToMaster);
+      });
+      server.on('error', (error) => {
+        log.fatal({ err: error, http: options.httpAddr }, 'HTTP API cannot listen');
+        process.exit(78);
+      });
+      return;
+    }
+    case 'reply':
+      master.settle(message);
+      return;
+    case 'drain':
+      void exit();
+      return;
+  }
+});
+
+process.on('disconnect', () => void exit());
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR2'] as const) process.on(signal, () => undefined);

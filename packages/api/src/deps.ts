@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Broker } from '@coyotes/broker';
+import { CoyotesError } from '@coyotes/protocol';
+import type { ChannelConfig, ServerOptions } from '@coyotes/protocol';
+import type { MasterClient } from './master-client.js';
+
+/** What every route may use. */
+export interface ApiDeps {
+  broker: Broker;
+  master: MasterClient;
+  options: Readonly<ServerOptions>;
+  log: Logger;
+}
+
+export async function requireChannel(deps: ApiDeps, name: string): Promise<ChannelConfig> {
+  const channel = await deps.broker.channels.get(name);
+  if (!channel) throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
+  return channel;
+}

@@ -1,0 +1,52 @@
+import type { Context, Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { isCoyotesError } from '@coyotes/protocol';
+import type { ErrorCode } from '@coyotes/protocol';
+
+/** The seed's response envelope, field order included. */
+export interface Envelope<T> {
+  status_code: number;
+  message: string;
+  data: T;
+}
+
+export function ok<T>(ctx: Context, data: T): void {
+  ctx.status = 200;
+  ctx.body = { status_code: 200, message: 'ok', data } satisfies Envelope<T>;
+}
+
+/** HTTP status of each domain error an operation can raise. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  COY_ERR_CHANNEL_NOT_FOUND: 404,
+  COY_ERR_TASK_NOT_FOUND: 404,
+  COY_ERR_CHANNEL_NAME_INVALID: 400,
+  COY_ERR_TASK_INVALID: 400,
+  COY_ERR_TASK_FINISHED: 409,
+  COY_ERR_TASK_NOT_FAILED: 409,
+  COY_ERR_TASK_ID_EXISTS: 409,
+  COY_ERR_IPC_TIMEOUT: 503,
+  COY_ERR_REDIS_UNAVAILABLE: 503,
+};
+
+/**
+ * Turns every error into the envelope: client errors show their message, server errors never
+ * leak internals. Logged once: 5xx at error level, 4xx at info.
+ */
+export function errorEnvelope(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404, `no route for ${ctx.method} ${ctx.path}`);
+    } catch (caught) {
+      const error = caught as { status?: number; statusCode?: number; expose?: boolean; message?: string; code?: string };
+      let status = error.status ?? error.statusCode ?? 500;
+      if (isCoyotesError(caught)) status = STATUS[caught.code] ?? 500;
+      if (status < 400 || status > 599) status = 500;
+      const message = status < 500 || isCoyotesError(caught) ? (error.message ?? 'error') : 'internal server error';
+      ctx.status = status;
+      ctx.body = { status_code: status, message, data: null } satisfies Envelope<null>;
+      if (status >= 500) log.error({ err: caught, method: ctx.method, path: ctx.path }, 'request failed');
+      else log.info({ status, method: ctx.method, path: ctx.path, reason: message }, 'request refused');
+    }
+  };
+}

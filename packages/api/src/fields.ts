@@ -1,0 +1,94 @@
+import type { Context } from 'koa';
+
+/**
+ * Reading request fields the same way whatever the encoding (multipart, urlencoded, JSON):
+ * each reader throws a 400 naming the field when the value does not fit.
+ */
+export type Fields = Record<string, unknown>;
+
+export function fields(ctx: Context): Fields {
+  const body = (ctx.request as { body?: unknown }).body;
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Fields) : {};
+}
+
+const first = (value: unknown): unknown => (Array.isArray(value) ? value[value.length - 1] : value);
+
+export function optionalString(ctx: Context, body: Fields, name: string): string | undefined {
+  const value = first(body[name]);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'string') ctx.throw(400, `${name} must be a string`);
+  if (value.includes('\0')) ctx.throw(400, `${name} must not contain NUL bytes`);
+  return value;
+}
+
+export function requiredString(ctx: Context, body: Fields, name: string): string {
+  const value = optionalString(ctx, body, name);
+  if (value === undefined || value.trim() === '') ctx.throw(400, `${name} is required`);
+  return value;
+}
+
+/** A non-negative integer (or a positive one with `min: 1`). */
+export function optionalInteger(ctx: Context, body: Fields, name: string, min = 0): number | undefined {
+  const value = first(body[name]);
+  if (value === undefined || value === null || value === '') return undefined;
+  const number = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min) {
+    ctx.throw(400, `${name} must be ${min === 1 ? 'a positive' : 'a non-negative'} integer`);
+  }
+  return number;
+}
+
+export function optionalBoolean(ctx: Context, body: Fields, name: string): boolean | undefined {
+  const value = first(body[name]);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true' || value === '1' || value === 1) return true;
+  if (value === false || value === 'false' || value === '0' || value === 0) return false;
+  return ctx.throw(400, `${name} must be true or false`);
+}
+
+/** A repeated field (`args=a&args=b`, `args[]`, or a JSON array). */
+export function stringList(ctx: Context, body: Fields, name: string): string[] {
+  const value = body[name] ?? body[`${name}[]`];
+  if (value === undefined || value === null || value === '') return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item) => {
+    if (typeof item !== 'string' && typeof item !== 'number') ctx.throw(400, `${name} must be a list of strings`);
+    if (String(item).includes('\0')) ctx.throw(400, `${name} must not contain NUL bytes`);
+    return String(item);
+  });
+}
+
+/** `env` as a JSON object of strings, or `env[NAME]=value` fields. */
+export function envMap(ctx: Context, body: Fields): Record<string, string> | undefined {
+  let value = body.env;
+  if (typeof value === 'string' && value.trim() !== '') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      ctx.throw(400, 'env must be a JSON object of strings');
+    }
+  }
+  if (value === undefined || value === '') {
+    const bracketed = Object.entries(body).filter(([key]) => /^env\[[A-Za-z_][A-Za-z0-9_]*\]$/.test(key));
+    if (bracketed.length === 0) return undefined;
+    value = Object.fromEntries(bracketed.map(([key, v]) => [key.slice(4, -1), first(v)]));
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) ctx.throw(400, 'env must be an object of strings');
+  const env: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value as Fields)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.throw(400, `env name "${key}" is invalid`);
+    if (typeof v !== 'string' && typeof v !== 'number') ctx.throw(400, `env.${key} must be a string`);
+    env[key] = String(v);
+  }
+  return env;
+}
+
+/** `limit` and `offset` query parameters, bounded. */
+export function page(ctx: Context, defaultLimit = 100): { offset: number; limit: number } {
+  const query = ctx.query as Fields;
+  const limit = optionalInteger(ctx, query, 'limit', 1) ?? defaultLimit;
+  const offset = optionalInteger(ctx, query, 'offset') ?? 0;
+  if (limit > 1000) ctx.throw(400, 'limit must be at most 1000');
+  return { offset, limit };
+}

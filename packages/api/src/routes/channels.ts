@@ -1,0 +1,84 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { isValidChannelName } from '@coyotes/protocol';
+import type { ChannelConfig } from '@coyotes/protocol';
+import type { ApiDeps } from '../deps.js';
+import { requireChannel } from '../deps.js';
+import { ok } from '../envelope.js';
+import { fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
+import { seedListed } from '../present.js';
+
+/** The seed's per-channel listing: running then queued tasks (one page), and the true total. */
+async function channelTasks(deps: ApiDeps, name: string, limit: { offset: number; limit: number }) {
+  const [running, counts] = await Promise.all([deps.broker.queries.listRunning(name), deps.broker.queries.counts(name)]);
+  const room = Math.max(0, limit.limit - running.length);
+  const queued = room > 0 ? await deps.broker.queries.listQueued(name, { offset: limit.offset, limit: room }) : [];
+  return {
+    tasks: [...running.map((spec) => seedListed(spec, 'running')), ...queued.map((spec) => seedListed(spec, 'queued'))],
+    count: counts.running + counts.queued,
+  };
+}
+
+async function allChannels(ctx: Context, deps: ApiDeps): Promise<void> {
+  const limit = page(ctx);
+  const channels = await deps.broker.channels.list();
+  const data: Record<string, Awaited<ReturnType<typeof channelTasks>>> = {};
+  for (const channel of channels) data[channel.name] = await channelTasks(deps, channel.name, limit);
+  ok(ctx, data);
+}
+
+/** Settings a request may change, validated; absent fields stay as they are. */
+function channelPatch(ctx: Context): Partial<ChannelConfig> {
+  const body = fields(ctx);
+  const patch: Partial<ChannelConfig> = {};
+  const workers = optionalInteger(ctx, body, 'worker', 1);
+  if (workers !== undefined) {
+    if (workers > 1024) ctx.throw(400, 'worker must be at most 1024');
+    patch.workers = workers;
+  }
+  const distinct = optionalBoolean(ctx, body, 'distinct');
+  if (distinct !== undefined) patch.distinct = distinct;
+  const paused = optionalBoolean(ctx, body, 'paused');
+  if (paused !== undefined) patch.paused = paused;
+  const maxRetries = optionalInteger(ctx, body, 'max_retries');
+  if (maxRetries !== undefined) patch.maxRetries = maxRetries;
+  const timeout = optionalInteger(ctx, body, 'timeout');
+  if (timeout !== undefined) patch.timeoutMs = timeout * 1000;
+  const shell = optionalBoolean(ctx, body, 'shell');
+  if (shell !== undefined) patch.shell = shell;
+  return patch;
+}
+
+export function channelRoutes(router: Router, deps: ApiDeps): void {
+  router.get('/channels', (ctx) => allChannels(ctx, deps));
+  // TaskRunner's name for the same listing
+  router.get('/status', (ctx) => allChannels(ctx, deps));
+
+  router.get('/channels/:name', async (ctx) => {
+    const channel = await requireChannel(deps, ctx.params.name!);
+    ok(ctx, await channelTasks(deps, channel.name, page(ctx)));
+  });
+
+  // creates a channel, or updates one that exists
+  router.post('/channels', async (ctx) => {
+    const name = requiredString(ctx, fields(ctx), 'name');
+    if (!isValidChannelName(name)) ctx.throw(400, 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
+    await deps.master.request({ op: 'channel.upsert', channel: { ...channelPatch(ctx), name } });
+    ok(ctx, null);
+  });
+
+  router.patch('/channels/:name', async (ctx) => {
+    const channel = await requireChannel(deps, ctx.params.name!);
+    const updated = await deps.master.request<ChannelConfig>({
+      op: 'channel.upsert',
+      channel: { ...channelPatch(ctx), name: channel.name },
+    });
+    ok(ctx, updated);
+  });
+
+  router.delete('/channels/:name', async (ctx) => {
+    await requireChannel(deps, ctx.params.name!);
+    await deps.master.request({ op: 'channel.delete', name: ctx.params.name! });
+    ok(ctx, null);
+  });
+}

@@ -1,0 +1,40 @@
+import type Router from '@koa/router';
+import type { ApiDeps } from '../deps.js';
+import { ok } from '../envelope.js';
+import { page } from '../fields.js';
+
+const NODE_DEAD_AFTER_MS = 5000;
+
+export function systemRoutes(router: Router, deps: ApiDeps): void {
+  router.get('/health', async (ctx) => {
+    let redis = true;
+    try {
+      await Promise.race([deps.broker.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
+    } catch {
+      redis = false;
+    }
+    let master: unknown = null;
+    try {
+      master = await deps.master.request({ op: 'stats' });
+    } catch {
+      master = null;
+    }
+    const healthy = redis && master !== null;
+    ctx.status = healthy ? 200 : 503;
+    ctx.body = {
+      status_code: ctx.status,
+      message: healthy ? 'ok' : 'unhealthy',
+      data: { redis, master: master !== null, processes: master },
+    };
+  });
+
+  router.get('/nodes', async (ctx) => {
+    ok(ctx, await deps.broker.nodes.live(NODE_DEAD_AFTER_MS));
+  });
+
+  router.get('/dead-letters', async (ctx) => {
+    const { offset, limit } = page(ctx);
+    const { total, items } = await deps.broker.deadLetters.list(offset, limit);
+    ok(ctx, { count: total, items });
+  });
+}

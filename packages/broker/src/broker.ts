@@ -1,0 +1,70 @@
+import { customAlphabet } from 'nanoid';
+import type { ServerOptions } from '@coyotes/protocol';
+import { ChannelRegistry, EventSubscriber } from './channels.js';
+import { connectRedis, duplicateForBlocking } from './connection.js';
+import type { ConnectionOptions } from './connection.js';
+import { Keys } from './keys.js';
+import { NodeRegistry } from './nodes.js';
+import { DeadLetters, PrepareQueue } from './prepare.js';
+import { TaskQueries } from './queries.js';
+import type { ScriptedRedis } from './scripts.js';
+import { TaskStore } from './tasks.js';
+
+/** Task ids: 21 URL- and key-safe characters. */
+export const newTaskId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 21);
+
+/** The one door to Redis: every other package goes through this. */
+export class Broker {
+  readonly keys: Keys;
+  readonly tasks: TaskStore;
+  readonly queries: TaskQueries;
+  readonly channels: ChannelRegistry;
+  readonly prepare: PrepareQueue;
+  readonly deadLetters: DeadLetters;
+  readonly nodes: NodeRegistry;
+  private readonly extra: ScriptedRedis[] = [];
+
+  private constructor(
+    readonly redis: ScriptedRedis,
+    options: ServerOptions,
+  ) {
+    this.keys = new Keys(options.keyPrefix, options.prepareQueueKey);
+    this.tasks = new TaskStore(redis, this.keys, options);
+    this.queries = new TaskQueries(redis, this.keys);
+    this.channels = new ChannelRegistry(redis, this.keys);
+    this.prepare = new PrepareQueue(redis, this.keys);
+    this.deadLetters = new DeadLetters(redis, this.keys);
+    this.nodes = new NodeRegistry(redis, this.keys);
+  }
+
+  static connect(options: ServerOptions, connection: ConnectionOptions): Broker {
+    return new Broker(connectRedis(options.redis, connection), options);
+  }
+
+  /** Resolves once Redis answers (waiting through reconnects). */
+  async ready(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  /** A connection of its own for blocking reads, closed with the broker. */
+  blockingConnection(): ScriptedRedis {
+    const connection = duplicateForBlocking(this.redis);
+    this.extra.push(connection);
+    return connection;
+  }
+
+  /** Blocks until a wake-up marker for the channel arrives or the timeout passes. */
+  async waitForWork(blocking: ScriptedRedis, channel: string, timeoutS: number): Promise<boolean> {
+    return (await blocking.brpop(this.keys.channel(channel).marker, timeoutS)) !== null;
+  }
+
+  async subscribe(): Promise<EventSubscriber> {
+    return EventSubscriber.open(this.redis, this.keys);
+  }
+
+  /** Closes after pending commands are written. */
+  async close(): Promise<void> {
+    for (const connection of this.extra) connection.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

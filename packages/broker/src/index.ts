@@ -1,0 +1,13 @@
+export { Broker, newTaskId } from './broker.js';
+export type { BrokerEvent } from './channels.js';
+export { ChannelRegistry, EventSubscriber } from './channels.js';
+export type { ConnectionOptions } from './connection.js';
+export { BrokerErrorCode, brokerError } from './errors.js';
+export type { ChannelKeys } from './keys.js';
+export { Keys } from './keys.js';
+export type { NodeInfo } from './nodes.js';
+export type { DeadLetter } from './prepare.js';
+export type { ChannelCounts, Page, TaskView } from './queries.js';
+export type { ScriptedRedis } from './scripts.js';
+export type { BrokerOptions, ClaimedTask, CompletionOutcome, EnqueueOutcome } from './tasks.js';
+export { fingerprint } from './tasks.js';

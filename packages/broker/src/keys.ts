@@ -1,0 +1,77 @@
+/**
+ * Every Redis key Coyotes uses, built in one place. All keys of a channel share the hash tag
+ * `{channel}` so each Lua script touches a single Redis Cluster slot.
+ */
+export interface ChannelKeys {
+  /** list of task ids waiting to run; LPUSH to enqueue, RPOP to claim */
+  queued: string;
+  /** hash id → spec JSON, for every task not yet forgotten */
+  tasks: string;
+  /** hash id → lease token of the runner executing it */
+  running: string;
+  /** zset id → lease expiry ms */
+  leases: string;
+  /** zset id → due ms (delayed tasks and retries waiting out their backoff) */
+  delayed: string;
+  /** hash id → failed executions so far */
+  retries: string;
+  /** hash id → runner deaths while running it */
+  crashes: string;
+  /** zset id → failed_at ms */
+  failed: string;
+  /** zset id → finished ms, for retention */
+  done: string;
+  /** hash id → last result JSON */
+  results: string;
+  /** zset fingerprint → marker expiry ms (distinct channels) */
+  distinct: string;
+  /** short list that wakes blocked claimers */
+  marker: string;
+  /** hash of counters: accepted, processed, succeeded, failed, retried, poisoned */
+  stats: string;
+}
+
+export class Keys {
+  readonly channels: string;
+  readonly events: string;
+  readonly nodes: string;
+  readonly deadLetters: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly prepareQueue: string,
+  ) {
+    this.channels = `${prefix}:channels`;
+    this.events = `${prefix}:events`;
+    this.nodes = `${prefix}:nodes`;
+    this.deadLetters = `${prefix}:dead-letters`;
+  }
+
+  channel(name: string): ChannelKeys {
+    const base = `${this.prefix}:{${name}}:`;
+    return {
+      queued: `${base}queued`,
+      tasks: `${base}tasks`,
+      running: `${base}running`,
+      leases: `${base}leases`,
+      delayed: `${base}delayed`,
+      retries: `${base}retries`,
+      crashes: `${base}crashes`,
+      failed: `${base}failed`,
+      done: `${base}done`,
+      results: `${base}results`,
+      distinct: `${base}distinct`,
+      marker: `${base}marker`,
+      stats: `${base}stats`,
+    };
+  }
+
+  /** In-flight copy of ingress entries a node is dispatching; same slot as the ingress list. */
+  prepareInFlight(nodeId: string): string {
+    return `{${this.prepareQueue}}:processing:${nodeId}`;
+  }
+
+  node(nodeId: string): string {
+    return `${this.prefix}:node:${nodeId}`;
+  }
+}

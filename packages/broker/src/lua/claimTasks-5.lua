@@ -1,0 +1,29 @@
+--[[
+  Claim up to N queued tasks of a channel and lease each to the caller.
+  Ids whose spec is gone were cancelled while queued: they are dropped here.
+  Input:  KEYS[1] queued  KEYS[2] tasks  KEYS[3] running  KEYS[4] leases  KEYS[5] marker
+          ARGV[1] max tasks  ARGV[2] lease expiry ms  ARGV[3] lease token prefix
+  Output: flat array id1, spec1, token1, id2, ... (empty when nothing is queued)
+]]
+-- @include wake
+local wanted = tonumber(ARGV[1])
+local out = {}
+local claimed, popped = 0, 0
+while claimed < wanted and popped < wanted + 1000 do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then break end
+  popped = popped + 1
+  local spec = redis.call('HGET', KEYS[2], id)
+  if spec then
+    local token = ARGV[3] .. ':' .. popped
+    redis.call('HSET', KEYS[3], id, token)
+    redis.call('ZADD', KEYS[4], ARGV[2], id)
+    out[#out + 1] = id
+    out[#out + 1] = spec
+    out[#out + 1] = token
+    claimed = claimed + 1
+  end
+end
+-- more left: let another idle claimer know
+if claimed > 0 and redis.call('LLEN', KEYS[1]) > 0 then wake(KEYS[5]) end
+return out

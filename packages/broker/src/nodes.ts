@@ -1,0 +1,50 @@
+import type { Keys } from './keys.js';
+import type { ScriptedRedis } from './scripts.js';
+
+/** What a master says about itself with each heartbeat. */
+export interface NodeInfo {
+  nodeId: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  startedAt: number;
+  httpAddr: string;
+  taskMode: boolean;
+  channels: Record<string, number>;
+}
+
+/** The masters sharing this Redis: a heartbeat zset plus a self-expiring description each. */
+export class NodeRegistry {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: Keys,
+  ) {}
+
+  async heartbeat(info: NodeInfo, ttlMs: number): Promise<void> {
+    await this.redis
+      .pipeline()
+      .zadd(this.keys.nodes, Date.now(), info.nodeId)
+      .set(this.keys.node(info.nodeId), JSON.stringify(info), 'PX', ttlMs)
+      .exec();
+  }
+
+  /** Live nodes: heard from within `deadAfterMs`. */
+  async live(deadAfterMs: number): Promise<(NodeInfo & { lastSeen: number })[]> {
+    const flat = await this.redis.zrangebyscore(this.keys.nodes, Date.now() - deadAfterMs, '+inf', 'WITHSCORES');
+    const nodes: (NodeInfo & { lastSeen: number })[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const json = await this.redis.get(this.keys.node(flat[i]!));
+      if (json) nodes.push({ ...(JSON.parse(json) as NodeInfo), lastSeen: Number(flat[i + 1]) });
+    }
+    return nodes;
+  }
+
+  /** Node ids not heard from within `deadAfterMs`. */
+  async dead(deadAfterMs: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.nodes, '-inf', `(${Date.now() - deadAfterMs}`);
+  }
+
+  async forget(nodeId: string): Promise<void> {
+    await this.redis.pipeline().zrem(this.keys.nodes, nodeId).del(this.keys.node(nodeId)).exec();
+  }
+}

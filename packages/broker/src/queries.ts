@@ -1,0 +1,149 @@
+import type { TaskResult, TaskSpec, TaskState } from '@coyotes/protocol';
+import type { Keys } from './keys.js';
+import type { ScriptedRedis } from './scripts.js';
+
+/** Everything known about one task. */
+export interface TaskView {
+  spec: TaskSpec;
+  state: TaskState;
+  /** The last execution's result, if it ran. */
+  result: TaskResult | null;
+  /** Failed executions so far. */
+  retries: number;
+  /** Unix ms it entered the failed list. */
+  failedAt: number | null;
+  /** Unix ms it is due (delayed tasks and retries in backoff). */
+  dueAt: number | null;
+}
+
+export interface Page {
+  offset: number;
+  limit: number;
+}
+
+export interface ChannelCounts {
+  queued: number;
+  running: number;
+  delayed: number;
+  failed: number;
+  done: number;
+}
+
+const parse = <T>(json: string | null | undefined): T | null => (json ? (JSON.parse(json) as T) : null);
+
+/** Read side of the task store: lookups and paginated listings, never a full scan of a queue. */
+export class TaskQueries {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: Keys,
+  ) {}
+
+  async get(channel: string, id: string): Promise<TaskView | null> {
+    const k = this.keys.channel(channel);
+    const replies = await this.redis
+      .pipeline()
+      .hget(k.tasks, id)
+      .hexists(k.running, id)
+      .zscore(k.delayed, id)
+      .zscore(k.failed, id)
+      .zscore(k.done, id)
+      .hget(k.results, id)
+      .hget(k.retries, id)
+      .exec();
+    const value = (i: number): unknown => {
+      const [error, reply] = replies![i]!;
+      if (error) throw error;
+      return reply;
+    };
+    const spec = parse<TaskSpec>(value(0) as string | null);
+    if (spec === null) return null;
+    const failedAt = value(3) === null ? null : Number(value(3));
+    const dueAt = value(2) === null ? null : Number(value(2));
+    let state: TaskState = 'queued';
+    if (value(1) === 1) state = 'running';
+    else if (failedAt !== null) state = 'failed';
+    else if (value(4) !== null) state = 'succeeded';
+    else if (dueAt !== null) state = 'delayed';
+    return {
+      spec,
+      state,
+      result: parse<TaskResult>(value(5) as string | null),
+      retries: Number(value(6) ?? 0),
+      failedAt,
+      dueAt,
+    };
+  }
+
+  /** Finds a task by id among the given channels. */
+  async locate(channels: string[], id: string): Promise<TaskView | null> {
+    for (const channel of channels) {
+      const view = await this.get(channel, id);
+      if (view) return view;
+    }
+    return null;
+  }
+
+  async counts(channel: string): Promise<ChannelCounts> {
+    const k = this.keys.channel(channel);
+    const [queued, running, delayed, failed, done] = (await this.redis
+      .pipeline()
+      .llen(k.queued)
+      .hlen(k.running)
+      .zcard(k.delayed)
+      .zcard(k.failed)
+      .zcard(k.done)
+      .exec())!.map(([error, reply]) => {
+      if (error) throw error;
+      return Number(reply);
+    }) as [number, number, number, number, number];
+    return { queued, running, delayed, failed, done };
+  }
+
+  async stats(channel: string): Promise<Record<string, number>> {
+    const raw = await this.redis.hgetall(this.keys.channel(channel).stats);
+    return Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, Number(value)]));
+  }
+
+  /** Running tasks of a channel across every host (bounded by the slots in the cluster). */
+  async listRunning(channel: string): Promise<TaskSpec[]> {
+    const k = this.keys.channel(channel);
+    const ids = await this.redis.hkeys(k.running);
+    return this.specs(channel, ids);
+  }
+
+  /** Queued tasks, the next to run first; cancelled ids still in the list are skipped. */
+  async listQueued(channel: string, page: Page): Promise<TaskSpec[]> {
+    const k = this.keys.channel(channel);
+    const ids = await this.redis.lrange(k.queued, -(page.offset + page.limit), -(page.offset + 1));
+    return this.specs(channel, ids.reverse());
+  }
+
+  /** Failed tasks, most recent first. */
+  async listFailed(channel: string, page: Page): Promise<TaskView[]> {
+    return this.listScored(channel, this.keys.channel(channel).failed, page, true);
+  }
+
+  /** Delayed tasks, the soonest due first. */
+  async listDelayed(channel: string, page: Page): Promise<TaskView[]> {
+    return this.listScored(channel, this.keys.channel(channel).delayed, page, false);
+  }
+
+  private async listScored(channel: string, key: string, page: Page, newestFirst: boolean): Promise<TaskView[]> {
+    const stop = page.offset + page.limit - 1;
+    const flat = newestFirst
+      ? await this.redis.zrevrange(key, page.offset, stop, 'WITHSCORES')
+      : await this.redis.zrange(key, page.offset, stop, 'WITHSCORES');
+    const views: TaskView[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const view = await this.get(channel, flat[i]!);
+      if (view) views.push(view);
+    }
+    return views;
+  }
+
+  private async specs(channel: string, ids: string[]): Promise<TaskSpec[]> {
+    if (ids.length === 0) return [];
+    const raw = await this.redis.hmget(this.keys.channel(channel).tasks, ...ids);
+    return raw.map((json) => parse<TaskSpec>(json)).filter((spec): spec is TaskSpec => spec !== null);
+  }
+}

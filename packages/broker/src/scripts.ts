@@ -1,0 +1,59 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Redis, Result } from 'ioredis';
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+const SCRIPT_FILE = /^([a-zA-Z]+)-(\d+)\.lua$/;
+
+type Arg = string | number;
+
+/** The Lua scripts, as commands registered on a connection (EVALSHA with NOSCRIPT fallback). */
+export interface ScriptCommands {
+  enqueueTask(...args: Arg[]): Promise<number>;
+  claimTasks(...args: Arg[]): Promise<string[]>;
+  extendLeases(...args: Arg[]): Promise<string[]>;
+  completeTask(...args: Arg[]): Promise<number>;
+  promoteDelayed(...args: Arg[]): Promise<[number, number]>;
+  requeueTasks(...args: Arg[]): Promise<[number, number]>;
+  cancelTask(...args: Arg[]): Promise<number>;
+  retryFailed(...args: Arg[]): Promise<number>;
+  deleteFailed(...args: Arg[]): Promise<number>;
+  claimPrepared(...args: Arg[]): Promise<string[]>;
+  recoverPrepared(...args: Arg[]): Promise<number>;
+}
+
+export type ScriptedRedis = Redis & ScriptCommands;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    // lets pipelines carry the scripts too
+    completeTask(...args: Arg[]): Result<number, Context>;
+    enqueueTask(...args: Arg[]): Result<number, Context>;
+  }
+}
+
+/** Inlines `-- @include name` lines with lua/includes/name.lua. */
+function withIncludes(source: string): string {
+  return source.replace(/^-- @include (\w+)$/gm, (_line, name: string) => readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), 'utf8'));
+}
+
+let loaded: { name: string; numberOfKeys: number; lua: string }[] | undefined;
+
+/** Reads every `<verbNoun>-<numKeys>.lua` once; the key count comes from the file name. */
+function loadScripts(): { name: string; numberOfKeys: number; lua: string }[] {
+  loaded ??= readdirSync(LUA_DIR)
+    .map((file) => SCRIPT_FILE.exec(file))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map(([file, name, keys]) => ({
+      name: name!,
+      numberOfKeys: Number(keys),
+      lua: withIncludes(readFileSync(new URL(file, LUA_DIR), 'utf8')),
+    }));
+  return loaded;
+}
+
+export function defineScripts(redis: Redis): ScriptedRedis {
+  for (const script of loadScripts()) {
+    redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  return redis as ScriptedRedis;
+}

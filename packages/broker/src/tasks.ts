@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { commandLine } from '@coyotes/protocol';
+import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
+import { BrokerErrorCode, brokerError } from './errors.js';
+import type { Keys } from './keys.js';
+import type { ScriptedRedis } from './scripts.js';
+
+/** What the broker needs of the server options. */
+export type BrokerOptions = Pick<
+  ServerOptions,
+  'keyPrefix' | 'prepareQueueKey' | 'poisonLimit' | 'distinctTtlMs' | 'resultRetentionCount' | 'resultRetentionAgeMs' | 'retryBackoffMs'
+>;
+
+export type EnqueueOutcome = 'queued' | 'delayed' | 'duplicate';
+
+/** A task leased to a runner: the token proves the lease is still this runner's. */
+export interface ClaimedTask {
+  spec: TaskSpec;
+  token: string;
+}
+
+export type CompletionOutcome = 'succeeded' | 'retry-scheduled' | 'failed' | 'lease-lost';
+
+const COMPLETION: Record<number, CompletionOutcome> = { 1: 'succeeded', 2: 'retry-scheduled', 3: 'failed' };
+
+/** The dedup fingerprint of a command line. */
+export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
+  return createHash('sha1').update(commandLine(spec)).digest('hex');
+}
+
+/** Task state transitions of one channel or another: each is one Lua script, O(1) in queue depth. */
+export class TaskStore {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: Keys,
+    private readonly options: BrokerOptions,
+  ) {}
+
+  /** Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct channel. */
+  async enqueue(spec: TaskSpec, channel: Pick<ChannelConfig, 'distinct'>): Promise<EnqueueOutcome> {
+    const k = this.keys.channel(spec.channel);
+    const stored: TaskSpec = channel.distinct ? { ...spec, fingerprint: fingerprint(spec) } : spec;
+    const code = await this.redis.enqueueTask(
+      k.queued,
+      k.tasks,
+      k.delayed,
+      k.distinct,
+      k.marker,
+      k.stats,
+      spec.id,
+      JSON.stringify(stored),
+      stored.fingerprint ?? '',
+      Date.now(),
+      spec.executeAt ?? 0,
+      this.options.distinctTtlMs,
+    );
+    if (code === 1) return 'queued';
+    if (code === 2) return 'delayed';
+    if (code === BrokerErrorCode.DuplicateCommand) return 'duplicate';
+    throw brokerError(code, spec.id);
+  }
+
+  /** Leases up to `max` queued tasks to the caller. */
+  async claim(channel: string, max: number, tokenPrefix: string, leaseMs: number): Promise<ClaimedTask[]> {
+    const k = this.keys.channel(channel);
+    const now = Date.now();
+    const flat = await this.redis.claimTasks(k.queued, k.tasks, k.running, k.leases, k.marker, max, now + leaseMs, `${tokenPrefix}:${now}`);
+    const claimed: ClaimedTask[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      claimed.push({ spec: JSON.parse(flat[i + 1]!) as TaskSpec, token: flat[i + 2]! });
+    }
+    return claimed;
+  }
+
+  /** Renews leases; returns the ids whose lease another runner now holds. */
+  async extendLeases(channel: string, tasks: ClaimedTask[], leaseMs: number): Promise<string[]> {
+    if (tasks.length === 0) return [];
+    const k = this.keys.channel(channel);
+    const pairs = tasks.flatMap((task) => [task.spec.id, task.token]);
+    return this.redis.extendLeases(k.running, k.leases, Date.now() + leaseMs, ...pairs);
+  }
+
+  /** Records one execution's result; a failure is retried with backoff while retries remain. */
+  async complete(
+    task: ClaimedTask,
+    result: TaskResult,
+    policy: { success: boolean; retryAllowed: boolean; maxRetries: number },
+  ): Promise<CompletionOutcome> {
+    const k = this.keys.channel(task.spec.channel);
+    const code = await this.redis.completeTask(
+      k.tasks,
+      k.running,
+      k.leases,
+      k.retries,
+      k.results,
+      k.done,
+      k.failed,
+      k.delayed,
+      k.distinct,
+      k.stats,
+      k.crashes,
+      task.spec.id,
+      task.token,
+      policy.success ? 1 : 0,
+      JSON.stringify(result),
+      Date.now(),
+      policy.retryAllowed ? 1 : 0,
+      policy.maxRetries,
+      this.options.retryBackoffMs,
+      task.spec.fingerprint ?? '',
+      this.options.resultRetentionCount,
+      this.options.resultRetentionAgeMs,
+    );
+    if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
+    const outcome = COMPLETION[code];
+    if (outcome === undefined) throw brokerError(code, task.spec.id);
+    return outcome;
+  }
+
+  /**
+   * Puts running tasks back at the front of their queue. `crashed`: the runner died, which counts
+   * toward the poison limit (never toward retries); otherwise an operator forced the stop.
+   */
+  async requeue(
+    channel: string,
+    tasks: { id: string; token: string }[],
+    crashed: boolean,
+  ): Promise<{ requeued: number; poisoned: number }> {
+    if (tasks.length === 0) return { requeued: 0, poisoned: 0 };
+    return this.runRequeue(
+      channel,
+      crashed,
+      'ids',
+      tasks.flatMap((task) => [task.id, task.token]),
+    );
+  }
+
+  /** Requeues every task of a channel whose lease lapsed (its host died). */
+  async requeueExpired(channel: string): Promise<{ requeued: number; poisoned: number }> {
+    return this.runRequeue(channel, true, 'expired', []);
+  }
+
+  private async runRequeue(channel: string, crashed: boolean, mode: 'ids' | 'expired', pairs: string[]) {
+    const k = this.keys.channel(channel);
+    const now = Date.now();
+    const poison = JSON.stringify({
+      outcome: 'poison',
+      exitCode: null,
+      signal: null,
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      host: '',
+      nodeId: '',
+      pid: null,
+      stdoutTail: '',
+      stderrTail: '',
+      error: `runner died ${this.options.poisonLimit} times while running this task`,
+    } satisfies TaskResult);
+    const [requeued, poisoned] = await this.redis.requeueTasks(
+      k.running,
+      k.leases,
+      k.queued,
+      k.crashes,
+      k.failed,
+      k.results,
+      k.tasks,
+      k.distinct,
+      k.marker,
+      k.stats,
+      now,
+      this.options.poisonLimit,
+      crashed ? 1 : 0,
+      poison,
+      mode,
+      ...pairs,
+    );
+    return { requeued, poisoned };
+  }
+
+  /** Moves due delayed tasks into the queue; tells when the next one is due. */
+  async promoteDue(channel: string, limit = 1000): Promise<{ moved: number; nextDueMs: number | null }> {
+    const k = this.keys.channel(channel);
+    const [moved, nextDue] = await this.redis.promoteDelayed(k.delayed, k.queued, k.marker, Date.now(), limit);
+    return { moved, nextDueMs: nextDue < 0 ? null : nextDue };
+  }
+
+  /** Cancels a queued or delayed task; answers 'running' when the caller must kill it instead. */
+  async cancel(channel: string, id: string): Promise<'cancelled' | 'running'> {
+    const k = this.keys.channel(channel);
+    const code = await this.redis.cancelTask(k.tasks, k.running, k.delayed, k.distinct, k.done, k.failed, id);
+    if (code === 1) return 'cancelled';
+    if (code === 2) return 'running';
+    throw brokerError(code, id);
+  }
+
+  async retryFailed(channel: string, id: string): Promise<void> {
+    const k = this.keys.channel(channel);
+    const code = await this.redis.retryFailed(
+      k.failed,
+      k.queued,
+      k.retries,
+      k.crashes,
+      k.marker,
+      k.distinct,
+      k.tasks,
+      id,
+      Date.now(),
+      this.options.distinctTtlMs,
+    );
+    if (code < 0) throw brokerError(code, id);
+  }
+
+  async deleteFailed(channel: string, id: string): Promise<void> {
+    const k = this.keys.channel(channel);
+    const code = await this.redis.deleteFailed(k.failed, k.tasks, k.results, k.retries, k.crashes, id);
+    if (code < 0) throw brokerError(code, id);
+  }
+}

@@ -1,0 +1,248 @@
+import parse from 'yargs-parser';
+import { CoyotesError, DEFAULT_SERVER_OPTIONS, parseHostPort } from '@coyotes/protocol';
+import type { ServerOptions } from '@coyotes/protocol';
+
+type Kind = 'string' | 'integer' | 'boolean';
+
+/** One server flag: its name in every form (flag, env, config file), its type and what it sets. */
+interface FlagSpec {
+  name: string;
+  kind: Kind;
+  help: string;
+  default?: string;
+  deprecated?: string;
+  apply: (options: Partial<ServerOptions>, value: string | number | boolean) => void;
+}
+
+const redisOf = (o: Partial<ServerOptions>) => (o.redis ??= { ...DEFAULT_SERVER_OPTIONS.redis });
+const setRedisHost = (o: Partial<ServerOptions>, v: string | number | boolean) => {
+  const { host, port } = parseHostPort(String(v), 'redis-host');
+  Object.assign(redisOf(o), { host, port });
+};
+const setRedisPassword = (o: Partial<ServerOptions>, v: string | number | boolean) => {
+  redisOf(o).password = String(v);
+};
+
+const d = DEFAULT_SERVER_OPTIONS;
+
+/** Every server flag. The seed's come first, spelled as the seed spelled them. */
+export const FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'channel-default',
+    kind: 'string',
+    help: 'channel of tasks that name none',
+    default: d.channelDefault,
+    apply: (o, v) => (o.channelDefault = String(v)),
+  },
+  {
+    name: 'colorful-tty',
+    kind: 'boolean',
+    help: 'colored, human-friendly log lines instead of JSON',
+    default: 'false',
+    apply: (o, v) => (o.colorfulTty = v as boolean),
+  },
+  {
+    name: 'concurrent',
+    kind: 'integer',
+    help: 'workers of the channels created on first start',
+    default: String(d.concurrent),
+    apply: (o, v) => (o.concurrent = v as number),
+  },
+  { name: 'host', kind: 'string', help: 'Redis host:port', deprecated: 'redis-host', apply: setRedisHost },
+  {
+    name: 'http-addr',
+    kind: 'string',
+    help: 'HTTP API listen address host:port',
+    default: d.httpAddr,
+    apply: (o, v) => (o.httpAddr = String(v)),
+  },
+  { name: 'password', kind: 'string', help: 'Redis password', deprecated: 'redis-password', apply: setRedisPassword },
+  { name: 'pidfile', kind: 'string', help: 'pid file path', default: d.pidfile, apply: (o, v) => (o.pidfile = String(v)) },
+  { name: 'redis-db', kind: 'integer', help: 'Redis database 0-15', default: '0', apply: (o, v) => (redisOf(o).db = v as number) },
+  { name: 'redis-host', kind: 'string', help: 'Redis host:port', default: `${d.redis.host}:${d.redis.port}`, apply: setRedisHost },
+  { name: 'redis-password', kind: 'string', help: 'Redis password', apply: setRedisPassword },
+  {
+    name: 'task-mode',
+    kind: 'boolean',
+    help: 'consume tasks; false = API and dispatch only',
+    default: 'true',
+    apply: (o, v) => (o.taskMode = v as boolean),
+  },
+  {
+    name: 'http-token',
+    kind: 'string',
+    help: 'bearer token required by every route but /health',
+    apply: (o, v) => (o.httpToken = String(v)),
+  },
+  {
+    name: 'log-level',
+    kind: 'string',
+    help: 'fatal, error, warn, info, debug or trace',
+    default: d.logLevel,
+    apply: (o, v) => (o.logLevel = String(v)),
+  },
+  {
+    name: 'shutdown-timeout',
+    kind: 'integer',
+    help: 'seconds a drain may take before running tasks are requeued and killed; 0 = wait',
+    default: '0',
+    apply: (o, v) => (o.shutdownTimeoutMs = (v as number) * 1000),
+  },
+  {
+    name: 'command-root',
+    kind: 'string',
+    help: 'directory a task cwd must lie in',
+    default: d.commandRoot,
+    apply: (o, v) => (o.commandRoot = String(v)),
+  },
+  {
+    name: 'lease-timeout',
+    kind: 'integer',
+    help: 'seconds a running task lease lasts without renewal',
+    default: String(d.leaseMs / 1000),
+    apply: (o, v) => (o.leaseMs = (v as number) * 1000),
+  },
+  {
+    name: 'kill-grace',
+    kind: 'integer',
+    help: 'seconds between SIGTERM and SIGKILL when a command is stopped',
+    default: String(d.killGraceMs / 1000),
+    apply: (o, v) => (o.killGraceMs = (v as number) * 1000),
+  },
+  {
+    name: 'key-prefix',
+    kind: 'string',
+    help: 'prefix of every Redis key Coyotes owns',
+    default: d.keyPrefix,
+    apply: (o, v) => (o.keyPrefix = String(v)),
+  },
+];
+
+/** Flags that are not server options. */
+const META = ['config', 'help', 'version', 'allow-insecure-bind'] as const;
+
+const ENV_PREFIX = 'COYOTES_';
+export const envName = (flag: string): string => ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
+
+function coerce(spec: FlagSpec, raw: unknown, source: string): string | number | boolean {
+  if (spec.kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source} must be true or false, got "${String(raw)}"`);
+  }
+  if (spec.kind === 'integer') {
+    const text = String(raw).trim();
+    if (!/^\d+$/.test(text))
+      throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source} must be a non-negative integer, got "${String(raw)}"`);
+    return Number(text);
+  }
+  if (typeof raw === 'boolean' || raw === '') throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source} needs a value`);
+  return String(raw);
+}
+
+export interface ParsedCommandLine {
+  /** Flag values as given (names as spelled in FLAGS). */
+  flags: Record<string, unknown>;
+  positionals: string[];
+  config?: string;
+  help: boolean;
+  version: boolean;
+  allowInsecureBind: boolean;
+}
+
+/** Parses Go-style (`-name value`, `-name=value`, `-bool=false`) and GNU-style (`--name value`) flags. */
+export function parseCommandLine(argv: string[]): ParsedCommandLine {
+  const parsed = parse(argv, {
+    configuration: {
+      'short-option-groups': false,
+      'camel-case-expansion': false,
+      'boolean-negation': false,
+      'dot-notation': false,
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'duplicate-arguments-array': false,
+      'halt-at-non-option': true,
+    },
+    boolean: [...FLAGS.filter((f) => f.kind === 'boolean').map((f) => f.name), 'help', 'version', 'allow-insecure-bind'],
+    string: [...FLAGS.filter((f) => f.kind !== 'boolean').map((f) => f.name), 'config'],
+    alias: { help: ['h'] },
+  });
+  const known = new Set<string>([...FLAGS.map((f) => f.name), ...META, 'h']);
+  for (const key of Object.keys(parsed)) {
+    if (key !== '_' && key !== '--' && !known.has(key)) {
+      throw new CoyotesError('COY_ERR_CONFIG_UNKNOWN_FLAG', `unknown flag -${key} (see coyotes --help)`);
+    }
+  }
+  const flags: Record<string, unknown> = {};
+  for (const spec of FLAGS) if (parsed[spec.name] !== undefined) flags[spec.name] = parsed[spec.name];
+  // yargs-parser reports absent booleans as false: keep only the ones actually given
+  for (const spec of FLAGS.filter((f) => f.kind === 'boolean')) {
+    if (!argv.some((arg) => new RegExp(`^--?${spec.name}(=|$)`).test(arg))) delete flags[spec.name];
+  }
+  return {
+    flags,
+    positionals: parsed._.map(String),
+    config: typeof parsed.config === 'string' ? parsed.config : undefined,
+    help: parsed.help === true,
+    version: parsed.version === true,
+    allowInsecureBind: parsed['allow-insecure-bind'] === true,
+  };
+}
+
+export interface LayeredSources {
+  flags: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+  file: Record<string, unknown>;
+}
+
+/**
+ * Server options from every source, flags > env > file > defaults. Returns the warnings to log
+ * (deprecated flags) beside the options.
+ */
+export function layerOptions(sources: LayeredSources): { options: Partial<ServerOptions>; warnings: string[] } {
+  const options: Partial<ServerOptions> = {};
+  const warnings: string[] = [];
+  for (const key of Object.keys(sources.file)) {
+    if (!FLAGS.some((f) => f.name === key)) throw new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: unknown setting "${key}"`);
+  }
+  for (const spec of FLAGS) {
+    const layers: [unknown, string][] = [
+      [sources.file[spec.name], `config file setting ${spec.name}`],
+      [sources.env[envName(spec.name)], `environment variable ${envName(spec.name)}`],
+      [sources.flags[spec.name], `-${spec.name}`],
+    ];
+    for (const [raw, source] of layers) {
+      if (raw === undefined) continue;
+      spec.apply(options, coerce(spec, raw, source));
+      if (spec.deprecated && source.startsWith('-')) warnings.push(`-${spec.name} is deprecated: use -${spec.deprecated}`);
+    }
+  }
+  return { options, warnings };
+}
+
+export function helpText(): string {
+  const lines = FLAGS.map((f) => {
+    const type = f.kind === 'boolean' ? '' : f.kind === 'integer' ? ' int' : ' string';
+    const extra = [
+      f.deprecated ? `deprecated, use -${f.deprecated}` : '',
+      f.default !== undefined ? `default "${f.default}"` : '',
+      `env ${envName(f.name)}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+    return `  -${f.name}${type}\n        ${f.help} (${extra})`;
+  });
+  return [
+    'Usage: coyotes [flags]           run the server (master, api and channel processes)',
+    '',
+    'Flags (Go style -name value, -name=value, -bool=false, or --name value):',
+    ...lines,
+    '  -config string\n        JSON or YAML file of the settings above, by flag name',
+    '  -allow-insecure-bind\n        allow a non-loopback -http-addr without -http-token',
+    '  -help, -version',
+    '',
+    'Precedence: flags > environment > config file > defaults.',
+    'Signals: SIGUSR2, SIGTERM or SIGINT drain (running commands finish, exit 0); a second one forces.',
+  ].join('\n');
+}

@@ -1,0 +1,55 @@
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ApiOperation, ApiToMaster, ChildIdentity, MasterToApi } from '@coyotes/protocol';
+import { SupervisedChild } from './supervised-child.js';
+
+export type ApiHandler = (operation: ApiOperation) => Promise<unknown>;
+
+/** Master's handle on the api process: answers its requests for process changes. */
+export class ApiProcess {
+  private readonly child: SupervisedChild<MasterToApi>;
+
+  constructor(entry: URL, identity: ChildIdentity, handle: ApiHandler, log: Logger, output?: Writable) {
+    this.child = new SupervisedChild<MasterToApi>({
+      label: 'api',
+      entry,
+      log,
+      output,
+      env: { COYOTES_LOG_LEVEL: identity.options.logLevel },
+      startMessage: () => ({ type: 'start', identity }),
+      onMessage: (raw) => {
+        const message = raw as ApiToMaster;
+        if (message.type !== 'request') return;
+        const { id, type: _type, ...operation } = message;
+        handle(operation as ApiOperation).then(
+          (data) => this.child.send({ type: 'reply', id, ok: true, data: data ?? null }),
+          (error: { code?: string; message?: string }) =>
+            this.child.send({
+              type: 'reply',
+              id,
+              ok: false,
+              code: error.code ?? 'COY_ERR_INTERNAL',
+              message: error.message ?? String(error),
+            }),
+        );
+      },
+      onCrash: () => undefined,
+    });
+  }
+
+  get pid(): number | null {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.child.alive;
+  }
+
+  start(): void {
+    this.child.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.child.stop({ type: 'drain' });
+  }
+}

@@ -1,0 +1,117 @@
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Broker } from '@coyotes/broker';
+import type { ChannelConfig, ChannelProcessStats, ChildIdentity, MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
+import { signalGroup } from '@coyotes/runner';
+import { SupervisedChild } from './supervised-child.js';
+
+interface RunningTask {
+  token: string;
+  pid: number | null;
+}
+
+/**
+ * Master's handle on one channel's process: forks it, forwards settings and kills, and when it
+ * dies unexpectedly kills the commands it left behind and requeues their tasks at once.
+ */
+export class ChannelProcess {
+  private readonly child: SupervisedChild<MasterToRunner>;
+  private readonly running = new Map<string, RunningTask>();
+  private counters = { processed: 0, succeeded: 0, failed: 0 };
+
+  constructor(
+    private channel: ChannelConfig,
+    entry: URL,
+    identity: ChildIdentity,
+    private readonly broker: Broker,
+    private readonly log: Logger,
+    output?: Writable,
+  ) {
+    this.child = new SupervisedChild<MasterToRunner>({
+      label: `channel ${channel.name}`,
+      entry,
+      log,
+      output,
+      env: { COYOTES_LOG_LEVEL: identity.options.logLevel },
+      startMessage: () => ({ type: 'start', identity, channel: this.channel }),
+      onMessage: (message) => this.onMessage(message as RunnerToMaster),
+      onCrash: () => void this.recoverOrphans(),
+    });
+  }
+
+  get name(): string {
+    return this.channel.name;
+  }
+
+  start(): void {
+    this.child.start();
+  }
+
+  configure(channel: ChannelConfig): void {
+    this.channel = channel;
+    this.child.send({ type: 'configure', channel });
+  }
+
+  /** Kills the task if it runs here; answers whether it does. */
+  kill(taskId: string): boolean {
+    if (!this.running.has(taskId)) return false;
+    this.child.send({ type: 'kill', taskId });
+    return true;
+  }
+
+  /** Running commands finish and are recorded, then the process exits. */
+  async drain(): Promise<void> {
+    await this.child.stop({ type: 'drain' });
+  }
+
+  /** Running commands are requeued and killed, then the process exits. */
+  async force(): Promise<void> {
+    await this.child.stop({ type: 'force' });
+  }
+
+  stats(): ChannelProcessStats {
+    return {
+      channel: this.channel.name,
+      pid: this.child.pid,
+      alive: this.child.alive,
+      restarts: this.child.restarts,
+      running: [...this.running].map(([taskId, task]) => ({ taskId, pid: task.pid })),
+      ...this.counters,
+    };
+  }
+
+  private onMessage(message: RunnerToMaster): void {
+    switch (message.type) {
+      case 'task-started':
+        this.running.set(message.taskId, { token: message.token, pid: message.pid });
+        return;
+      case 'task-finished':
+        this.running.delete(message.taskId);
+        this.counters.processed += 1;
+        if (message.ok) this.counters.succeeded += 1;
+        else this.counters.failed += 1;
+        return;
+      case 'ready':
+      case 'drained':
+        return;
+    }
+  }
+
+  /** The process died: its commands must not run on as orphans while their tasks run again. */
+  private async recoverOrphans(): Promise<void> {
+    const orphans = [...this.running];
+    this.running.clear();
+    if (orphans.length === 0) return;
+    for (const [, task] of orphans) if (task.pid !== null) signalGroup(task.pid, 'SIGKILL');
+    try {
+      const { requeued, poisoned } = await this.broker.tasks.requeue(
+        this.channel.name,
+        orphans.map(([id, task]) => ({ id, token: task.token })),
+        true,
+      );
+      this.log.warn({ channel: this.channel.name, requeued, poisoned }, 'requeued the tasks of a dead channel process');
+    } catch (error) {
+      this.log.error({ err: error, channel: this.channel.name }, 'requeue failed; the leases will return the tasks');
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { newTaskId } from '@coyotes/broker';
+import type { Broker, ScriptedRedis } from '@coyotes/broker';
+import { parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
+import type { ChannelConfig } from '@coyotes/protocol';
+
+/** Entries taken from the ingress list per round trip. */
+const BATCH = 500;
+const WAIT_S = 1;
+
+/**
+ * Moves producer entries from the seed's `task:prepare:queue` into their channels. Entries are
+ * taken in flight first, so a master killed at any instant loses none; a malformed entry or an
+ * unknown channel goes to the dead-letter list with the reason, and dispatch goes on.
+ */
+export class PrepareDispatcher {
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly blocking: ScriptedRedis;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly nodeId: string,
+    private readonly channelDefault: string,
+    private readonly channel: (name: string) => ChannelConfig | undefined,
+    private readonly log: Logger,
+  ) {
+    this.blocking = broker.blockingConnection();
+  }
+
+  async start(): Promise<void> {
+    // entries this node held when it last died go back first
+    const recovered = await this.broker.prepare.recover(this.nodeId);
+    if (recovered > 0) this.log.warn({ recovered }, 'returned in-flight ingress entries to the queue');
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.blocking.disconnect();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        let entries = await this.broker.prepare.claim(this.nodeId, BATCH);
+        if (entries.length === 0) {
+          const first = await this.broker.prepare.waitForEntry(this.blocking, this.nodeId, WAIT_S);
+          if (first === null) continue;
+          entries = [first, ...(await this.broker.prepare.claim(this.nodeId, BATCH - 1))];
+        }
+        await Promise.all(entries.map((entry) => this.dispatch(entry)));
+        await this.broker.prepare.release(this.nodeId);
+        failures = 0;
+      } catch (error) {
+        if (!this.running) break;
+        failures += 1;
+        this.log.warn({ err: error }, 'dispatching the prepare queue failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)));
+      }
+    }
+  }
+
+  private async dispatch(entry: string): Promise<void> {
+    const parsed = parseIngressEntry(entry);
+    if (!parsed.ok) return this.deadLetter(parsed.reason, entry);
+    const name = parsed.input.channel ?? this.channelDefault;
+    const channel = this.channel(name);
+    if (!channel) return this.deadLetter(`unknown channel "${name}"`, entry);
+    const spec = taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now: Date.now() });
+    try {
+      const outcome = await this.broker.tasks.enqueue(spec, channel);
+      if (outcome === 'delayed' && spec.executeAt)
+        await this.broker.channels.publish({ type: 'delayed', channel: name, dueMs: spec.executeAt });
+    } catch (error) {
+      // a producer-chosen id that is already taken: the task exists, nothing is lost
+      if ((error as { code?: string }).code === 'COY_ERR_TASK_ID_EXISTS') return;
+      throw error;
+    }
+  }
+
+  private async deadLetter(reason: string, payload: string): Promise<void> {
+    this.log.warn({ reason, payload: payload.slice(0, 200) }, 'dead-lettered a prepare-queue entry');
+    await this.broker.deadLetters.add({ reason, payload, at: Date.now(), nodeId: this.nodeId });
+  }
+}

@@ -1,0 +1,261 @@
+import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { customAlphabet } from 'nanoid';
+import { Broker } from '@coyotes/broker';
+import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
+import { CoyotesError, SEED_CHANNELS, isValidChannelName, newChannelConfig } from '@coyotes/protocol';
+import type { ApiOperation, ChannelConfig, ChildIdentity, ServerOptions } from '@coyotes/protocol';
+import { CHANNEL_PROCESS_ENTRY } from '@coyotes/runner';
+import { API_PROCESS_ENTRY } from '@coyotes/api';
+import { ApiProcess } from './api-process.js';
+import { ChannelProcess } from './channel-process.js';
+import { PrepareDispatcher } from './dispatcher.js';
+import { acquirePidfile, releasePidfile } from './pidfile.js';
+import { NODE_DEAD_AFTER_MS, Scheduler } from './scheduler.js';
+
+export interface MasterOptions {
+  options: Readonly<ServerOptions>;
+  log: Logger;
+  version: string;
+  /** Where children's log lines go when they must pass through master (pretty printing). */
+  childOutput?: Writable;
+}
+
+const HEARTBEAT_MS = 1000;
+const RECONCILE_MS = 5000;
+const newNodeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
+
+/**
+ * One per host. Holds the pidfile, forks the api process and one process per channel,
+ * dispatches the ingress list, promotes delayed tasks, reaps lapsed leases, and drains on
+ * SIGUSR2 / SIGTERM / SIGINT.
+ */
+export class Master {
+  readonly nodeId = newNodeId();
+  private readonly options: Readonly<ServerOptions>;
+  private readonly log: Logger;
+  private broker!: Broker;
+  private events: EventSubscriber | undefined;
+  private api: ApiProcess | undefined;
+  private dispatcher: PrepareDispatcher | undefined;
+  private scheduler: Scheduler | undefined;
+  private readonly channels = new Map<string, ChannelConfig>();
+  private readonly processes = new Map<string, ChannelProcess>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startedAt = Date.now();
+  private shutdown: Promise<void> | undefined;
+  private identity!: ChildIdentity;
+
+  constructor(private readonly config: MasterOptions) {
+    this.options = config.options;
+    this.log = config.log.child({ nodeId: this.nodeId });
+  }
+
+  /** Starts everything; rejects (pidfile held, bad config) before touching any process. */
+  async start(): Promise<void> {
+    acquirePidfile(this.options.pidfile);
+    this.identity = { nodeId: this.nodeId, host: hostname(), options: { ...this.options } };
+    let redisTrouble = false;
+    this.broker = Broker.connect(this.options, {
+      name: `coyotes:master:${this.nodeId}`,
+      onRetry: (attempt, delayMs) => {
+        if (attempt === 1 || attempt % 20 === 0) {
+          this.log.error(
+            { redis: `${this.options.redis.host}:${this.options.redis.port}`, attempt, delayMs },
+            'Redis unreachable; reconnecting',
+          );
+        }
+        redisTrouble = true;
+      },
+    });
+    await this.broker.ready();
+    if (redisTrouble) this.log.info('Redis reachable again');
+
+    for (const name of new Set([...SEED_CHANNELS, this.options.channelDefault])) {
+      await this.broker.channels.createIfMissing(newChannelConfig(name, this.options.concurrent));
+    }
+    this.events = await this.broker.subscribe();
+    this.events.on('event', (event) => this.onEvent(event));
+    this.events.on('resubscribed', () => void this.reconcile());
+    await this.heartbeat();
+    this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
+    await this.reconcile();
+    this.timers.push(setInterval(() => void this.reconcile(), RECONCILE_MS));
+
+    this.api = new ApiProcess(API_PROCESS_ENTRY, this.identity, (operation) => this.handle(operation), this.log, this.config.childOutput);
+    this.api.start();
+    this.dispatcher = new PrepareDispatcher(
+      this.broker,
+      this.nodeId,
+      this.options.channelDefault,
+      (name) => this.channels.get(name),
+      this.log,
+    );
+    await this.dispatcher.start();
+    this.scheduler = new Scheduler(this.broker, () => [...this.channels.keys()], this.options.leaseMs, this.log);
+    this.scheduler.start();
+    this.installSignals();
+    this.log.info(
+      {
+        version: this.config.version,
+        http: this.options.httpAddr,
+        redis: `${this.options.redis.host}:${this.options.redis.port}`,
+        channels: [...this.channels.keys()],
+        taskMode: this.options.taskMode,
+      },
+      'coyotes started',
+    );
+  }
+
+  /**
+   * Drain: take no new task, let running commands finish and be recorded, then exit.
+   * `force`: requeue and kill running commands at once.
+   */
+  stop(force = false): Promise<void> {
+    if (force) {
+      this.log.warn('forcing shutdown: running tasks are requeued and their commands killed');
+      return Promise.all([...this.processes.values()].map((p) => p.force())).then(() => this.shutdown);
+    }
+    this.shutdown ??= this.drain();
+    return this.shutdown;
+  }
+
+  private async drain(): Promise<void> {
+    this.log.info({ running: this.runningCount() }, 'draining: running commands finish, no new ones start');
+    for (const timer of this.timers) clearInterval(timer);
+    if (this.options.shutdownTimeoutMs > 0) {
+      setTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs).unref();
+    }
+    this.scheduler?.stop();
+    await this.dispatcher?.stop();
+    await Promise.all([...this.processes.values()].map((p) => p.drain()));
+    await this.api?.stop();
+    await this.events?.close();
+    await this.broker.nodes.forget(this.nodeId).catch(() => undefined);
+    await this.broker.close();
+    releasePidfile(this.options.pidfile);
+    this.log.info('coyotes stopped');
+  }
+
+  private installSignals(): void {
+    let signals = 0;
+    for (const signal of ['SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        signals += 1;
+        this.log.info({ signal }, signals === 1 ? 'signal received: draining' : 'second signal: forcing');
+        const done = this.stop(signals > 1);
+        void done.then(() => process.exit(0));
+      });
+    }
+  }
+
+  private runningCount(): number {
+    return [...this.processes.values()].reduce((sum, p) => sum + p.stats().running.length, 0);
+  }
+
+  /** Brings local processes in line with the channel definitions in Redis. */
+  private async reconcile(): Promise<void> {
+    if (this.shutdown) return;
+    let defined: ChannelConfig[];
+    try {
+      defined = await this.broker.channels.list();
+    } catch (error) {
+      this.log.warn({ err: error }, 'reading channel definitions failed');
+      return;
+    }
+    const names = new Set(defined.map((channel) => channel.name));
+    for (const channel of defined) this.apply(channel);
+    for (const name of this.channels.keys()) if (!names.has(name)) this.remove(name);
+  }
+
+  private apply(channel: ChannelConfig): void {
+    const known = this.channels.get(channel.name);
+    this.channels.set(channel.name, channel);
+    if (!this.options.taskMode || this.shutdown) return;
+    const process = this.processes.get(channel.name);
+    if (!process) {
+      const created = new ChannelProcess(channel, CHANNEL_PROCESS_ENTRY, this.identity, this.broker, this.log, this.config.childOutput);
+      this.processes.set(channel.name, created);
+      created.start();
+      this.log.info({ channel: channel.name, workers: channel.workers }, 'channel process started');
+    } else if (JSON.stringify(known) !== JSON.stringify(channel)) {
+      process.configure(channel);
+      this.log.info({ channel: channel.name, workers: channel.workers, paused: channel.paused }, 'channel reconfigured');
+    }
+  }
+
+  private remove(name: string): void {
+    this.channels.delete(name);
+    const process = this.processes.get(name);
+    if (!process) return;
+    this.processes.delete(name);
+    this.log.info({ channel: name }, 'channel deleted: draining its process');
+    void process.drain();
+  }
+
+  private onEvent(event: BrokerEvent): void {
+    switch (event.type) {
+      case 'channel-changed':
+        void this.broker.channels.get(event.name).then(
+          (channel) => (channel ? this.apply(channel) : this.remove(event.name)),
+          (error: unknown) => this.log.warn({ err: error }, 'reading a changed channel failed'),
+        );
+        return;
+      case 'delayed':
+        this.scheduler?.dueAt(event.dueMs);
+        return;
+      case 'kill':
+        this.processes.get(event.channel)?.kill(event.taskId);
+        return;
+    }
+  }
+
+  /** Requests of the api process that change processes. */
+  private async handle(operation: ApiOperation): Promise<unknown> {
+    switch (operation.op) {
+      case 'channel.upsert': {
+        const { name } = operation.channel;
+        if (!isValidChannelName(name)) throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', `invalid channel name "${name}"`);
+        const current = (await this.broker.channels.get(name)) ?? newChannelConfig(name, this.options.concurrent);
+        const channel: ChannelConfig = { ...current, ...operation.channel };
+        await this.broker.channels.put(channel);
+        this.apply(channel);
+        return channel;
+      }
+      case 'channel.delete': {
+        if (!(await this.broker.channels.remove(operation.name))) {
+          throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${operation.name} not found`);
+        }
+        this.remove(operation.name);
+        return null;
+      }
+      case 'stats':
+        return {
+          nodeId: this.nodeId,
+          channels: Object.fromEntries([...this.processes].map(([name, p]) => [name, p.stats()])),
+          api: { pid: this.api?.pid ?? null, alive: this.api?.alive ?? false },
+        };
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.broker.nodes.heartbeat(
+        {
+          nodeId: this.nodeId,
+          hostname: this.identity.host,
+          pid: process.pid,
+          version: this.config.version,
+          startedAt: this.startedAt,
+          httpAddr: this.options.httpAddr,
+          taskMode: this.options.taskMode,
+          channels: Object.fromEntries([...this.channels.values()].map((c) => [c.name, c.workers])),
+        },
+        NODE_DEAD_AFTER_MS * 2,
+      );
+    } catch (error) {
+      this.log.warn({ err: error }, 'heartbeat failed');
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { TaskCommand, TaskSource, TaskSpec } from './task.js';
+
+/** What a producer asked for, before ids and defaults are applied. */
+export interface TaskInput {
+  id?: string;
+  channel?: string;
+  name: string;
+  command?: TaskCommand;
+  timeoutMs?: number;
+  /** Unix ms before which it must not start. */
+  executeAt?: number;
+}
+
+export type IngressParse = { ok: true; input: TaskInput } | { ok: false; reason: string };
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
+
+function parseArgs(value: unknown): string[] | undefined | false {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return false;
+  if (!value.every((arg) => typeof arg === 'string' || typeof arg === 'number')) return false;
+  return value.map(String);
+}
+
+/**
+ * Reads one entry of the seed's prepare queue. Accepted shapes:
+ * - Coyotes: `{"task","chan","ts"}`, optionally `"id"`, `"command":{"name","args"}`, `"execute_at"` (unix s);
+ * - task-job: `{"id","tube","task":{"cmdline","cmd_args","timeout"}}` (`tube` is the channel, timeout in s).
+ */
+export function parseIngressEntry(raw: string): IngressParse {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    return { ok: false, reason: 'not valid JSON' };
+  }
+  if (!isObject(doc)) return { ok: false, reason: 'not a JSON object' };
+  if (doc.id !== undefined && !nonEmptyString(doc.id) && typeof doc.id !== 'number') {
+    return { ok: false, reason: 'id must be a string' };
+  }
+  const id = doc.id === undefined ? undefined : String(doc.id);
+  if (id !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(id))
+    return { ok: false, reason: 'id must be 1-128 characters of [A-Za-z0-9_.:-]' };
+
+  if (isObject(doc.task)) return parseTaskJob(doc, doc.task, id);
+
+  const channel = doc.chan ?? doc.channel;
+  if (channel !== undefined && !nonEmptyString(channel)) return { ok: false, reason: 'chan must be a string' };
+  let command: TaskCommand | undefined;
+  if (doc.command !== undefined && doc.command !== null) {
+    if (!isObject(doc.command) || !nonEmptyString(doc.command.name))
+      return { ok: false, reason: 'command.name must be a non-empty string' };
+    const args = parseArgs(doc.command.args);
+    if (args === false) return { ok: false, reason: 'command.args must be an array of strings' };
+    command = { name: doc.command.name, args: args ?? [] };
+  }
+  const name = nonEmptyString(doc.task) ? doc.task : command ? [command.name, ...command.args].join(' ') : undefined;
+  if (name === undefined) return { ok: false, reason: 'task must be a non-empty command line' };
+  let executeAt: number | undefined;
+  if (doc.execute_at !== undefined && doc.execute_at !== null && doc.execute_at !== 0) {
+    if (typeof doc.execute_at !== 'number' || !Number.isFinite(doc.execute_at) || doc.execute_at < 0) {
+      return { ok: false, reason: 'execute_at must be a unix timestamp in seconds' };
+    }
+    executeAt = Math.round(doc.execute_at * 1000);
+  }
+  return { ok: true, input: { id, channel, name, command, executeAt } };
+}
+
+function parseTaskJob(doc: Json, task: Json, id: string | undefined): IngressParse {
+  if (!nonEmptyString(task.cmdline)) return { ok: false, reason: 'task.cmdline must be a non-empty string' };
+  const args = parseArgs(task.cmd_args);
+  if (args === false) return { ok: false, reason: 'task.cmd_args must be an array of strings' };
+  const channel = doc.tube ?? doc.chan;
+  if (channel !== undefined && !nonEmptyString(channel)) return { ok: false, reason: 'tube must be a string' };
+  let timeoutMs: number | undefined;
+  if (task.timeout !== undefined && task.timeout !== null) {
+    if (typeof task.timeout !== 'number' || !Number.isFinite(task.timeout))
+      return { ok: false, reason: 'task.timeout must be a number of seconds' };
+    // task-job: "less than 0: no timeout"
+    timeoutMs = task.timeout > 0 ? Math.round(task.timeout * 1000) : undefined;
+  }
+  // task-job joins cmdline and cmd_args into one line and runs it
+  const name = [task.cmdline, ...(args ?? [])].join(' ');
+  return { ok: true, input: { id, channel, name, timeoutMs } };
+}
+
+/** Turns a producer's input into the spec stored in Redis; absent fields stay absent (smaller tasks). */
+export function taskSpecFrom(
+  input: TaskInput & { cwd?: string; env?: Record<string, string>; maxRetries?: number },
+  fill: { id: string; channel: string; source: TaskSource; now: number },
+): TaskSpec {
+  const spec: TaskSpec = { id: input.id ?? fill.id, channel: fill.channel, name: input.name, createdAt: fill.now, source: fill.source };
+  if (input.command) spec.command = input.command;
+  if (input.timeoutMs) spec.timeoutMs = input.timeoutMs;
+  if (input.maxRetries !== undefined) spec.maxRetries = input.maxRetries;
+  if (input.cwd) spec.cwd = input.cwd;
+  if (input.env && Object.keys(input.env).length > 0) spec.env = input.env;
+  if (input.executeAt !== undefined && input.executeAt > fill.now) spec.executeAt = input.executeAt;
+  return spec;
+}

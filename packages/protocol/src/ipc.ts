@@ -1,0 +1,51 @@
+import type { ChannelConfig } from './channel.js';
+import type { ServerOptions } from './options.js';
+import type { TaskOutcome } from './task.js';
+
+/** Who the process is and what it must know to start, sent once after fork. */
+export interface ChildIdentity {
+  nodeId: string;
+  host: string;
+  options: ServerOptions;
+}
+
+/** master → channel process */
+export type MasterToRunner =
+  | { type: 'start'; identity: ChildIdentity; channel: ChannelConfig }
+  | { type: 'configure'; channel: ChannelConfig }
+  | { type: 'kill'; taskId: string }
+  | { type: 'drain' }
+  | { type: 'force' };
+
+/** channel process → master */
+export type RunnerToMaster =
+  | { type: 'ready' }
+  | { type: 'task-started'; taskId: string; token: string; pid: number | null }
+  | { type: 'task-finished'; taskId: string; outcome: TaskOutcome; ok: boolean }
+  | { type: 'drained' };
+
+/** Operations the api process asks of master: the ones that change processes. */
+export type ApiOperation =
+  { op: 'channel.upsert'; channel: Partial<ChannelConfig> & { name: string } } | { op: 'channel.delete'; name: string } | { op: 'stats' };
+
+/** master → api */
+export type MasterToApi =
+  | { type: 'start'; identity: ChildIdentity }
+  | { type: 'reply'; id: number; ok: true; data: unknown }
+  | { type: 'reply'; id: number; ok: false; code: string; message: string }
+  | { type: 'drain' };
+
+/** api → master */
+export type ApiToMaster = { type: 'ready' } | ({ type: 'request'; id: number } & ApiOperation);
+
+/** Live figures of one channel process on one host. */
+export interface ChannelProcessStats {
+  channel: string;
+  pid: number | null;
+  alive: boolean;
+  restarts: number;
+  running: { taskId: string; pid: number | null }[];
+  processed: number;
+  succeeded: number;
+  failed: number;
+}

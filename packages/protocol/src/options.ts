@@ -1,0 +1,130 @@
+import { CoyotesError } from './errors.js';
+
+/** Where Redis is. */
+export interface RedisOptions {
+  host: string;
+  port: number;
+  password?: string;
+  /** @defaultValue 0 */
+  db: number;
+}
+
+/** Every setting of a Coyotes server, resolved and frozen once at start. */
+export interface ServerOptions {
+  redis: RedisOptions;
+  /** Prefix of every key Coyotes owns. @defaultValue 'coyotes' */
+  keyPrefix: string;
+  /** The seed's ingress list producers LPUSH to. @defaultValue 'task:prepare:queue' */
+  prepareQueueKey: string;
+  /** host:port of the HTTP API. @defaultValue '127.0.0.1:60001' */
+  httpAddr: string;
+  /** Bearer token required by every route but /health when set. */
+  httpToken?: string;
+  /** @defaultValue '/tmp/coyotes.pid' */
+  pidfile: string;
+  /** Workers of the channels created on first start. @defaultValue 5 */
+  concurrent: number;
+  /** Channel of tasks that name none. @defaultValue 'default' */
+  channelDefault: string;
+  /** false: API and dispatch only, consume nothing. @defaultValue true */
+  taskMode: boolean;
+  /** Human-friendly colored log lines instead of JSON. @defaultValue false */
+  colorfulTty: boolean;
+  /** @defaultValue 'info' */
+  logLevel: string;
+  /** How long a running task's lease lasts without renewal. @defaultValue 30000 */
+  leaseMs: number;
+  /** How long a drain may take before running commands are killed and requeued; 0 = no limit. @defaultValue 0 */
+  shutdownTimeoutMs: number;
+  /** Between SIGTERM and SIGKILL to a command's process group. @defaultValue 5000 */
+  killGraceMs: number;
+  /** Commands' working directories must lie inside this directory. @defaultValue '/tmp' */
+  commandRoot: string;
+  /** Runner crashes during one task before it is parked as poison. @defaultValue 3 */
+  poisonLimit: number;
+  /** Safety-net lifetime of a distinct marker. @defaultValue 86400000 */
+  distinctTtlMs: number;
+  /** Finished tasks kept per channel. @defaultValue 10000 */
+  resultRetentionCount: number;
+  /** Finished tasks older than this are dropped. @defaultValue 604800000 */
+  resultRetentionAgeMs: number;
+  /** Bytes of stdout and of stderr kept with a result. @defaultValue 4096 */
+  outputTailBytes: number;
+  /** First retry delay; doubles with each retry. @defaultValue 1000 */
+  retryBackoffMs: number;
+  /** Largest HTTP body accepted. @defaultValue 1048576 */
+  httpBodyLimitBytes: number;
+}
+
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+  redis: { host: '127.0.0.1', port: 6379, db: 0 },
+  keyPrefix: 'coyotes',
+  prepareQueueKey: 'task:prepare:queue',
+  httpAddr: '127.0.0.1:60001',
+  pidfile: '/tmp/coyotes.pid',
+  concurrent: 5,
+  channelDefault: 'default',
+  taskMode: true,
+  colorfulTty: false,
+  logLevel: 'info',
+  leaseMs: 30_000,
+  shutdownTimeoutMs: 0,
+  killGraceMs: 5_000,
+  commandRoot: '/tmp',
+  poisonLimit: 3,
+  distinctTtlMs: 86_400_000,
+  resultRetentionCount: 10_000,
+  resultRetentionAgeMs: 604_800_000,
+  outputTailBytes: 4096,
+  retryBackoffMs: 1000,
+  httpBodyLimitBytes: 1_048_576,
+};
+
+/** Splits `host:port`, failing with the option's name when it is not one. */
+export function parseHostPort(value: string, option: string): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !match[1] || port < 1 || port > 65535) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${option} must be host:port, got "${value}"`);
+  }
+  return { host: match[1], port };
+}
+
+const INTEGER_OPTIONS = [
+  'concurrent',
+  'leaseMs',
+  'shutdownTimeoutMs',
+  'killGraceMs',
+  'poisonLimit',
+  'distinctTtlMs',
+  'resultRetentionCount',
+  'resultRetentionAgeMs',
+  'outputTailBytes',
+  'retryBackoffMs',
+  'httpBodyLimitBytes',
+] as const satisfies readonly (keyof ServerOptions)[];
+
+/** Spreads defaults over the given options once, validates, and freezes the result. */
+export function resolveServerOptions(options: Partial<ServerOptions> = {}): Readonly<ServerOptions> {
+  const resolved: ServerOptions = {
+    ...DEFAULT_SERVER_OPTIONS,
+    ...options,
+    redis: { ...DEFAULT_SERVER_OPTIONS.redis, ...options.redis },
+  };
+  for (const name of INTEGER_OPTIONS) {
+    const value = resolved[name];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${name} must be a non-negative integer, got ${String(value)}`);
+    }
+  }
+  if (resolved.concurrent < 1) throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'concurrent must be at least 1');
+  if (resolved.leaseMs < 1000) throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'leaseMs must be at least 1000');
+  if (!Number.isSafeInteger(resolved.redis.db) || resolved.redis.db < 0) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `redis-db must be a non-negative integer, got ${resolved.redis.db}`);
+  }
+  parseHostPort(resolved.httpAddr, 'http-addr');
+  if (!resolved.commandRoot.startsWith('/')) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `command-root must be an absolute path, got "${resolved.commandRoot}"`);
+  }
+  return Object.freeze({ ...resolved, redis: Object.freeze(resolved.redis) });
+}

@@ -1,0 +1,70 @@
+/**
+ * A task as stored in Redis and handed to a runner: the command and how to run it.
+ * Immutable once accepted; what happens to it lives in its state and result.
+ */
+export interface TaskSpec {
+  /** Unique id: given by the producer or generated (nanoid). */
+  id: string;
+  channel: string;
+  /** The seed's `task_name`: shown in listings; the command line itself when `command` is absent. */
+  name: string;
+  /** Exec this program directly with these arguments, no shell. */
+  command?: TaskCommand;
+  /** Kill the command after this many ms (0 or absent: the channel default). */
+  timeoutMs?: number;
+  /** Retries after a failure before the task is parked as failed; absent: the channel default. */
+  maxRetries?: number;
+  /** Working directory, inside the configured command root. */
+  cwd?: string;
+  /** Extra environment variables for the command. */
+  env?: Record<string, string>;
+  /** Unix ms the task was accepted. */
+  createdAt: number;
+  /** Unix ms before which it must not start (delayed tasks). */
+  executeAt?: number;
+  /** Dedup fingerprint of the command line, set in distinct channels. */
+  fingerprint?: string;
+  /** Where it came from. */
+  source: TaskSource;
+}
+
+export interface TaskCommand {
+  name: string;
+  args: string[];
+}
+
+export type TaskSource = 'http' | 'prepare-queue' | 'cli';
+
+/** The closed set of states a task can be in. */
+export type TaskState = 'delayed' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Why a command ended the way it did, recorded with its result. */
+export type TaskOutcome = 'exited' | 'signaled' | 'timed-out' | 'killed' | 'spawn-error' | 'poison';
+
+/** What one execution of a task produced. */
+export interface TaskResult {
+  outcome: TaskOutcome;
+  exitCode: number | null;
+  signal: string | null;
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  host: string;
+  nodeId: string;
+  pid: number | null;
+  /** Last bytes of stdout/stderr, bounded. */
+  stdoutTail: string;
+  stderrTail: string;
+  error?: string;
+}
+
+/** A result is a success when the command exited 0. */
+export function isSuccess(result: TaskResult): boolean {
+  return result.outcome === 'exited' && result.exitCode === 0;
+}
+
+/** The command line a task shows and, without `command`, runs. */
+export function commandLine(spec: Pick<TaskSpec, 'name' | 'command'>): string {
+  if (spec.command === undefined) return spec.name;
+  return [spec.command.name, ...spec.command.args].join(' ');
+}

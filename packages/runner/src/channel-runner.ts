@@ -1,0 +1,179 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Broker, ClaimedTask, ScriptedRedis } from '@coyotes/broker';
+import { isSuccess } from '@coyotes/protocol';
+import type { ChannelConfig, TaskOutcome } from '@coyotes/protocol';
+import { Execution } from './executor.js';
+import type { ExecutorOptions } from './executor.js';
+
+export interface ChannelRunnerOptions extends ExecutorOptions {
+  leaseMs: number;
+  /** Unique per runner incarnation: prefixes every lease token it takes. */
+  leaseOwner: string;
+}
+
+export interface RunnerHooks {
+  started(task: ClaimedTask, pid: number | null): void;
+  finished(task: ClaimedTask, outcome: TaskOutcome, ok: boolean): void;
+}
+
+interface Slot {
+  task: ClaimedTask;
+  execution: Execution;
+}
+
+/** How long a claimer blocks waiting for a wake-up marker before it looks again. */
+const WAIT_FOR_WORK_S = 1;
+
+/**
+ * The channel's N command slots: claims queued tasks while slots are free, runs them, renews
+ * their leases, records their results. Lives in the channel's own process.
+ */
+export class ChannelRunner {
+  private readonly slots = new Map<string, Slot>();
+  private readonly completions = new Set<Promise<void>>();
+  private state: 'running' | 'draining' | 'stopped' = 'running';
+  private wakeLoop: () => void = () => undefined;
+  private readonly blocking: ScriptedRedis;
+  private readonly leaseTimer: NodeJS.Timeout;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly broker: Broker,
+    private channel: ChannelConfig,
+    private readonly options: ChannelRunnerOptions,
+    private readonly hooks: RunnerHooks,
+    private readonly log: Logger,
+  ) {
+    this.blocking = broker.blockingConnection();
+    this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
+  }
+
+  start(): void {
+    this.loop = this.claimLoop();
+  }
+
+  /** Applies new settings live: more workers start at once; fewer let running commands finish. */
+  configure(channel: ChannelConfig): void {
+    this.channel = channel;
+    this.wakeLoop();
+  }
+
+  get running(): ClaimedTask[] {
+    return [...this.slots.values()].map((slot) => slot.task);
+  }
+
+  /** Kills a running task's process group (SIGTERM, then SIGKILL); answers whether it runs here. */
+  kill(taskId: string): boolean {
+    const slot = this.slots.get(taskId);
+    slot?.execution.stop('killed', this.options.killGraceMs);
+    return slot !== undefined;
+  }
+
+  /** Takes no new task; resolves when every running command has finished and been recorded. */
+  async drain(): Promise<void> {
+    if (this.state === 'running') this.state = 'draining';
+    this.wakeLoop();
+    this.blocking.disconnect();
+    await this.loop;
+    while (this.completions.size > 0) await Promise.all(this.completions);
+    this.stop();
+  }
+
+  /** Gives running tasks back to the queue at once (not counted as crashes), then kills them. */
+  async force(): Promise<void> {
+    this.state = 'draining';
+    const tasks = this.running;
+    await this.broker.tasks.requeue(
+      this.channel.name,
+      tasks.map((task) => ({ id: task.spec.id, token: task.token })),
+      false,
+    );
+    for (const slot of this.slots.values()) slot.execution.kill('killed');
+    await this.drain();
+  }
+
+  private stop(): void {
+    this.state = 'stopped';
+    clearInterval(this.leaseTimer);
+  }
+
+  private async claimLoop(): Promise<void> {
+    let failures = 0;
+    while (this.state === 'running') {
+      const free = this.channel.paused ? 0 : this.channel.workers - this.slots.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        continue;
+      }
+      try {
+        const claimed = await this.broker.tasks.claim(this.channel.name, free, this.options.leaseOwner, this.options.leaseMs);
+        failures = 0;
+        if (this.state !== 'running' && claimed.length > 0) {
+          // drain began while claiming: hand them straight back
+          await this.broker.tasks.requeue(
+            this.channel.name,
+            claimed.map((t) => ({ id: t.spec.id, token: t.token })),
+            false,
+          );
+          break;
+        }
+        for (const task of claimed) this.execute(task);
+        if (claimed.length === 0) await this.broker.waitForWork(this.blocking, this.channel.name, WAIT_FOR_WORK_S);
+      } catch (error) {
+        if (this.state !== 'running') break;
+        failures += 1;
+        this.log.warn({ err: error }, 'claiming tasks failed; retrying');
+        await sleep(Math.min(100 * 2 ** failures, 5000));
+      }
+    }
+  }
+
+  private execute(task: ClaimedTask): void {
+    const { spec } = task;
+    const execution = new Execution(spec, this.channel, this.options, this.log);
+    this.slots.set(spec.id, { task, execution });
+    this.hooks.started(task, execution.pid);
+    this.log.info({ taskId: spec.id, task: spec.name, pid: execution.pid }, 'task started');
+    const completion = execution.done.then(async (result) => {
+      const ok = isSuccess(result);
+      try {
+        const recorded = await this.broker.tasks.complete(task, result, {
+          success: ok,
+          retryAllowed: result.outcome !== 'killed',
+          maxRetries: spec.maxRetries ?? this.channel.maxRetries,
+        });
+        const level = ok ? 'info' : 'warn';
+        this.log[level](
+          {
+            taskId: spec.id,
+            task: spec.name,
+            outcome: result.outcome,
+            exitCode: result.exitCode,
+            signal: result.signal,
+            durationMs: result.durationMs,
+            recorded,
+          },
+          'task finished',
+        );
+      } catch (error) {
+        this.log.error({ err: error, taskId: spec.id }, 'recording the result failed; the lease will return the task to the queue');
+      } finally {
+        this.slots.delete(spec.id);
+        this.hooks.finished(task, result.outcome, ok);
+        this.wakeLoop();
+      }
+    });
+    this.completions.add(completion);
+    void completion.finally(() => this.completions.delete(completion));
+  }
+
+  private async renewLeases(): Promise<void> {
+    try {
+      const lost = await this.broker.tasks.extendLeases(this.channel.name, this.running, this.options.leaseMs);
+      for (const id of lost) this.log.warn({ taskId: id }, 'lease lost: another runner may run this task again');
+    } catch (error) {
+      this.log.warn({ err: error }, 'renewing leases failed');
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { ChannelConfig, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
+import { taskArgv, taskCwd, taskEnv } from './argv.js';
+import { LineSplitter, TailBuffer } from './output.js';
+
+export interface ExecutorOptions {
+  commandRoot: string;
+  killGraceMs: number;
+  outputTailBytes: number;
+  host: string;
+  nodeId: string;
+}
+
+/** After the command exits, how long its pipes may stay open (held by a backgrounded grandchild). */
+const PIPE_DRAIN_MS = 1000;
+
+/**
+ * One running command, leader of its own process group so that a signal to Coyotes never
+ * reaches it and a kill or timeout takes its whole tree.
+ */
+export class Execution {
+  readonly pid: number | null;
+  readonly done: Promise<TaskResult>;
+  private stopReason: TaskOutcome | null = null;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(spec: TaskSpec, channel: ChannelConfig, options: ExecutorOptions, log: Logger) {
+    const startedAt = Date.now();
+    const stdout = new TailBuffer(options.outputTailBytes);
+    const stderr = new TailBuffer(options.outputTailBytes);
+    const finish = (outcome: TaskOutcome, exitCode: number | null, signal: string | null, error?: string): TaskResult => {
+      const finishedAt = Date.now();
+      return {
+        outcome,
+        exitCode,
+        signal,
+        startedAt,
+        finishedAt,
+        durationMs: finishedAt - startedAt,
+        host: options.host,
+        nodeId: options.nodeId,
+        pid: this.pid,
+        stdoutTail: stdout.toString(),
+        stderrTail: stderr.toString(),
+        ...(error === undefined ? {} : { error }),
+      };
+    };
+
+    let argv: string[];
+    let cwd: string | undefined;
+    try {
+      argv = taskArgv(spec, channel);
+      cwd = taskCwd(spec.cwd, options.commandRoot);
+    } catch (error) {
+      this.pid = null;
+      this.done = Promise.resolve(finish('spawn-error', null, null, (error as Error).message));
+      return;
+    }
+
+    const child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      cwd,
+      env: taskEnv(process.env, spec.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.pid = child.pid ?? null;
+
+    for (const [name, stream, tail] of [
+      ['stdout', child.stdout, stdout],
+      ['stderr', child.stderr, stderr],
+    ] as const) {
+      const lines = new LineSplitter((line) => log.info({ taskId: spec.id, stream: name, line }, name));
+      stream.on('data', (chunk: Buffer) => {
+        tail.push(chunk);
+        lines.push(chunk);
+      });
+      stream.on('end', () => lines.end());
+      stream.on('error', () => undefined);
+    }
+
+    const timeoutMs = spec.timeoutMs || channel.timeoutMs;
+    const timeout = timeoutMs > 0 ? setTimeout(() => this.stop('timed-out', options.killGraceMs), timeoutMs) : undefined;
+
+    this.done = new Promise<TaskResult>((resolve) => {
+      child.once('error', (error) => {
+        clearTimeout(timeout);
+        resolve(finish('spawn-error', null, null, error.message));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timeout);
+        clearTimeout(this.graceTimer);
+        const settle = (): void => {
+          const outcome: TaskOutcome = this.stopReason ?? (signal ? 'signaled' : 'exited');
+          resolve(finish(outcome, code, signal));
+        };
+        // wait for the pipes to flush, but not for a grandchild that keeps them open
+        const drain = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          settle();
+        }, PIPE_DRAIN_MS);
+        child.once('close', () => {
+          clearTimeout(drain);
+          settle();
+        });
+      });
+    });
+  }
+
+  /** SIGTERM to the whole process group, SIGKILL after the grace period. */
+  stop(reason: TaskOutcome, graceMs: number): void {
+    if (this.pid === null || this.stopReason !== null) return;
+    this.stopReason = reason;
+    signalGroup(this.pid, 'SIGTERM');
+    this.graceTimer = setTimeout(() => signalGroup(this.pid!, 'SIGKILL'), graceMs);
+    this.graceTimer.unref();
+  }
+
+  /** SIGKILL to the whole process group at once. */
+  kill(reason: TaskOutcome): void {
+    if (this.pid === null) return;
+    this.stopReason ??= reason;
+    signalGroup(this.pid, 'SIGKILL');
+  }
+}
+
+/** Signals a process group; a group that is already gone is not an error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}

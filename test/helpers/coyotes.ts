@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export const BIN = path.resolve(import.meta.dirname, '../../packages/cli/bin/coyotes.js');
+
+/** A real `coyotes` server process started by a test. */
+export interface RunningCoyotes {
+  process: ChildProcess;
+  pid: number;
+  httpAddr: string;
+  baseUrl: string;
+  pidfile: string;
+  /** Every line it printed so far (stdout and stderr). */
+  output(): string;
+  /** Parsed JSON log lines so far. */
+  logs(): Record<string, unknown>[];
+  /** Resolves with master's exit code (or signal) once it and its children have exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal and waits for exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface StartOptions {
+  redisAddr: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Wait until the HTTP API answers (default true). */
+  waitHttp?: boolean;
+  httpPort?: number;
+}
+
+/** Spawns the binary (built) with its own pidfile and HTTP port; short leases for tests. */
+export async function startCoyotes(options: StartOptions): Promise<RunningCoyotes> {
+  const port = options.httpPort ?? (await freePort());
+  const dir = mkdtempSync(path.join(tmpdir(), 'coyotes-test-'));
+  const pidfile = path.join(dir, 'coyotes.pid');
+  const httpAddr = `127.0.0.1:${port}`;
+  const args = [
+    '-redis-host',
+    options.redisAddr,
+    '-http-addr',
+    httpAddr,
+    '-pidfile',
+    pidfile,
+    '-lease-timeout',
+    '2',
+    '-kill-grace',
+    '1',
+    ...(options.args ?? []),
+  ];
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // 'close': the master has exited and so has every child that inherited its stdout
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  const running: RunningCoyotes = {
+    process: child,
+    pid: child.pid!,
+    httpAddr,
+    baseUrl: `http://${httpAddr}`,
+    pidfile,
+    output: () => output,
+    logs: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => {
+          try {
+            return JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        }),
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  if (options.waitHttp ?? true) {
+    await Promise.race([
+      waitFor('the HTTP API', async () => (await fetch(`${running.baseUrl}/health`)).status === 200, 15_000),
+      exited.then((status) => {
+        throw new Error(`coyotes exited early (${JSON.stringify(status)}):\n${output}`);
+      }),
+    ]);
+  }
+  return running;
+}
+
+/** Sends a request and parses the envelope. */
+export async function api(
+  base: string,
+  method: string,
+  route: string,
+  body?: Record<string, string | string[]> | FormData | string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: { status_code: number; message: string; data: any } }> {
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData || typeof body === 'string') payload = body;
+  else if (body) {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(body)) for (const item of Array.isArray(value) ? value : [value]) form.append(key, item);
+    payload = form;
+  }
+  const response = await fetch(base + route, { method, body: payload, headers });
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${route}: not JSON (${response.status}): ${text.slice(0, 200)}`);
+  }
+  return { status: response.status, json };
+}
