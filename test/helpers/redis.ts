@@ -18,6 +18,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Stops and starts the server on the same port and data directory. */
   restart(): Promise<void>;
+  /** Stops the server process only (the client reconnects when it is back). */
+  down(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  up(): Promise<void>;
 }
 
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
@@ -63,6 +67,10 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     },
     async restart() {
       await kill();
+      child = await launch();
+    },
+    down: kill,
+    async up() {
       child = await launch();
     },
   };
