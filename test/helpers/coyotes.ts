@@ -32,6 +32,8 @@ export interface StartOptions {
   /** Wait until the HTTP API answers (default true). */
   waitHttp?: boolean;
   httpPort?: number;
+  /** Discard what it prints (for tests whose commands print gigabytes). */
+  quiet?: boolean;
 }
 
 /** Spawns the binary (built) with its own pidfile and HTTP port; short leases for tests. */
@@ -55,10 +57,10 @@ export async function startCoyotes(options: StartOptions): Promise<RunningCoyote
   ];
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   // 'close': the master has exited and so has every child that inherited its stdout
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

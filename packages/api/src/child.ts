@@ -10,7 +10,11 @@ import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
 import { createApp } from './app.js';
 import { MasterClient } from './master-client.js';
 
-const log = pino({ level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'api' } });
+const log = pino(
+  { level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'api' } },
+  // synchronous: a slow log reader slows logging down instead of growing memory
+  pino.destination({ dest: 1, sync: true }),
+);
 const master = new MasterClient((message: ApiToMaster) => {
   if (process.connected) process.send!(message);
 });

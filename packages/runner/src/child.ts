@@ -15,7 +15,11 @@ const send = (message: RunnerToMaster): void => {
   if (process.connected) process.send!(message);
 };
 
-const log = pino({ level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'channel' } });
+const log = pino(
+  { level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'channel' } },
+  // synchronous: a slow log reader slows logging down instead of growing memory
+  pino.destination({ dest: 1, sync: true }),
+);
 
 async function drainAndExit(force: boolean): Promise<void> {
   if (exiting && !force) return;
