@@ -15,6 +15,11 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing chromium from Debian's packages (the dashboard's browser tests)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 # a machine-wide redis-server started by the package is not ours to keep running
 pnpm install --frozen-lockfile --reporter=silent
 pnpm run --silent build
