@@ -1,5 +1,6 @@
 import type { TaskResult, TaskSpec, TaskState } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
+import { decodeSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /** Everything known about one task. */
@@ -55,8 +56,9 @@ export class TaskQueries {
       if (error) throw error;
       return reply;
     };
-    const spec = parse<TaskSpec>(value(0) as string | null);
-    if (spec === null) return null;
+    const json = value(0) as string | null;
+    if (json === null) return null;
+    const spec = decodeSpec(json, id, channel);
     const failedAt = value(3) === null ? null : Number(value(3));
     const dueAt = value(2) === null ? null : Number(value(2));
     let state: TaskState = 'queued';
@@ -144,6 +146,6 @@ export class TaskQueries {
   private async specs(channel: string, ids: string[]): Promise<TaskSpec[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.channel(channel).tasks, ...ids);
-    return raw.map((json) => parse<TaskSpec>(json)).filter((spec): spec is TaskSpec => spec !== null);
+    return raw.flatMap((json, i) => (json ? [decodeSpec(json, ids[i]!, channel)] : []));
   }
 }

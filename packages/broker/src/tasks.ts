@@ -3,6 +3,7 @@ import { commandLine } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
+import { decodeSpec, encodeSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /** What the broker needs of the server options. */
@@ -48,7 +49,7 @@ export class TaskStore {
       k.marker,
       k.stats,
       spec.id,
-      JSON.stringify(stored),
+      encodeSpec(stored),
       stored.fingerprint ?? '',
       Date.now(),
       spec.executeAt ?? 0,
@@ -67,7 +68,7 @@ export class TaskStore {
     const flat = await this.redis.claimTasks(k.queued, k.tasks, k.running, k.leases, k.marker, max, now + leaseMs, `${tokenPrefix}:${now}`);
     const claimed: ClaimedTask[] = [];
     for (let i = 0; i < flat.length; i += 3) {
-      claimed.push({ spec: JSON.parse(flat[i + 1]!) as TaskSpec, token: flat[i + 2]! });
+      claimed.push({ spec: decodeSpec(flat[i + 1]!, flat[i]!, channel), token: flat[i + 2]! });
     }
     return claimed;
   }
