@@ -21,8 +21,11 @@ export function connectRedis(redis: RedisOptions, options: ConnectionOptions): S
   const config: IORedisOptions = {
     host: redis.host,
     port: redis.port,
+    username: redis.username,
     password: redis.password,
     db: redis.db,
+    // rediss://: TLS verified against the system CAs (and NODE_EXTRA_CA_CERTS)
+    tls: redis.tls ? {} : undefined,
     connectionName: options.name,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? null,
     enableAutoPipelining: true,

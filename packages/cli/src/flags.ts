@@ -1,6 +1,8 @@
 import parse from 'yargs-parser';
 import { CoyotesError, DEFAULT_SERVER_OPTIONS, parseHostPort } from '@coyotes/protocol';
 import type { ServerOptions } from '@coyotes/protocol';
+import { parseRedisUrl } from './redis-url.js';
+import { resolveRunAs } from './run-as.js';
 
 type Kind = 'string' | 'integer' | 'boolean';
 
@@ -11,7 +13,12 @@ interface FlagSpec {
   help: string;
   default?: string;
   deprecated?: string;
-  apply: (options: Partial<ServerOptions>, value: string | number | boolean) => void;
+  /** The only values accepted. */
+  choices?: readonly string[];
+  /** Its value is a secret: never repeated in a message. */
+  secret?: boolean;
+  /** `source` names where the value came from, for error messages. */
+  apply: (options: Partial<ServerOptions>, value: string | number | boolean, source: string) => void;
 }
 
 const redisOf = (o: Partial<ServerOptions>) => (o.redis ??= { ...DEFAULT_SERVER_OPTIONS.redis });
@@ -56,11 +63,11 @@ export const FLAGS: readonly FlagSpec[] = [
     default: d.httpAddr,
     apply: (o, v) => (o.httpAddr = String(v)),
   },
-  { name: 'password', kind: 'string', help: 'Redis password', deprecated: 'redis-password', apply: setRedisPassword },
+  { name: 'password', kind: 'string', help: 'Redis password', deprecated: 'redis-password', secret: true, apply: setRedisPassword },
   { name: 'pidfile', kind: 'string', help: 'pid file path', default: d.pidfile, apply: (o, v) => (o.pidfile = String(v)) },
-  { name: 'redis-db', kind: 'integer', help: 'Redis database 0-15', default: '0', apply: (o, v) => (redisOf(o).db = v as number) },
+  { name: 'redis-db', kind: 'integer', help: 'Redis database number', default: '0', apply: (o, v) => (redisOf(o).db = v as number) },
   { name: 'redis-host', kind: 'string', help: 'Redis host:port', default: `${d.redis.host}:${d.redis.port}`, apply: setRedisHost },
-  { name: 'redis-password', kind: 'string', help: 'Redis password', apply: setRedisPassword },
+  { name: 'redis-password', kind: 'string', help: 'Redis password', secret: true, apply: setRedisPassword },
   {
     name: 'task-mode',
     kind: 'boolean',
@@ -72,14 +79,35 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'http-token',
     kind: 'string',
     help: 'bearer token required by every route but /health',
+    secret: true,
     apply: (o, v) => (o.httpToken = String(v)),
   },
   {
     name: 'log-level',
     kind: 'string',
-    help: 'fatal, error, warn, info, debug or trace',
+    help: 'least severe log level written',
     default: d.logLevel,
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     apply: (o, v) => (o.logLevel = String(v)),
+  },
+  {
+    name: 'redis-url',
+    kind: 'string',
+    help: 'Redis as redis://[user[:password]@]host[:port][/db], rediss:// for TLS; -redis-* flags beside it override its parts',
+    secret: true,
+    apply: (o, v, source) => (o.redis = parseRedisUrl(String(v), source)),
+  },
+  {
+    name: 'log-file',
+    kind: 'string',
+    help: 'append JSON log lines to this file instead of stdout (reopened on SIGHUP, for logrotate)',
+    apply: (o, v) => (o.logFile = String(v)),
+  },
+  {
+    name: 'run-as',
+    kind: 'string',
+    help: 'user (name or uid) commands run as; Coyotes itself must run as root',
+    apply: (o, v, source) => (o.runAs = resolveRunAs(String(v), source)),
   },
   {
     name: 'shutdown-timeout',
@@ -133,12 +161,16 @@ function coerce(spec: FlagSpec, raw: unknown, source: string): string | number |
   }
   if (spec.kind === 'integer') {
     const text = String(raw).trim();
-    if (!/^\d+$/.test(text))
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
       throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source} must be a non-negative integer, got "${String(raw)}"`);
     return Number(text);
   }
   if (typeof raw === 'boolean' || raw === '') throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source} needs a value`);
-  return String(raw);
+  const text = String(raw);
+  if (spec.choices && !spec.choices.includes(text)) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source} must be one of ${spec.choices.join(', ')}, got "${text}"`);
+  }
+  return text;
 }
 
 export interface ParsedCommandLine {
@@ -196,9 +228,12 @@ export interface LayeredSources {
   file: Record<string, unknown>;
 }
 
+/** redis-url first, so that -redis-host and friends from the same source refine the URL. */
+const APPLY_ORDER: readonly FlagSpec[] = [...FLAGS].sort((a, b) => Number(b.name === 'redis-url') - Number(a.name === 'redis-url'));
+
 /**
- * Server options from every source, flags > env > file > defaults. Returns the warnings to log
- * (deprecated flags) beside the options.
+ * Server options from every source, flags > env > file > defaults: each source is applied whole
+ * over the one below it. Returns the warnings to log (deprecated flags) beside the options.
  */
 export function layerOptions(sources: LayeredSources): { options: Partial<ServerOptions>; warnings: string[] } {
   const options: Partial<ServerOptions> = {};
@@ -206,16 +241,18 @@ export function layerOptions(sources: LayeredSources): { options: Partial<Server
   for (const key of Object.keys(sources.file)) {
     if (!FLAGS.some((f) => f.name === key)) throw new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: unknown setting "${key}"`);
   }
-  for (const spec of FLAGS) {
-    const layers: [unknown, string][] = [
-      [sources.file[spec.name], `config file setting ${spec.name}`],
-      [sources.env[envName(spec.name)], `environment variable ${envName(spec.name)}`],
-      [sources.flags[spec.name], `-${spec.name}`],
-    ];
-    for (const [raw, source] of layers) {
+  const layers: [(spec: FlagSpec) => unknown, (spec: FlagSpec) => string][] = [
+    [(spec) => sources.file[spec.name], (spec) => `config file setting ${spec.name}`],
+    [(spec) => sources.env[envName(spec.name)], (spec) => `environment variable ${envName(spec.name)}`],
+    [(spec) => sources.flags[spec.name], (spec) => `-${spec.name}`],
+  ];
+  for (const [valueOf, sourceOf] of layers) {
+    for (const spec of APPLY_ORDER) {
+      const raw = valueOf(spec);
       if (raw === undefined) continue;
-      spec.apply(options, coerce(spec, raw, source));
-      if (spec.deprecated && source.startsWith('-')) warnings.push(`-${spec.name} is deprecated: use -${spec.deprecated}`);
+      const source = sourceOf(spec);
+      spec.apply(options, coerce(spec, raw, source), source);
+      if (spec.deprecated) warnings.push(`${source} is deprecated: use -${spec.deprecated} (or ${envName(spec.deprecated)})`);
     }
   }
   return { options, warnings };
@@ -226,7 +263,7 @@ export function helpText(): string {
     const type = f.kind === 'boolean' ? '' : f.kind === 'integer' ? ' int' : ' string';
     const extra = [
       f.deprecated ? `deprecated, use -${f.deprecated}` : '',
-      f.default !== undefined ? `default "${f.default}"` : '',
+      f.default !== undefined ? `default ${f.kind === 'string' ? `"${f.default}"` : f.default}` : f.deprecated ? '' : 'default none',
       `env ${envName(f.name)}`,
     ]
       .filter(Boolean)
@@ -235,10 +272,11 @@ export function helpText(): string {
   });
   return [
     'Usage: coyotes [flags]           run the server (master, api and channel processes)',
+    '       coyotes VERB [options]    talk to a running server (coyotes help verbs)',
     '',
     'Flags (Go style -name value, -name=value, -bool=false, or --name value):',
     ...lines,
-    '  -config string\n        JSON or YAML file of the settings above, by flag name',
+    '  -config string\n        JSON or YAML file of the settings above, keyed by flag name (default none; env COYOTES_CONFIG)',
     '  -allow-insecure-bind\n        allow a non-loopback -http-addr without -http-token',
     '  -help, -version',
     '',

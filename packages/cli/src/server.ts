@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
-import type { Writable } from 'node:stream';
-import pino from 'pino';
-import type { Logger } from 'pino';
-import PinoPretty from 'pino-pretty';
 import { Master } from '@coyotes/master';
 import { CoyotesError, parseHostPort, resolveServerOptions } from '@coyotes/protocol';
 import type { ServerOptions } from '@coyotes/protocol';
+import { banner } from './banner.js';
 import { readConfigFile } from './config-file.js';
 import { layerOptions } from './flags.js';
 import type { ParsedCommandLine } from './flags.js';
+import { setUpLogging } from './logging.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -37,27 +35,18 @@ export function serverOptions(
   return { options: resolved, warnings };
 }
 
-function prettyStream(): Writable {
-  return PinoPretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
-}
-
 /** Runs master in this process until a signal drains it. */
 export async function runServer(options: Readonly<ServerOptions>, warnings: string[]): Promise<number> {
-  const pretty = options.colorfulTty;
-  // one pretty printer for master and, piped through master, every child
-  const prettyOutput = pretty ? prettyStream() : undefined;
-  const log: Logger = pino(
-    { level: options.logLevel, base: { pid: process.pid, role: 'master' }, redact: ['options.redis.password', 'options.httpToken'] },
-    prettyOutput ?? pino.destination({ sync: true }),
-  );
+  const logging = setUpLogging(options, process.stdout.isTTY === true);
+  const { log } = logging;
   for (const warning of warnings) log.warn(warning);
-  if (process.getuid?.() === 0) log.warn('running as root: every command runs as root too');
-  if (pretty) {
-    process.stdout.write(
-      `\n  coyotes ${VERSION}\n  redis  ${options.redis.host}:${options.redis.port} db ${options.redis.db}\n  http   http://${options.httpAddr}\n  mode   ${options.taskMode ? 'task mode (consuming)' : 'API and dispatch only'}\n\n`,
-    );
+  if (process.getuid?.() === 0 && !options.runAs) {
+    log.warn('running as root: every command runs as root too (use -run-as USER to run commands unprivileged)');
   }
-  const master = new Master({ options, log, version: VERSION, childOutput: prettyOutput });
+  if (options.runAs) log.info({ user: options.runAs.user, uid: options.runAs.uid, gid: options.runAs.gid }, 'commands run as this user');
+  // logrotate's postrotate (and supervisord's own habit) ask for a reopen with SIGHUP
+  process.on('SIGHUP', () => logging.reopen());
+  const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput });
   try {
     await master.start();
   } catch (error) {
@@ -67,6 +56,7 @@ export async function runServer(options: Readonly<ServerOptions>, warnings: stri
     }
     throw error;
   }
+  if (logging.pretty) process.stdout.write(banner(VERSION, options, master.channelNames()));
   // master exits the process itself once a signal's drain is over
   return new Promise<number>(() => undefined);
 }

@@ -108,6 +108,11 @@ export class Master {
     );
   }
 
+  /** Names of the channels this master knows (for the startup banner). */
+  channelNames(): string[] {
+    return [...this.channels.keys()];
+  }
+
   /**
    * Drain: take no new task, let running commands finish and be recorded, then exit.
    * `force`: requeue and kill running commands at once.

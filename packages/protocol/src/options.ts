@@ -7,6 +7,18 @@ export interface RedisOptions {
   password?: string;
   /** @defaultValue 0 */
   db: number;
+  /** ACL user name (Redis 6+); the default user when absent. */
+  username?: string;
+  /** Connect over TLS (a `rediss://` URL); the certificate is verified against the system CAs. @defaultValue false */
+  tls?: boolean;
+}
+
+/** The unprivileged user commands run as (`--run-as`), resolved once at start. */
+export interface RunAsUser {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
 }
 
 /** Every setting of a Coyotes server, resolved and frozen once at start. */
@@ -32,6 +44,10 @@ export interface ServerOptions {
   colorfulTty: boolean;
   /** @defaultValue 'info' */
   logLevel: string;
+  /** Append JSON log lines to this file instead of stdout. */
+  logFile?: string;
+  /** Run commands as this user instead of Coyotes' own (needs root). */
+  runAs?: RunAsUser;
   /** How long a running task's lease lasts without renewal. @defaultValue 30000 */
   leaseMs: number;
   /** How long a drain may take before running commands are killed and requeued; 0 = no limit. @defaultValue 0 */

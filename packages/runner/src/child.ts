@@ -46,6 +46,7 @@ process.on('message', (message: MasterToRunner) => {
           outputTailBytes: options.outputTailBytes,
           host: identity.host,
           nodeId: identity.nodeId,
+          runAs: options.runAs,
           leaseMs: options.leaseMs,
           leaseOwner: `${identity.nodeId}:${process.pid}`,
         },

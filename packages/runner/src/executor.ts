@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { ChannelConfig, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
+import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { taskArgv, taskCwd, taskEnv } from './argv.js';
 import { LineSplitter, TailBuffer } from './output.js';
 
@@ -10,7 +10,12 @@ export interface ExecutorOptions {
   outputTailBytes: number;
   host: string;
   nodeId: string;
+  /** Run commands as this user (`--run-as`); Coyotes' own user when absent. */
+  runAs?: RunAsUser;
 }
+
+/** What login(1) would set for the user, so a command does not read root's home. */
+const userEnv = (user: RunAsUser): Record<string, string> => ({ HOME: user.home, USER: user.user, LOGNAME: user.user });
 
 /** After the command exits, how long its pipes may stay open (held by a backgrounded grandchild). */
 const PIPE_DRAIN_MS = 1000;
@@ -61,7 +66,9 @@ export class Execution {
     const child = spawn(argv[0]!, argv.slice(1), {
       detached: true,
       cwd,
-      env: taskEnv(process.env, spec.env),
+      env: taskEnv(process.env, options.runAs ? { ...userEnv(options.runAs), ...spec.env } : spec.env),
+      uid: options.runAs?.uid,
+      gid: options.runAs?.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.pid = child.pid ?? null;
