@@ -9,6 +9,7 @@ import { channelRoutes } from './routes/channels.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { failedRoutes } from './routes/failed.js';
 import { pushRoutes } from './routes/push.js';
+import { statsRoutes } from './routes/stats.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 
@@ -38,6 +39,7 @@ export function createApp(deps: ApiDeps): Koa {
   delayedRoutes(router, deps);
   taskRoutes(router, deps);
   systemRoutes(router, deps);
+  statsRoutes(router, deps);
 
   app.use(errorEnvelope(deps.log));
   app.use(bearerAuth(deps.options.httpToken));

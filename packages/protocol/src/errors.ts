@@ -23,6 +23,9 @@ export const ErrorCodes = {
   COY_ERR_IPC_TIMEOUT: 'the master did not answer in time',
   // redis
   COY_ERR_REDIS_UNAVAILABLE: 'Redis could not be reached',
+  // client: the coyotes CLI verbs and CoyotesClient
+  COY_ERR_CLIENT_UNREACHABLE: 'the HTTP API could not be reached',
+  COY_ERR_CLIENT_REQUEST_FAILED: 'the HTTP API answered with an error',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,37 @@
+import type Router from '@koa/router';
+import type { ChannelProcessStats } from '@coyotes/protocol';
+import type { ApiDeps } from '../deps.js';
+import { ok } from '../envelope.js';
+
+/** What master's `stats` operation answers (this host's processes). */
+interface MasterStats {
+  nodeId: string;
+  channels: Record<string, ChannelProcessStats & Record<string, unknown>>;
+}
+
+/**
+ * One row per channel for `coyotes status`: settings and queue counts from Redis (every host),
+ * and this host's channel process (pid, restarts, and CPU/RSS when master samples them).
+ */
+export function statsRoutes(router: Router, deps: ApiDeps): void {
+  router.get('/stats', async (ctx) => {
+    const [channels, local] = await Promise.all([
+      deps.broker.channels.list(),
+      deps.master.request<MasterStats>({ op: 'stats' }).catch(() => null),
+    ]);
+    const rows = [];
+    for (const channel of channels) {
+      const counts = await deps.broker.queries.counts(channel.name);
+      const { running: runningTasks, channel: _name, ...process } = local?.channels[channel.name] ?? { running: [] };
+      rows.push({
+        name: channel.name,
+        workers: channel.workers,
+        paused: channel.paused,
+        distinct: channel.distinct,
+        ...counts,
+        process: local?.channels[channel.name] ? { ...process, running: runningTasks.length } : null,
+      });
+    }
+    ok(ctx, { node_id: local?.nodeId ?? null, channels: rows });
+  });
+}

@@ -1,0 +1,17 @@
+import { print, usageError } from './verb.js';
+import type { Verb } from './verb.js';
+
+/** `coyotes kill ID` */
+export const kill: Verb = {
+  name: 'kill',
+  usage: 'coyotes kill ID',
+  summary: "kill a running task's command (its whole process group), wherever it runs",
+  flags: {},
+  async run({ positionals }, context) {
+    const id = positionals[0];
+    if (!id || positionals.length > 1) throw usageError(this, 'give one task id');
+    const data = await context.client.kill(id);
+    print(context, data, `killing ${id}`);
+    return 0;
+  },
+};

@@ -1,0 +1,26 @@
+import { FINAL_STATES } from '../client.js';
+import { followTask, printTails } from './follow.js';
+import { print, usageError } from './verb.js';
+import type { Verb } from './verb.js';
+
+/** `coyotes logs [-f] ID` */
+export const logs: Verb = {
+  name: 'logs',
+  usage: 'coyotes logs [-f] ID',
+  summary: "print a task's output; -f follows it until the task ends",
+  flags: { boolean: ['follow'], alias: { follow: ['f'] } },
+  async run({ positionals, flags }, context) {
+    const id = positionals[0];
+    if (!id || positionals.length > 1) throw usageError(this, 'give one task id');
+    const task = await context.client.task(id);
+    if (flags.follow === true && !FINAL_STATES.has(task.status)) {
+      const done = await followTask(context.client, id, context, !context.json);
+      if (context.json) print(context, done.result, '');
+      return 0;
+    }
+    if (context.json) print(context, task.result, '');
+    else if (task.result) printTails(task, context);
+    else context.stderr(`task ${id} is ${task.status}: no output yet${flags.follow === true ? '' : ' (use -f to follow it)'}\n`);
+    return 0;
+  },
+};
