@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelConfig } from '@coyotes/protocol';
+import { duplicateForSubscriber } from './connection.js';
 import type { Keys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
 
@@ -59,8 +60,7 @@ export class EventSubscriber extends EventEmitter<{ event: [BrokerEvent]; resubs
   }
 
   static async open(base: ScriptedRedis, keys: Keys): Promise<EventSubscriber> {
-    const connection = base.duplicate({ enableAutoPipelining: false }) as ScriptedRedis;
-    connection.on('error', () => undefined);
+    const connection = duplicateForSubscriber(base);
     const subscriber = new EventSubscriber(connection);
     connection.on('message', (_channel: string, message: string) => {
       try {

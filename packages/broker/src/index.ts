@@ -2,6 +2,7 @@ export { Broker, newTaskId } from './broker.js';
 export type { BrokerEvent } from './channels.js';
 export { ChannelRegistry, EventSubscriber } from './channels.js';
 export type { ConnectionOptions } from './connection.js';
+export { describeRedis } from './connection.js';
 export { BrokerErrorCode, brokerError } from './errors.js';
 export type { ChannelKeys } from './keys.js';
 export { Keys } from './keys.js';

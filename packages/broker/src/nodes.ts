@@ -21,11 +21,11 @@ export class NodeRegistry {
   ) {}
 
   async heartbeat(info: NodeInfo, ttlMs: number): Promise<void> {
-    await this.redis
-      .pipeline()
-      .zadd(this.keys.nodes, Date.now(), info.nodeId)
-      .set(this.keys.node(info.nodeId), JSON.stringify(info), 'PX', ttlMs)
-      .exec();
+    // two commands, not one pipeline: in a cluster the two keys live in different slots
+    await Promise.all([
+      this.redis.zadd(this.keys.nodes, Date.now(), info.nodeId),
+      this.redis.set(this.keys.node(info.nodeId), JSON.stringify(info), 'PX', ttlMs),
+    ]);
   }
 
   /** Live nodes: heard from within `deadAfterMs`. */
@@ -45,6 +45,6 @@ export class NodeRegistry {
   }
 
   async forget(nodeId: string): Promise<void> {
-    await this.redis.pipeline().zrem(this.keys.nodes, nodeId).del(this.keys.node(nodeId)).exec();
+    await Promise.all([this.redis.zrem(this.keys.nodes, nodeId), this.redis.del(this.keys.node(nodeId))]);
   }
 }

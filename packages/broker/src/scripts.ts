@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 const SCRIPT_FILE = /^([a-zA-Z]+)-(\d+)\.lua$/;
@@ -21,7 +21,10 @@ export interface ScriptCommands {
   recoverPrepared(...args: Arg[]): Promise<number>;
 }
 
-export type ScriptedRedis = Redis & ScriptCommands;
+/** A single-server or sentinel connection, or a cluster client: the same commands either way. */
+export type RedisClient = Redis | Cluster;
+
+export type ScriptedRedis = RedisClient & ScriptCommands;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -51,7 +54,7 @@ function loadScripts(): { name: string; numberOfKeys: number; lua: string }[] {
   return loaded;
 }
 
-export function defineScripts(redis: Redis): ScriptedRedis {
+export function defineScripts(redis: RedisClient): ScriptedRedis {
   for (const script of loadScripts()) {
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }

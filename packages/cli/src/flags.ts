@@ -1,5 +1,5 @@
 import parse from 'yargs-parser';
-import { CoyotesError, DEFAULT_SERVER_OPTIONS, parseHostPort } from '@coyotes/protocol';
+import { CoyotesError, DEFAULT_SERVER_OPTIONS, parseHostPort, parseHostPortList } from '@coyotes/protocol';
 import type { ServerOptions } from '@coyotes/protocol';
 import { parseRedisUrl } from './redis-url.js';
 import { resolveRunAs } from './run-as.js';
@@ -136,6 +136,25 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'seconds between SIGTERM and SIGKILL when a command is stopped',
     default: String(d.killGraceMs / 1000),
     apply: (o, v) => (o.killGraceMs = (v as number) * 1000),
+  },
+  {
+    name: 'redis-sentinels',
+    kind: 'string',
+    help: 'Redis Sentinel host:port,… that name the primary (followed across failovers); replaces -redis-host',
+    apply: (o, v, source) => (redisOf(o).sentinels = parseHostPortList(String(v), source)),
+  },
+  {
+    name: 'redis-sentinel-name',
+    kind: 'string',
+    help: 'name of the primary the sentinels monitor',
+    default: 'mymaster',
+    apply: (o, v) => (redisOf(o).sentinelName = String(v)),
+  },
+  {
+    name: 'redis-cluster',
+    kind: 'string',
+    help: 'Redis Cluster seed nodes host:port,…; replaces -redis-host',
+    apply: (o, v, source) => (redisOf(o).cluster = parseHostPortList(String(v), source)),
   },
   {
     name: 'key-prefix',

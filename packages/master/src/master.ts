@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { customAlphabet } from 'nanoid';
-import { Broker } from '@coyotes/broker';
+import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
 import { CoyotesError, SEED_CHANNELS, isValidChannelName, newChannelConfig } from '@coyotes/protocol';
 import type { ApiOperation, ChannelConfig, ChildIdentity, ServerOptions } from '@coyotes/protocol';
@@ -61,10 +61,7 @@ export class Master {
       name: `coyotes:master:${this.nodeId}`,
       onRetry: (attempt, delayMs) => {
         if (attempt === 1 || attempt % 20 === 0) {
-          this.log.error(
-            { redis: `${this.options.redis.host}:${this.options.redis.port}`, attempt, delayMs },
-            'Redis unreachable; reconnecting',
-          );
+          this.log.error({ redis: describeRedis(this.options.redis), attempt, delayMs }, 'Redis unreachable; reconnecting');
         }
         redisTrouble = true;
       },
@@ -100,7 +97,7 @@ export class Master {
       {
         version: this.config.version,
         http: this.options.httpAddr,
-        redis: `${this.options.redis.host}:${this.options.redis.port}`,
+        redis: describeRedis(this.options.redis),
         channels: [...this.channels.keys()],
         taskMode: this.options.taskMode,
       },

@@ -11,6 +11,18 @@ export interface RedisOptions {
   username?: string;
   /** Connect over TLS (a `rediss://` URL); the certificate is verified against the system CAs. @defaultValue false */
   tls?: boolean;
+  /** Sentinels that name the current primary (`-redis-sentinels`); host and port are then unused. */
+  sentinels?: HostPort[];
+  /** The primary's name as the sentinels monitor it (`-redis-sentinel-name`). @defaultValue 'mymaster' */
+  sentinelName?: string;
+  /** Seed nodes of a Redis Cluster (`-redis-cluster`); host and port are then unused, db must be 0. */
+  cluster?: HostPort[];
+}
+
+/** One Redis server or sentinel address. */
+export interface HostPort {
+  host: string;
+  port: number;
 }
 
 /** The unprivileged user commands run as (`--run-as`), resolved once at start. */
@@ -120,6 +132,31 @@ const INTEGER_OPTIONS = [
   'httpBodyLimitBytes',
 ] as const satisfies readonly (keyof ServerOptions)[];
 
+/** Splits a comma-separated `host:port,…` list, failing with the option's name on a bad entry. */
+export function parseHostPortList(value: string, option: string): HostPort[] {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (entries.length === 0) throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${option} must list at least one host:port`);
+  return entries.map((entry) => parseHostPort(entry, option));
+}
+
+/** One topology at a time: a single server, a sentinel-watched primary, or a cluster. */
+function checkTopology(redis: RedisOptions): void {
+  const sentinels = redis.sentinels?.length ?? 0;
+  const cluster = redis.cluster?.length ?? 0;
+  if (sentinels > 0 && cluster > 0) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'redis-sentinels and redis-cluster cannot both be set: choose one topology');
+  }
+  if (cluster > 0 && redis.db !== 0) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `redis-db must be 0 with redis-cluster (a cluster has one database), got ${redis.db}`);
+  }
+  if (redis.sentinelName !== undefined && !/^[^\s]{1,128}$/.test(redis.sentinelName)) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', `redis-sentinel-name must be a name without spaces, got "${redis.sentinelName}"`);
+  }
+}
+
 /** Spreads defaults over the given options once, validates, and freezes the result. */
 export function resolveServerOptions(options: Partial<ServerOptions> = {}): Readonly<ServerOptions> {
   const resolved: ServerOptions = {
@@ -139,6 +176,7 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Read
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `redis-db must be a non-negative integer, got ${resolved.redis.db}`);
   }
   parseHostPort(resolved.httpAddr, 'http-addr');
+  checkTopology(resolved.redis);
   if (!resolved.commandRoot.startsWith('/')) {
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `command-root must be an absolute path, got "${resolved.commandRoot}"`);
   }
