@@ -61,11 +61,24 @@ export class TaskStore {
     throw brokerError(code, spec.id);
   }
 
-  /** Leases up to `max` queued tasks to the caller. */
-  async claim(channel: string, max: number, tokenPrefix: string, leaseMs: number): Promise<ClaimedTask[]> {
+  /**
+   * Leases up to `max` queued tasks to the caller; with a `globalCap`, fewer (or none) so the
+   * channel never runs more than that many tasks across all hosts.
+   */
+  async claim(channel: string, max: number, tokenPrefix: string, leaseMs: number, globalCap = 0): Promise<ClaimedTask[]> {
     const k = this.keys.channel(channel);
     const now = Date.now();
-    const flat = await this.redis.claimTasks(k.queued, k.tasks, k.running, k.leases, k.marker, max, now + leaseMs, `${tokenPrefix}:${now}`);
+    const flat = await this.redis.claimTasks(
+      k.queued,
+      k.tasks,
+      k.running,
+      k.leases,
+      k.marker,
+      max,
+      now + leaseMs,
+      `${tokenPrefix}:${now}`,
+      globalCap,
+    );
     const claimed: ClaimedTask[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       claimed.push({ spec: decodeSpec(flat[i + 1]!, flat[i]!, channel), token: flat[i + 2]! });

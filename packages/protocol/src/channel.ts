@@ -3,6 +3,8 @@ export interface ChannelConfig {
   name: string;
   /** Concurrent command slots per host (the seed's `worker`). */
   workers: number;
+  /** Most tasks of this channel running at once across every host; absent or 0 = no cap (only `workers` per host). */
+  globalWorkers?: number;
   /** Refuse a command line already queued or running in this channel. */
   distinct: boolean;
   /** Paused channels take no new tasks; running ones finish. */

@@ -107,7 +107,13 @@ export class ChannelRunner {
         continue;
       }
       try {
-        const claimed = await this.broker.tasks.claim(this.channel.name, free, this.options.leaseOwner, this.options.leaseMs);
+        const claimed = await this.broker.tasks.claim(
+          this.channel.name,
+          free,
+          this.options.leaseOwner,
+          this.options.leaseMs,
+          this.channel.globalWorkers ?? 0,
+        );
         failures = 0;
         if (this.state !== 'running' && claimed.length > 0) {
           // drain began while claiming: hand them straight back

@@ -36,6 +36,9 @@ function channelPatch(ctx: Context): Partial<ChannelConfig> {
     if (workers > 1024) ctx.throw(400, 'worker must be at most 1024');
     patch.workers = workers;
   }
+  // cluster-wide cap of running tasks; 0 lifts it
+  const globalWorkers = optionalInteger(ctx, body, 'global_workers');
+  if (globalWorkers !== undefined) patch.globalWorkers = globalWorkers;
   const distinct = optionalBoolean(ctx, body, 'distinct');
   if (distinct !== undefined) patch.distinct = distinct;
   const paused = optionalBoolean(ctx, body, 'paused');

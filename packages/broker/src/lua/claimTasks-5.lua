@@ -1,12 +1,22 @@
 --[[
   Claim up to N queued tasks of a channel and lease each to the caller.
   Ids whose spec is gone were cancelled while queued: they are dropped here.
+  A channel with a global cap never has more than that many tasks running across all hosts:
+  the running hash holds every host's leases, so its size is the cluster-wide count.
   Input:  KEYS[1] queued  KEYS[2] tasks  KEYS[3] running  KEYS[4] leases  KEYS[5] marker
           ARGV[1] max tasks  ARGV[2] lease expiry ms  ARGV[3] lease token prefix
-  Output: flat array id1, spec1, token1, id2, ... (empty when nothing is queued)
+          ARGV[4] global cap of running tasks (0 = none)
+  Output: flat array id1, spec1, token1, id2, ... (empty when nothing is queued or the cap is reached)
 ]]
 -- @include wake
 local wanted = tonumber(ARGV[1])
+local cap = tonumber(ARGV[4] or '0')
+if cap > 0 then
+  local room = cap - redis.call('HLEN', KEYS[3])
+  if room < wanted then wanted = room end
+  -- at the cap: the host whose task finishes claims the freed slot itself
+  if wanted <= 0 then return {} end
+end
 local out = {}
 local claimed, popped = 0, 0
 while claimed < wanted and popped < wanted + 1000 do
