@@ -4,6 +4,7 @@ import type { Middleware } from 'koa';
 import Router from '@koa/router';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { ApiDeps } from './deps.js';
+import { dashboard } from './dashboard.js';
 import { errorEnvelope } from './envelope.js';
 import { channelRoutes } from './routes/channels.js';
 import { delayedRoutes } from './routes/delayed.js';
@@ -42,6 +43,7 @@ export function createApp(deps: ApiDeps): Koa {
   statsRoutes(router, deps);
 
   app.use(errorEnvelope(deps.log));
+  app.use(dashboard());
   app.use(bearerAuth(deps.options.httpToken));
   app.use(
     koaBody({
