@@ -10,7 +10,7 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['test/*.ts', 'test/helpers/*.ts', 'test/chaos/*.ts', 'packages/*/test/*.ts', 'bench/*.ts'] },
+        projectService: { allowDefaultProject: ['test/*.ts', 'test/helpers/*.ts', 'test/chaos/*.ts', 'packages/*/test/*.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
