@@ -28,7 +28,8 @@ export class Execution {
   readonly pid: number | null;
   readonly done: Promise<TaskResult>;
   private stopReason: TaskOutcome | null = null;
-  private graceTimer: NodeJS.Timeout | undefined;
+  /** Set by stop(): settles when the group is empty, or once the grace period ended in SIGKILL. */
+  private groupReaped: Promise<void> = Promise.resolve();
 
   constructor(spec: TaskSpec, channel: ChannelConfig, options: ExecutorOptions, log: Logger) {
     const startedAt = Date.now();
@@ -89,6 +90,7 @@ export class Execution {
     const timeoutMs = spec.timeoutMs || channel.timeoutMs;
     const timeout = timeoutMs > 0 ? setTimeout(() => this.stop('timed-out', options.killGraceMs), timeoutMs) : undefined;
 
+    const pipesClosed = new Promise((resolve) => child.once('close', resolve));
     this.done = new Promise<TaskResult>((resolve) => {
       child.once('error', (error) => {
         clearTimeout(timeout);
@@ -96,20 +98,23 @@ export class Execution {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timeout);
-        clearTimeout(this.graceTimer);
         const settle = (): void => {
           const outcome: TaskOutcome = this.stopReason ?? (signal ? 'signaled' : 'exited');
           resolve(finish(outcome, code, signal));
         };
-        // wait for the pipes to flush, but not for a grandchild that keeps them open
-        const drain = setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
-          settle();
-        }, PIPE_DRAIN_MS);
-        child.once('close', () => {
-          clearTimeout(drain);
-          settle();
+        // a stopped command is over when its whole tree is: a grandchild that ignored SIGTERM
+        // gets its SIGKILL before the slot takes another task (and before a drain can exit)
+        void this.groupReaped.then(() => {
+          // wait for the pipes to flush, but not for a grandchild that keeps them open
+          const drain = setTimeout(() => {
+            child.stdout.destroy();
+            child.stderr.destroy();
+            settle();
+          }, PIPE_DRAIN_MS);
+          void pipesClosed.then(() => {
+            clearTimeout(drain);
+            settle();
+          });
         });
       });
     });
@@ -120,8 +125,7 @@ export class Execution {
     if (this.pid === null || this.stopReason !== null) return;
     this.stopReason = reason;
     signalGroup(this.pid, 'SIGTERM');
-    this.graceTimer = setTimeout(() => signalGroup(this.pid!, 'SIGKILL'), graceMs);
-    this.graceTimer.unref();
+    this.groupReaped = reapGroup(this.pid, graceMs);
   }
 
   /** SIGKILL to the whole process group at once. */
@@ -129,6 +133,30 @@ export class Execution {
     if (this.pid === null) return;
     this.stopReason ??= reason;
     signalGroup(this.pid, 'SIGKILL');
+  }
+}
+
+const REAP_POLL_MS = 50;
+
+/** Resolves once no process of the group is left, or SIGKILLs the group when the grace period ends first. */
+function reapGroup(pid: number, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (groupExists(pid) && Date.now() < deadline) return;
+      signalGroup(pid, 'SIGKILL');
+      clearInterval(poll);
+      resolve();
+    }, REAP_POLL_MS);
+  });
+}
+
+function groupExists(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor } from './wait.js';
+
+/** The fixture that forks grandchildren and writes every pid of its tree to a file. */
+export const FORKS_GRANDCHILDREN = path.resolve(import.meta.dirname, '../fixtures/forks-grandchildren.sh');
+
+/** Whether a process exists and is not a zombie waiting for its parent. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // field 3 of /proc/<pid>/stat, after the parenthesised command name
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Direct children of a pid, with their command lines. */
+export function childrenOf(pid: number): { pid: number; cmd: string }[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' }).trim();
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+  return out === ''
+    ? []
+    : out.split('\n').map((line) => {
+        const [p, ...cmd] = line.trim().split(/\s+/);
+        return { pid: Number(p), cmd: cmd.join(' ') };
+      });
+}
+
+/** Waits for the fixture to write its pid list, and returns it (leader first). */
+export async function treePids(file: string, timeoutMs = 10_000): Promise<number[]> {
+  return waitFor(
+    `the pid list ${path.basename(file)}`,
+    () => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').map(Number),
+    timeoutMs,
+  );
+}
+
+/** Waits until every pid has exited; fails naming the survivors. */
+export async function allGone(pids: number[], timeoutMs = 10_000): Promise<void> {
+  try {
+    await waitFor(`pids ${pids.join(' ')} to exit`, () => pids.every((pid) => !isAlive(pid)), timeoutMs);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; still alive: ${pids.filter(isAlive).join(' ')}`);
+  }
+}
+
+/** SIGKILLs whatever is left of the given pids (test cleanup). */
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
