@@ -14,7 +14,7 @@ function slots(channel: ChannelRow) {
 
 function pausedBadge(channel: ChannelRow) {
   if (channel.paused === true) return h('span', { class: 'badge warn', 'data-testid': 'paused' }, 'paused');
-  if (channel.paused === false) return h('span', { class: 'badge ok' }, 'active');
+  if (channel.paused === false) return h('span', { class: 'badge ok wide' }, 'active');
   return null;
 }
 
@@ -50,7 +50,7 @@ function channelsTable(snapshot: Snapshot) {
           h('th', {}, 'Channel'),
           h('th', { title: 'running / workers per host' }, 'Slots'),
           h('th', { class: 'num' }, 'Queued'),
-          h('th', { class: 'num' }, 'Running'),
+          h('th', { class: 'num wide' }, 'Running'),
           h('th', { class: 'num' }, 'Delayed'),
           h('th', { class: 'num' }, 'Failed'),
           h('th', { class: 'num wide', title: 'the channel process on this host' }, 'CPU'),
@@ -75,7 +75,7 @@ function channelsTable(snapshot: Snapshot) {
             ),
             h('td', {}, slots(channel)),
             h('td', { class: 'num', 'data-testid': 'queued' }, count(channel.queued)),
-            h('td', { class: 'num', 'data-testid': 'running' }, count(channel.running)),
+            h('td', { class: 'num wide', 'data-testid': 'running' }, count(channel.running)),
             h('td', { class: 'num', 'data-testid': 'delayed' }, count(channel.delayed, channel.capped.delayed)),
             h('td', { class: `num${channel.failed ? ' bad' : ''}`, 'data-testid': 'failed' }, count(channel.failed, channel.capped.failed)),
             h('td', { class: 'num wide' }, percent(channel.process?.cpu)),

@@ -48,8 +48,8 @@ const row = (label: string, value: unknown, testid?: string) =>
   );
 
 export class TaskView {
-  private readonly body = h('div', {});
-  private readonly log = h('pre', { class: 'log', 'data-testid': 'live-log' });
+  private readonly body = h('div', { class: 'stack' });
+  private readonly log = h('pre', { class: 'log', 'data-testid': 'live-log', hidden: true });
   private readonly logNote = h('p', { class: 'muted' });
   private following: AbortController | null = null;
   /** The server has no log route: stop asking. */
@@ -124,17 +124,18 @@ export class TaskView {
               'tbody',
               {},
               row('Channel', h('a', { href: `#/channels/${encodeURIComponent(task.channel)}` }, task.channel)),
-              row('Command', task.command.name),
-              row(
-                'Arguments',
-                args.length
-                  ? h(
+              // a bare command line is shown whole above; the exec form also shows program and argv
+              task.command.args === null ? null : row('Program', h('span', { class: 'mono' }, task.command.name)),
+              args.length
+                ? row(
+                    'Arguments',
+                    h(
                       'ol',
                       { class: 'args' },
                       args.map((arg) => h('li', { class: 'mono' }, arg)),
-                    )
-                  : null,
-              ),
+                    ),
+                  )
+                : null,
               row(
                 'Environment',
                 task.env.length
@@ -258,6 +259,7 @@ export class TaskView {
     } catch {
       // a plain-text record
     }
+    this.log.hidden = false;
     if (this.lines >= LOG_LINES) this.log.firstChild?.remove();
     else this.lines += 1;
     this.log.appendChild(h('span', { class: `line ${stream}` }, stream === 'done' ? `— done ${text}\n` : `${text}\n`));

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startBrowser } from './helpers/browser.js';
+import type { TestBrowser } from './helpers/browser.js';
+import { startCoyotes } from './helpers/coyotes.js';
+import type { RunningCoyotes } from './helpers/coyotes.js';
+import { startRedis } from './helpers/redis.js';
+import type { TestRedis } from './helpers/redis.js';
+
+const TOKEN = 'dashboard-test-token-4f1c';
+
+describe('dashboard with -http-token: the page loads freely, the data needs the token', () => {
+  let redis: TestRedis;
+  let coyotes: RunningCoyotes;
+  let browser: TestBrowser;
+
+  before(async () => {
+    redis = await startRedis();
+    coyotes = await startCoyotes({ redisAddr: redis.addr, args: ['-http-token', TOKEN] });
+    browser = await startBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await coyotes?.stop('SIGKILL');
+    await redis?.stop();
+  });
+
+  test('the page and its assets are served without a token, with a same-origin content policy', async () => {
+    for (const route of ['/', '/dashboard/main.js', '/dashboard/style.css']) {
+      const response = await fetch(coyotes.baseUrl + route);
+      assert.equal(response.status, 200, route);
+      assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+    }
+    for (const sneaky of ['/dashboard/%2e%2e/package.json', '/dashboard/..%2fbuild.mjs', '/dashboard/']) {
+      assert.equal((await fetch(coyotes.baseUrl + sneaky)).status, 401, sneaky);
+    }
+    assert.equal((await fetch(`${coyotes.baseUrl}/stats`)).status, 401);
+  });
+
+  test('a wrong token is refused and asked again; the right one shows the channels and stays for the tab', async () => {
+    const { page } = browser;
+    await page.goto(`${coyotes.baseUrl}/?interval=400`);
+    await page.locator('dialog[open] input[name=token]').waitFor();
+    await browser.screenshot('sign-in');
+    await page.fill('dialog[open] input[name=token]', 'wrong');
+    await page.click('[data-testid=dialog-submit]');
+    await page.locator('dialog[open] :text("That token was refused")').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('coyotes.token')), null);
+
+    await page.fill('dialog[open] input[name=token]', TOKEN);
+    await page.click('[data-testid=dialog-submit]');
+    await page.locator('tr[data-channel="default"]').waitFor();
+    assert.equal(await page.locator('dialog[open]').count(), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('coyotes.token')), TOKEN);
+
+    await page.reload();
+    await page.locator('tr[data-channel="default"]').waitFor();
+    assert.equal(await page.locator('dialog[open]').count(), 0);
+  });
+});
