@@ -20,6 +20,11 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+if ! command -v supervisord >/dev/null 2>&1; then
+  echo "bootstrap: installing supervisor from Debian's packages (the process-manager tests)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq supervisor >/dev/null
+fi
 # a machine-wide redis-server started by the package is not ours to keep running
 pnpm install --frozen-lockfile --reporter=silent
 pnpm run --silent build

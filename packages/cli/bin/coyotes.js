@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { main } from '../dist/index.js';
 
-process.exitCode = await main(process.argv.slice(2));
+// exit explicitly: under pm2 an IPC channel to pm2 stays open and would keep this process alive
+// (stdout and stderr writes to files, pipes and terminals are synchronous on Linux: nothing is lost)
+process.exit(await main(process.argv.slice(2)));

@@ -7,6 +7,7 @@ import { readConfigFile } from './config-file.js';
 import { layerOptions } from './flags.js';
 import type { ParsedCommandLine } from './flags.js';
 import { setUpLogging } from './logging.js';
+import { stripPm2Environment } from './pm2-env.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -44,6 +45,9 @@ export async function runServer(options: Readonly<ServerOptions>, warnings: stri
     log.warn('running as root: every command runs as root too (use -run-as USER to run commands unprivileged)');
   }
   if (options.runAs) log.info({ user: options.runAs.user, uid: options.runAs.uid, gid: options.runAs.gid }, 'commands run as this user');
+  // before any child is forked: children, and so commands, inherit this environment
+  const pm2Keys = stripPm2Environment(process.env);
+  if (pm2Keys.length > 0) log.debug({ removed: pm2Keys }, 'running under pm2: its variables are kept from commands');
   // logrotate's postrotate (and supervisord's own habit) ask for a reopen with SIGHUP
   process.on('SIGHUP', () => logging.reopen());
   const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput });
