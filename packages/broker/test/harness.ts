@@ -1,29 +1,46 @@
 import { after, before } from 'node:test';
+import { Cluster } from 'ioredis';
 import { resolveServerOptions } from '@coyotes/protocol';
-import type { ServerOptions, TaskSpec } from '@coyotes/protocol';
+import type { RedisOptions, ServerOptions, TaskSpec } from '@coyotes/protocol';
 import { Broker, newTaskId } from '../src/index.js';
+import { startCluster } from '../../../test/helpers/cluster.js';
 import { startRedis } from '../../../test/helpers/redis.js';
-import type { TestRedis } from '../../../test/helpers/redis.js';
 
-/** A real redis-server for the test file and a broker factory with its own key prefix per test. */
-export function brokerHarness(): { redis: () => TestRedis; broker: (options?: Partial<ServerOptions>) => Broker } {
-  let redis: TestRedis;
+/**
+ * Which Redis the broker tests run against: `COYOTES_TEST_TOPOLOGY=cluster` starts a
+ * three-primary Redis Cluster of the file's own instead of one redis-server.
+ */
+export const TOPOLOGY = process.env.COYOTES_TEST_TOPOLOGY === 'cluster' ? 'cluster' : 'single';
+
+/** A real Redis (one server, or a cluster) for the test file and a broker factory with its own key prefix per test. */
+export function brokerHarness(): { topology: typeof TOPOLOGY; broker: (options?: Partial<ServerOptions>) => Broker } {
+  let redis: RedisOptions;
+  let stop: () => Promise<void>;
   const brokers: Broker[] = [];
   let n = 0;
   before(async () => {
-    redis = await startRedis();
+    if (TOPOLOGY === 'cluster') {
+      const cluster = await startCluster(3);
+      const [first] = cluster.nodes;
+      redis = { host: first!.host, port: first!.port, db: 0, cluster: cluster.nodes.map((node) => ({ host: node.host, port: node.port })) };
+      stop = () => cluster.stop();
+    } else {
+      const server = await startRedis();
+      redis = { host: '127.0.0.1', port: server.port, db: 0 };
+      stop = () => server.stop();
+    }
   });
   after(async () => {
     for (const broker of brokers) await broker.close();
-    await redis.stop();
+    await stop();
   });
   return {
-    redis: () => redis,
+    topology: TOPOLOGY,
     broker: (options = {}) => {
       n += 1;
       const broker = Broker.connect(
         resolveServerOptions({
-          redis: { host: '127.0.0.1', port: redis.port, db: 0 },
+          redis,
           keyPrefix: `t${n}`,
           prepareQueueKey: `t${n}:prepare`,
           ...options,
@@ -34,6 +51,21 @@ export function brokerHarness(): { redis: () => TestRedis; broker: (options?: Pa
       return broker;
     },
   };
+}
+
+/**
+ * The Redis server holding `key` (in a cluster, the slot's primary), to count the commands it
+ * processes: found once, so the lookup itself is not counted.
+ */
+export async function serverHolding(broker: Broker, key: string): Promise<{ commandsProcessed(): Promise<number> }> {
+  let server: { info(section: string): Promise<string> } = broker.redis;
+  if (broker.redis instanceof Cluster) {
+    const slot = Number(await broker.redis.call('CLUSTER', 'KEYSLOT', key));
+    const ranges = (await broker.redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const [, , [host, port]] = ranges.find(([from, to]) => slot >= from && slot <= to)!;
+    server = broker.redis.nodes('master').find((node) => node.options.port === port && node.options.host === host)!;
+  }
+  return { commandsProcessed: async () => Number(/total_commands_processed:(\d+)/.exec(await server.info('stats'))![1]) };
 }
 
 export function spec(channel: string, name: string, extra: Partial<TaskSpec> = {}): TaskSpec {
