@@ -15,7 +15,7 @@ const WINDOW = 800;
 const WARM_UP = 100;
 const COMMAND = '/bin/true';
 /** How long filling the deep queue may take before it is scaled down. */
-const FILL_BUDGET_S = 120;
+const FILL_BUDGET_S = 90;
 
 /** Completions per second between `from` and `from + WINDOW` completions of the default channel. */
 async function windowRate(redis: Redis, from: number): Promise<number> {

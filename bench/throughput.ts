@@ -25,6 +25,8 @@ import {
 const run = promisify(execFile);
 const WORKERS = 8;
 const COMMAND = '/bin/true';
+/** Seconds the scenario may take; on a loaded machine it runs fewer rounds rather than more. */
+const BUDGET_S = 200;
 
 async function coyotesRound(ctx: BenchContext, channels: string[], tasks: number): Promise<number> {
   const redis = ctx.redis.client;
@@ -76,7 +78,9 @@ export async function benchThroughput(ctx: BenchContext, tasks: number): Promise
   const coyotes = await startBenchCoyotes(ctx.redis.addr);
   try {
     // systems take turns inside each round, so a burst of load from a neighbour hits them alike
+    const t0 = wallMs();
     for (let round = 0; round < ctx.rounds; round += 1) {
+      const roundStart = wallMs();
       one.push(await coyotesRound(ctx, ['default'], tasks));
       nodeLoop.push(await nodeLoopRound(tasks));
       bullmq.push(await bullmqRound(ctx, tasks, round));
@@ -86,6 +90,13 @@ export async function benchThroughput(ctx: BenchContext, tasks: number): Promise
         `  round ${round + 1}: coyotes 1ch ${one.at(-1)!.toFixed(0)}/s, 2ch ${two.at(-1)!.toFixed(0)}/s, node loop ${nodeLoop.at(-1)!.toFixed(0)}/s, ` +
           `bullmq ${bullmq.at(-1)!.toFixed(0)}/s, xargs ${xargs.at(-1)!.toFixed(0)}/s`,
       );
+      const roundS = (wallMs() - roundStart) / 1000;
+      if (round + 1 < ctx.rounds && (wallMs() - t0) / 1000 + roundS > BUDGET_S) {
+        ctx.notes.push(
+          `Throughput: the machine was slow (a round took ${roundS.toFixed(0)} s); stopped after ${round + 1} of ${ctx.rounds} rounds to fit the ${BUDGET_S} s budget.`,
+        );
+        break;
+      }
     }
   } finally {
     await stopCoyotes(coyotes);

@@ -1,0 +1,99 @@
+/**
+ * `node --import tsx bench/profile.ts [tasks] [channels]`: runs the e2e throughput case once with
+ * every Coyotes process profiled (cpu-profile-hook.mjs preloaded through NODE_OPTIONS, inherited
+ * by the forked children; Node 20 refuses --cpu-prof there), then
+ * prints where each process spent its CPU: the top functions by self time and the share per
+ * area (spawning, Redis, IPC, JSON, logging, GC, idle). Profiles stay in the printed directory
+ * for Chrome DevTools or speedscope.
+ */
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startRedis } from '../test/helpers/redis.js';
+import { wallMs } from './stats.js';
+import { BENCH_DIR, ingressEntry, pushIngress, startBenchCoyotes, stopCoyotes, waitForStat } from './systems.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Which part of the work a function belongs to, judged by where its code lives. */
+function area(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame;
+  if (functionName === '(idle)') return 'idle';
+  if (functionName === '(garbage collector)') return 'GC';
+  if (functionName === '(program)') return 'V8/native (program)';
+  if (url.includes('ioredis') || url.includes('redis-parser') || url.includes('/broker/')) return 'Redis (ioredis, broker)';
+  if (url.includes('pino') || url.includes('sonic-boom') || url.includes('thread-stream')) return 'logging (pino)';
+  if (url.includes('child_process') && /serializ|channel|Message|handleMessage|send/i.test(functionName + url)) return 'IPC';
+  if (url.includes('child_process') || url.includes('internal/process') || functionName === 'spawn') return 'spawning';
+  if (functionName === 'parse' || functionName === 'stringify') return 'JSON';
+  if (url.includes('node:net') || url.includes('stream') || url.includes('node:internal/streams')) return 'streams/sockets';
+  if (url.includes('koa') || url.includes('/api/')) return 'HTTP (koa, api)';
+  if (url.startsWith('node:') || url === '') return 'node internals';
+  return 'Coyotes and other code';
+}
+
+function summarize(file: string): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const total = profile.endTime - profile.startTime;
+  const functions = new Map<string, number>();
+  const areas = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const frame = byId.get(id)!.callFrame;
+    const where = frame.url ? `${path.basename(frame.url)}:${frame.lineNumber + 1}` : '';
+    const key = `${frame.functionName || '(anonymous)'} ${where}`;
+    functions.set(key, (functions.get(key) ?? 0) + us);
+    areas.set(area(frame), (areas.get(area(frame)) ?? 0) + us);
+  }
+  const pct = (us: number): string => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
+  const busy = total - (areas.get('idle') ?? 0);
+  const lines = [`  wall ${(total / 1e6).toFixed(1)} s, busy ${pct(busy)}`];
+  lines.push(
+    '  by area: ' +
+      [...areas]
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, us]) => `${name} ${pct(us).trim()}`)
+        .join(', '),
+  );
+  for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, 12)) lines.push(`  ${pct(us)}  ${name}`);
+  return lines.join('\n');
+}
+
+const tasks = Number(process.argv[2] ?? 5000);
+const channels = Number(process.argv[3] ?? 1) > 1 ? ['default', 'biz'] : ['default'];
+const dir = mkdtempSync(path.join(tmpdir(), 'coyotes-profile-'));
+const redis = await startRedis();
+try {
+  const coyotes = await startBenchCoyotes(redis.addr, [], {
+    NODE_OPTIONS: `--import ${path.join(BENCH_DIR, 'cpu-profile-hook.mjs')}`,
+    BENCH_PROFILE_DIR: dir,
+  });
+  const entries = Array.from({ length: tasks }, (_, i) => ingressEntry('/bin/true', channels[i % channels.length]!));
+  const t0 = wallMs();
+  await pushIngress(redis.client, entries);
+  await waitForStat(redis.client, channels, 'succeeded', tasks);
+  const seconds = (wallMs() - t0) / 1000;
+  await stopCoyotes(coyotes);
+  console.log(
+    `${tasks} tasks on ${channels.join(' + ')} in ${seconds.toFixed(2)} s (${(tasks / seconds).toFixed(0)}/s); profiles in ${dir}`,
+  );
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    console.log(`\n${file}`);
+    console.log(summarize(path.join(dir, file)));
+  }
+} finally {
+  await redis.stop();
+}
