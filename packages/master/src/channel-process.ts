@@ -4,6 +4,7 @@ import type { Broker } from '@coyotes/broker';
 import type { ChannelConfig, ChannelProcessStats, ChildIdentity, MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
 import { signalGroup } from '@coyotes/runner';
 import { SupervisedChild } from './supervised-child.js';
+import type { UsageSnapshot } from './usage-sampler.js';
 
 interface RunningTask {
   token: string;
@@ -43,6 +44,11 @@ export class ChannelProcess {
     return this.channel.name;
   }
 
+  /** The channel process's pid; null while it is down. */
+  get pid(): number | null {
+    return this.child.alive ? this.child.pid : null;
+  }
+
   start(): void {
     this.child.start();
   }
@@ -69,13 +75,31 @@ export class ChannelProcess {
     await this.child.stop({ type: 'force' });
   }
 
-  stats(): ChannelProcessStats {
+  /** How many commands this channel runs now, as master last heard. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Leader pids of the commands running now (each leads its own process group). */
+  commandPids(): number[] {
+    return [...this.running.values()].flatMap((task) => (task.pid === null ? [] : [task.pid]));
+  }
+
+  /** Live figures, with CPU and memory from the sampler's latest snapshot. */
+  stats(usage: UsageSnapshot): ChannelProcessStats {
+    const pid = this.child.pid;
+    const own = this.child.alive && pid !== null ? usage.processes.get(pid) : undefined;
     return {
       channel: this.channel.name,
-      pid: this.child.pid,
+      pid,
       alive: this.child.alive,
       restarts: this.child.restarts,
-      running: [...this.running].map(([taskId, task]) => ({ taskId, pid: task.pid })),
+      cpu: own?.cpu ?? null,
+      rss: own?.rss ?? null,
+      running: [...this.running].map(([taskId, task]) => {
+        const group = task.pid === null ? undefined : usage.commandGroups.get(task.pid);
+        return { taskId, pid: task.pid, cpu: group?.cpu ?? null, rss: group?.rss ?? null, processes: group?.processes ?? null };
+      }),
       ...this.counters,
     };
   }

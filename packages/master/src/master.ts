@@ -13,6 +13,7 @@ import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { NODE_DEAD_AFTER_MS, Scheduler } from './scheduler.js';
+import { UsageSampler } from './usage-sampler.js';
 
 export interface MasterOptions {
   options: Readonly<ServerOptions>;
@@ -24,6 +25,8 @@ export interface MasterOptions {
 
 const HEARTBEAT_MS = 1000;
 const RECONCILE_MS = 5000;
+/** CPU/memory sampling of every child and command; see docs/operations.md for its cost. */
+const USAGE_SAMPLE_MS = 2000;
 const newNodeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
 
 /**
@@ -46,6 +49,16 @@ export class Master {
   private readonly startedAt = Date.now();
   private shutdown: Promise<void> | undefined;
   private identity!: ChildIdentity;
+  private readonly usage = new UsageSampler(
+    () => ({
+      processes: [
+        process.pid,
+        ...[this.api?.pid, ...[...this.processes.values()].map((p) => p.pid)].filter((pid): pid is number => pid != null),
+      ],
+      commandGroups: [...this.processes.values()].flatMap((p) => p.commandPids()),
+    }),
+    USAGE_SAMPLE_MS,
+  );
 
   constructor(private readonly config: MasterOptions) {
     this.options = config.options;
@@ -92,6 +105,7 @@ export class Master {
     await this.dispatcher.start();
     this.scheduler = new Scheduler(this.broker, () => [...this.channels.keys()], this.options.leaseMs, this.log);
     this.scheduler.start();
+    this.usage.start();
     this.installSignals();
     this.log.info(
       {
@@ -126,6 +140,7 @@ export class Master {
   private async drain(): Promise<void> {
     this.log.info({ running: this.runningCount() }, 'draining: running commands finish, no new ones start');
     for (const timer of this.timers) clearInterval(timer);
+    this.usage.stop();
     if (this.options.shutdownTimeoutMs > 0) {
       setTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs).unref();
     }
@@ -153,7 +168,7 @@ export class Master {
   }
 
   private runningCount(): number {
-    return [...this.processes.values()].reduce((sum, p) => sum + p.stats().running.length, 0);
+    return [...this.processes.values()].reduce((sum, p) => sum + p.runningCount, 0);
   }
 
   /** Brings local processes in line with the channel definitions in Redis. */
@@ -232,12 +247,22 @@ export class Master {
         this.remove(operation.name);
         return null;
       }
-      case 'stats':
+      case 'stats': {
+        const usage = this.usage.latest;
+        const own = (pid: number | null) => (pid === null ? undefined : usage.processes.get(pid));
         return {
           nodeId: this.nodeId,
-          channels: Object.fromEntries([...this.processes].map(([name, p]) => [name, p.stats()])),
-          api: { pid: this.api?.pid ?? null, alive: this.api?.alive ?? false },
+          channels: Object.fromEntries([...this.processes].map(([name, p]) => [name, p.stats(usage)])),
+          api: {
+            pid: this.api?.pid ?? null,
+            alive: this.api?.alive ?? false,
+            cpu: own(this.api?.pid ?? null)?.cpu ?? null,
+            rss: own(this.api?.pid ?? null)?.rss ?? null,
+          },
+          master: { pid: process.pid, cpu: own(process.pid)?.cpu ?? null, rss: own(process.pid)?.rss ?? null },
+          sample: { takenAt: usage.takenAt, costMs: Math.round(usage.costMs * 100) / 100, pids: usage.pids, intervalMs: USAGE_SAMPLE_MS },
         };
+      }
     }
   }
 

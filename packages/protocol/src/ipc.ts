@@ -44,7 +44,12 @@ export interface ChannelProcessStats {
   pid: number | null;
   alive: boolean;
   restarts: number;
-  running: { taskId: string; pid: number | null }[];
+  /** CPU % of the channel process at master's last sample; null before the first or when it is down. */
+  cpu: number | null;
+  /** Resident memory of the channel process in bytes, same sampling. */
+  rss: number | null;
+  /** Per running command: its leader pid, and CPU %/RSS summed over its whole process group. */
+  running: { taskId: string; pid: number | null; cpu: number | null; rss: number | null; processes: number | null }[];
   processed: number;
   succeeded: number;
   failed: number;

@@ -1,29 +1,65 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { isValidChannelName } from '@coyotes/protocol';
-import type { ChannelConfig } from '@coyotes/protocol';
+import type { ChannelConfig, ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
 import { fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
 import { seedListed } from '../present.js';
 
-/** The seed's per-channel listing: running then queued tasks (one page), and the true total. */
-async function channelTasks(deps: ApiDeps, name: string, limit: { offset: number; limit: number }) {
+/** What master's `stats` operation answers about this host's channel processes. */
+interface LocalStats {
+  channels: Record<string, ChannelProcessStats>;
+}
+
+/** This host's channel processes, or null when master does not answer (the listing still works). */
+const localStats = (deps: ApiDeps): Promise<LocalStats | null> => deps.master.request<LocalStats>({ op: 'stats' }).catch(() => null);
+
+/**
+ * The seed's per-channel listing (running then queued tasks, one page, and the true total), plus
+ * the channel's settings and this host's process: pid, CPU %, RSS, restarts and counters, and per
+ * command running here its pid and its process group's CPU % and RSS (null for one running on
+ * another host).
+ */
+async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offset: number; limit: number }, local: LocalStats | null) {
+  const { name } = channel;
   const [running, counts] = await Promise.all([deps.broker.queries.listRunning(name), deps.broker.queries.counts(name)]);
   const room = Math.max(0, limit.limit - running.length);
   const queued = room > 0 ? await deps.broker.queries.listQueued(name, { offset: limit.offset, limit: room }) : [];
+  const stats = local?.channels[name];
+  const here = new Map(stats?.running.map((task) => [task.taskId, task]));
   return {
-    tasks: [...running.map((spec) => seedListed(spec, 'running')), ...queued.map((spec) => seedListed(spec, 'queued'))],
+    tasks: [
+      ...running.map((spec) => {
+        const task = here.get(spec.id);
+        return { ...seedListed(spec, 'running'), pid: task?.pid ?? null, cpu: task?.cpu ?? null, rss: task?.rss ?? null };
+      }),
+      ...queued.map((spec) => seedListed(spec, 'queued')),
+    ],
     count: counts.running + counts.queued,
+    workers: channel.workers,
+    paused: channel.paused,
+    process: stats
+      ? {
+          pid: stats.pid,
+          alive: stats.alive,
+          cpu: stats.cpu,
+          rss: stats.rss,
+          restarts: stats.restarts,
+          processed: stats.processed,
+          succeeded: stats.succeeded,
+          failed: stats.failed,
+        }
+      : null,
   };
 }
 
 async function allChannels(ctx: Context, deps: ApiDeps): Promise<void> {
   const limit = page(ctx);
-  const channels = await deps.broker.channels.list();
+  const [channels, local] = await Promise.all([deps.broker.channels.list(), localStats(deps)]);
   const data: Record<string, Awaited<ReturnType<typeof channelTasks>>> = {};
-  for (const channel of channels) data[channel.name] = await channelTasks(deps, channel.name, limit);
+  for (const channel of channels) data[channel.name] = await channelTasks(deps, channel, limit, local);
   ok(ctx, data);
 }
 
@@ -59,7 +95,7 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   router.get('/channels/:name', async (ctx) => {
     const channel = await requireChannel(deps, ctx.params.name!);
-    ok(ctx, await channelTasks(deps, channel.name, page(ctx)));
+    ok(ctx, await channelTasks(deps, channel, page(ctx), await localStats(deps)));
   });
 
   // creates a channel, or updates one that exists
