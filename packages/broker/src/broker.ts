@@ -1,5 +1,6 @@
 import { customAlphabet } from 'nanoid';
 import type { ServerOptions } from '@coyotes/protocol';
+import { CallbackOutbox } from './callbacks.js';
 import { ChannelRegistry, EventSubscriber } from './channels.js';
 import { connectRedis, duplicateForBlocking } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
@@ -8,6 +9,7 @@ import { NodeRegistry } from './nodes.js';
 import { DeadLetters, PrepareQueue } from './prepare.js';
 import { TaskQueries } from './queries.js';
 import type { ScriptedRedis } from './scripts.js';
+import { TaskLogs } from './task-logs.js';
 import { TaskStore } from './tasks.js';
 
 /** Task ids: 21 URL- and key-safe characters. */
@@ -22,6 +24,8 @@ export class Broker {
   readonly prepare: PrepareQueue;
   readonly deadLetters: DeadLetters;
   readonly nodes: NodeRegistry;
+  readonly logs: TaskLogs;
+  readonly callbacks: CallbackOutbox;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
@@ -35,6 +39,8 @@ export class Broker {
     this.prepare = new PrepareQueue(redis, this.keys);
     this.deadLetters = new DeadLetters(redis, this.keys);
     this.nodes = new NodeRegistry(redis, this.keys);
+    this.logs = new TaskLogs(redis, this.keys);
+    this.callbacks = new CallbackOutbox(redis, this.keys);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {

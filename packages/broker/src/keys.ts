@@ -29,6 +29,12 @@ export interface ChannelKeys {
   marker: string;
   /** hash of counters: accepted, processed, succeeded, failed, retried, poisoned */
   stats: string;
+  /** zset id → ms its result callback is next due (armed at acceptance, nudged when it ends) */
+  callbacks: string;
+  /** hash id → callback deliveries tried */
+  callbackAttempts: string;
+  /** hash of execution-duration histogram counters: `le:<seconds>`, `sum_ms`, `count` */
+  durations: string;
 }
 
 export class Keys {
@@ -63,12 +69,20 @@ export class Keys {
       distinct: `${base}distinct`,
       marker: `${base}marker`,
       stats: `${base}stats`,
+      callbacks: `${base}callbacks`,
+      callbackAttempts: `${base}callback-attempts`,
+      durations: `${base}durations`,
     };
   }
 
   /** In-flight copy of ingress entries a node is dispatching; same slot as the ingress list. */
   prepareInFlight(nodeId: string): string {
     return `{${this.prepareQueue}}:processing:${nodeId}`;
+  }
+
+  /** Capped stream of one task's output lines and `done` records, expiring after the task. */
+  taskLog(channel: string, id: string): string {
+    return `${this.prefix}:{${channel}}:log:${id}`;
   }
 
   node(nodeId: string): string {

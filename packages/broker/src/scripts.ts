@@ -19,6 +19,7 @@ export interface ScriptCommands {
   deleteFailed(...args: Arg[]): Promise<number>;
   claimPrepared(...args: Arg[]): Promise<string[]>;
   recoverPrepared(...args: Arg[]): Promise<number>;
+  claimCallbacks(...args: Arg[]): Promise<string[]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

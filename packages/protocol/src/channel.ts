@@ -15,6 +15,11 @@ export interface ChannelConfig {
   timeoutMs: number;
   /** Run bare task lines through /bin/sh -c instead of splitting them. */
   shell: boolean;
+  /**
+   * Commands this channel accepts: exact names or patterns with `*` and `?` (`php*`,
+   * `/usr/local/bin/*`), matched against the program a task runs. Absent or empty: any command.
+   */
+  allowedCommands?: string[];
 }
 
 const CHANNEL_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;

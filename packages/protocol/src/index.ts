@@ -4,3 +4,4 @@ export * from './channel.js';
 export * from './options.js';
 export * from './ipc.js';
 export * from './ingress.js';
+export * from './allowlist.js';

@@ -1,4 +1,4 @@
-import type { TaskCommand, TaskSource, TaskSpec } from './task.js';
+import type { TaskCommand, TaskScript, TaskSource, TaskSpec } from './task.js';
 
 /** What a producer asked for, before ids and defaults are applied. */
 export interface TaskInput {
@@ -89,7 +89,7 @@ function parseTaskJob(doc: Json, task: Json, id: string | undefined): IngressPar
 
 /** Turns a producer's input into the spec stored in Redis; absent fields stay absent (smaller tasks). */
 export function taskSpecFrom(
-  input: TaskInput & { cwd?: string; env?: Record<string, string>; maxRetries?: number },
+  input: TaskInput & { cwd?: string; env?: Record<string, string>; maxRetries?: number; callback?: string; script?: TaskScript },
   fill: { id: string; channel: string; source: TaskSource; now: number },
 ): TaskSpec {
   const spec: TaskSpec = { id: input.id ?? fill.id, channel: fill.channel, name: input.name, createdAt: fill.now, source: fill.source };
@@ -99,5 +99,7 @@ export function taskSpecFrom(
   if (input.cwd) spec.cwd = input.cwd;
   if (input.env && Object.keys(input.env).length > 0) spec.env = input.env;
   if (input.executeAt !== undefined && input.executeAt > fill.now) spec.executeAt = input.executeAt;
+  if (input.callback) spec.callback = input.callback;
+  if (input.script) spec.script = input.script;
   return spec;
 }

@@ -26,6 +26,18 @@ export interface TaskSpec {
   fingerprint?: string;
   /** Where it came from. */
   source: TaskSource;
+  /** URL that receives the task's final result as JSON (POSTed, retried with backoff). */
+  callback?: string;
+  /** An uploaded script, run as `command.name <script file> ...args` on whatever host runs the task. */
+  script?: TaskScript;
+}
+
+/** A script stored with its task (bounded size) and written to a temp file only while it runs. */
+export interface TaskScript {
+  /** The uploaded file name, for display; the file on disk gets a name of its own. */
+  name: string;
+  /** The script's bytes, base64. */
+  base64: string;
 }
 
 export interface TaskCommand {

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { Broker } from '@coyotes/broker';
 import type { MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
+import { LogPublisher } from './log-publisher.js';
 
 let runner: ChannelRunner | undefined;
 let broker: Broker | undefined;
@@ -47,6 +48,7 @@ process.on('message', (message: MasterToRunner) => {
           host: identity.host,
           nodeId: identity.nodeId,
           runAs: options.runAs,
+          output: new LogPublisher(broker, channelLog),
           leaseMs: options.leaseMs,
           leaseOwner: `${identity.nodeId}:${process.pid}`,
         },

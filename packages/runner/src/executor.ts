@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { taskArgv, taskCwd, taskEnv } from './argv.js';
+import type { OutputSink } from './log-publisher.js';
 import { LineSplitter, TailBuffer } from './output.js';
+import { writeScriptFile } from './script-file.js';
+import type { ScriptFile } from './script-file.js';
 
 export interface ExecutorOptions {
   commandRoot: string;
@@ -12,6 +15,8 @@ export interface ExecutorOptions {
   nodeId: string;
   /** Run commands as this user (`--run-as`); Coyotes' own user when absent. */
   runAs?: RunAsUser;
+  /** Receives output lines and the end of each execution (the live log stream). */
+  output?: OutputSink;
 }
 
 /** What login(1) would set for the user, so a command does not read root's home. */
@@ -55,12 +60,17 @@ export class Execution {
 
     let argv: string[];
     let cwd: string | undefined;
+    let script: ScriptFile | undefined;
     try {
       argv = taskArgv(spec, channel);
       cwd = taskCwd(spec.cwd, options.commandRoot);
+      // an uploaded script runs as `interpreter <file> args...`
+      if (spec.script) script = writeScriptFile(spec.script, options.commandRoot, options.runAs);
+      if (script) argv = [argv[0]!, script.path, ...argv.slice(1)];
     } catch (error) {
       this.pid = null;
       this.done = Promise.resolve(finish('spawn-error', null, null, (error as Error).message));
+      void this.done.then((result) => options.output?.end(spec, result));
       return;
     }
 
@@ -78,7 +88,10 @@ export class Execution {
       ['stdout', child.stdout, stdout],
       ['stderr', child.stderr, stderr],
     ] as const) {
-      const lines = new LineSplitter((line) => log.info({ taskId: spec.id, stream: name, line }, name));
+      const lines = new LineSplitter((line) => {
+        log.info({ taskId: spec.id, stream: name, line }, name);
+        options.output?.line(spec, name, line);
+      });
       stream.on('data', (chunk: Buffer) => {
         tail.push(chunk);
         lines.push(chunk);
@@ -117,6 +130,10 @@ export class Execution {
           });
         });
       });
+    });
+    void this.done.then((result) => {
+      script?.remove();
+      options.output?.end(spec, result);
     });
   }
 
