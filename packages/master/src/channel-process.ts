@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
 import type { ChannelConfig, ChannelProcessStats, ChildIdentity, MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
 import { signalGroup } from '@coyotes/runner';
+import { CHANNEL_ENV, PIDFILE_ENV } from './predecessors.js';
 import { SupervisedChild } from './supervised-child.js';
 import type { UsageSnapshot } from './usage-sampler.js';
 
@@ -33,7 +34,7 @@ export class ChannelProcess {
       entry,
       log,
       output,
-      env: { COYOTES_LOG_LEVEL: identity.options.logLevel },
+      env: { COYOTES_LOG_LEVEL: identity.options.logLevel, [PIDFILE_ENV]: identity.options.pidfile, [CHANNEL_ENV]: channel.name },
       startMessage: () => ({ type: 'start', identity, channel: this.channel }),
       onMessage: (message) => this.onMessage(message as RunnerToMaster),
       onCrash: () => void this.recoverOrphans(),

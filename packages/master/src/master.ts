@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { customAlphabet } from 'nanoid';
@@ -12,6 +13,8 @@ import { ApiProcess } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
+import { findPredecessors } from './predecessors.js';
+import type { Predecessor } from './predecessors.js';
 import { NODE_DEAD_AFTER_MS, Scheduler } from './scheduler.js';
 import { UsageSampler } from './usage-sampler.js';
 
@@ -49,6 +52,8 @@ export class Master {
   private readonly startedAt = Date.now();
   private shutdown: Promise<void> | undefined;
   private identity!: ChildIdentity;
+  /** Channel processes of a master that died, still draining, by channel. */
+  private predecessors = new Map<string, Predecessor>();
   private readonly usage = new UsageSampler(
     () => ({
       processes: [
@@ -68,6 +73,7 @@ export class Master {
   /** Starts everything; rejects (pidfile held, bad config) before touching any process. */
   async start(): Promise<void> {
     acquirePidfile(this.options.pidfile);
+    this.predecessors = findPredecessors(this.options.pidfile, fileURLToPath(CHANNEL_PROCESS_ENTRY));
     this.identity = { nodeId: this.nodeId, host: hostname(), options: { ...this.options } };
     let redisTrouble = false;
     this.broker = Broker.connect(this.options, {
@@ -194,12 +200,31 @@ export class Master {
     if (!process) {
       const created = new ChannelProcess(channel, CHANNEL_PROCESS_ENTRY, this.identity, this.broker, this.log, this.config.childOutput);
       this.processes.set(channel.name, created);
-      created.start();
-      this.log.info({ channel: channel.name, workers: channel.workers }, 'channel process started');
+      this.startAfterPredecessor(created);
     } else if (JSON.stringify(known) !== JSON.stringify(channel)) {
       process.configure(channel);
       this.log.info({ channel: channel.name, workers: channel.workers, paused: channel.paused }, 'channel reconfigured');
     }
+  }
+
+  /**
+   * Forks the channel's process, but not while the process a dead master left for this channel
+   * still drains: the channel would run twice its slots on this host meanwhile.
+   */
+  private startAfterPredecessor(channel: ChannelProcess): void {
+    const start = (): void => {
+      if (this.shutdown || this.processes.get(channel.name) !== channel) return;
+      channel.start();
+      this.log.info({ channel: channel.name, workers: this.channels.get(channel.name)?.workers }, 'channel process started');
+    };
+    const predecessor = this.predecessors.get(channel.name);
+    if (!predecessor) return start();
+    this.predecessors.delete(channel.name);
+    this.log.warn(
+      { channel: channel.name, pid: predecessor.pid },
+      "the previous master's process of this channel is still finishing its commands; starting this channel when it exits",
+    );
+    void predecessor.exited.then(start);
   }
 
   private remove(name: string): void {

@@ -60,10 +60,10 @@ export class SupervisedChild<In> {
       child.once('exit', (code, signal) => {
         resolve();
         if (this.stopping) return;
-        options.log.error({ child: options.label, pid: child.pid, code, signal }, 'child process died; restarting');
-        options.onCrash(code, signal);
         this.failures = Date.now() - this.startedAt > HEALTHY_AFTER_MS ? 1 : this.failures + 1;
         const delayMs = Math.min(BACKOFF_MIN_MS * 2 ** (this.failures - 1), BACKOFF_MAX_MS);
+        options.log.error({ child: options.label, pid: child.pid, code, signal, delayMs }, 'child process died; restarting');
+        options.onCrash(code, signal);
         this.restartTimer = setTimeout(() => {
           this.restarts += 1;
           this.start();
