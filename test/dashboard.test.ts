@@ -172,6 +172,24 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     await api(coyotes.baseUrl, 'PATCH', '/channels/biz', { paused: 'false' });
   });
 
+  test('delayed tasks and dead letters are listed, and a delayed task is cancelled after confirmation', async () => {
+    const pushed = await api(coyotes.baseUrl, 'POST', '/channels/cron/tasks', { task: 'echo later', delay: '3600' });
+    const id = pushed.json.data.task_id;
+    await page.goto(`${home()}#/channels/cron/delayed`);
+    const row = `[data-testid=list-delayed] tr[data-task="${id}"]`;
+    await expectText(page, row, /in (59|60)m/);
+    await page.click(`${row} button:text("Cancel")`);
+    await page.click('[data-testid=dialog-submit]');
+    await page.locator(row).waitFor({ state: 'detached' });
+    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).status, 404);
+
+    await redis.client.lpush('task:prepare:queue', '{"task": "half an entry"');
+    await page.goto(`${home()}#/dead-letters`);
+    await expectText(page, 'main table', /half an entry/);
+    await expectText(page, 'main h2', /Dead letters \(1\)/);
+    await browser.screenshot('dead-letters');
+  });
+
   test('a phone-width screen in read-only mode shows the queue and offers no action', async () => {
     const phone = await browser.context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });

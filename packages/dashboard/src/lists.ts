@@ -63,10 +63,22 @@ function row(task: Seed, status: string, when: number | null): TaskRow {
 }
 
 /** Running tasks: ids and figures of this host's process, plus the listing's (other hosts') by name. */
+/** Details of running tasks: what a running task runs does not change, so each is read once. */
+const runningDetails = new Map<string, Detail>();
+
+async function runningDetail(id: string): Promise<Detail | null> {
+  const known = runningDetails.get(id);
+  if (known) return known;
+  const detail = await get<Detail>(`/tasks/${enc(id)}`).catch(() => null);
+  if (detail?.status === 'running') runningDetails.set(id, detail);
+  return detail;
+}
+
 async function running(channel: ChannelRow): Promise<TaskRow[]> {
-  const commands = channel.process?.running ?? [];
-  const details = await Promise.all(commands.slice(0, 100).map((c) => get<Detail>(`/tasks/${enc(c.taskId)}`).catch(() => null)));
-  const rows: TaskRow[] = commands.slice(0, 100).map((command, i) => {
+  const commands = (channel.process?.running ?? []).slice(0, 100);
+  const details = await Promise.all(commands.map((command) => runningDetail(command.taskId)));
+  for (const id of runningDetails.keys()) if (!state.firstSeenRunning.has(id)) runningDetails.delete(id);
+  const rows: TaskRow[] = commands.map((command, i) => {
     const detail = details[i];
     const started = parseTime(detail?.started_at ?? detail?.running_since) ?? state.firstSeenRunning.get(command.taskId) ?? null;
     return {
