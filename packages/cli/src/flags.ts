@@ -227,9 +227,12 @@ export function parseCommandLine(argv: string[]): ParsedCommandLine {
   }
   const flags: Record<string, unknown> = {};
   for (const spec of FLAGS) if (parsed[spec.name] !== undefined) flags[spec.name] = parsed[spec.name];
-  // yargs-parser reports absent booleans as false: keep only the ones actually given
+  // yargs-parser reports absent booleans as false and reads -bool=anything as a boolean: keep
+  // only the ones actually given, with an explicit value as written, for coerce() to judge
   for (const spec of FLAGS.filter((f) => f.kind === 'boolean')) {
-    if (!argv.some((arg) => new RegExp(`^--?${spec.name}(=|$)`).test(arg))) delete flags[spec.name];
+    const given = argv.filter((arg) => new RegExp(`^--?${spec.name}(=|$)`).test(arg)).at(-1);
+    if (given === undefined) delete flags[spec.name];
+    else if (given.includes('=')) flags[spec.name] = given.slice(given.indexOf('=') + 1);
   }
   return {
     flags,
