@@ -47,7 +47,7 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     page = browser.page;
   });
   after(async () => {
-    for (const gate of ['gate-1', 'gate-2', 'gate-3']) open(gate);
+    for (const gate of ['gate-1', 'gate-2', 'gate-3', 'gate-4']) open(gate);
     await browser?.close();
     await coyotes?.stop('SIGKILL');
     await redis?.stop();
@@ -89,6 +89,23 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     assert.equal(await expectText(page, '[data-testid=exit-code]', /\d/), '0');
     await expectText(page, '[data-testid=stdout]', /finished-ok/);
     await browser.screenshot('task-done');
+  });
+
+  test("a running task's output is followed live where the server streams logs; elsewhere the page says so", async () => {
+    const pushed = await api(coyotes.baseUrl, 'POST', '/channels/default/tasks', {
+      task: gated('gate-4', 'echo bye').replace("-c '", "-c 'echo hello-live; "),
+    });
+    const id = pushed.json.data.task_id;
+    await waitFor('the task to run', async () => (await task(id)).status === 'running');
+    const probe = new AbortController();
+    const streams = (await fetch(`${coyotes.baseUrl}/tasks/${id}/logs`, { signal: probe.signal })).status !== 404;
+    probe.abort();
+    await page.goto(`${home()}#/tasks/${id}`);
+    if (streams) await expectText(page, '[data-testid=live-log]', /hello-live/);
+    else await expectText(page, '#log-card', /does not stream logs/);
+    open('gate-4');
+    assert.equal(await expectText(page, '[data-testid=task-status]', /succeeded/), 'succeeded');
+    await expectText(page, '[data-testid=stdout]', /hello-live\s+bye/);
   });
 
   test('resizing a channel from the page changes its slots, and the new slots run tasks', async () => {

@@ -249,20 +249,32 @@ export class TaskView {
       });
   }
 
+  /** A record as task-job wrote them: the SSE event names the stream, or JSON data carries `msg_type`/`stream`. */
   private append(event: string, data: string): void {
     let stream = event;
     let text = data;
     try {
       const record = JSON.parse(data) as Record<string, unknown>;
-      stream = String(record.type ?? record.stream ?? event);
-      text = String(record.line ?? record.data ?? record.text ?? (stream === 'done' ? JSON.stringify(record) : data));
+      if (typeof record === 'object' && record !== null) {
+        stream = String(record.msg_type ?? record.stream ?? (event === 'message' ? (record.type ?? event) : event));
+        const line = record.data ?? record.line ?? record.text;
+        text = typeof line === 'string' ? line : '';
+        if (stream === 'done') {
+          const code = record.exit_code ?? record.exitCode;
+          text = [typeof record.outcome === 'string' ? record.outcome : '', typeof code === 'number' ? `exit code ${code}` : '']
+            .filter(Boolean)
+            .join(', ');
+        }
+      }
     } catch {
-      // a plain-text record
+      // a plain-text data line: the event name says which stream
     }
     this.log.hidden = false;
     if (this.lines >= LOG_LINES) this.log.firstChild?.remove();
     else this.lines += 1;
-    this.log.appendChild(h('span', { class: `line ${stream}` }, stream === 'done' ? `— done ${text}\n` : `${text}\n`));
+    this.log.appendChild(
+      h('span', { class: `line ${stream}` }, stream === 'done' ? `— finished${text ? ` (${text})` : ''}\n` : `${text}\n`),
+    );
     this.log.scrollTop = this.log.scrollHeight;
   }
 }
