@@ -27,7 +27,8 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (options: Aut
 
 const CONNECTIONS = 16;
 
-async function load(options: Omit<AutocannonOptions, 'connections' | 'duration'>, seconds: number): Promise<number> {
+/** Keep-alive load on one URL for `seconds`; answers the mean requests/s (any non-2xx is an error). */
+export async function load(options: Omit<AutocannonOptions, 'connections' | 'duration'>, seconds: number): Promise<number> {
   const result = await autocannon({ ...options, connections: CONNECTIONS, duration: seconds });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${options.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return result.requests.average;

@@ -1,5 +1,6 @@
 /**
- * `node --import tsx bench/profile.ts [tasks] [channels]`: runs the e2e throughput case once with
+ * `node --import tsx bench/profile.ts [tasks] [channels]` (or `… profile.ts http [seconds]` for HTTP
+ * push under autocannon): runs the e2e throughput case once with
  * every Coyotes process profiled (cpu-profile-hook.mjs preloaded through NODE_OPTIONS, inherited
  * by the forked children; Node 20 refuses --cpu-prof there), then
  * prints where each process spent its CPU: the top functions by self time and the share per
@@ -10,6 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startRedis } from '../test/helpers/redis.js';
+import { load } from './http.js';
 import { wallMs } from './stats.js';
 import { BENCH_DIR, ingressEntry, pushIngress, startBenchCoyotes, stopCoyotes, waitForStat } from './systems.js';
 
@@ -72,24 +74,39 @@ function summarize(file: string): string {
   return lines.join('\n');
 }
 
-const tasks = Number(process.argv[2] ?? 5000);
-const channels = Number(process.argv[3] ?? 1) > 1 ? ['default', 'biz'] : ['default'];
+const mode = process.argv[2] === 'http' ? 'http' : 'throughput';
 const dir = mkdtempSync(path.join(tmpdir(), 'coyotes-profile-'));
+const profiled = { NODE_OPTIONS: `--import ${path.join(BENCH_DIR, 'cpu-profile-hook.mjs')}`, BENCH_PROFILE_DIR: dir };
 const redis = await startRedis();
 try {
-  const coyotes = await startBenchCoyotes(redis.addr, [], {
-    NODE_OPTIONS: `--import ${path.join(BENCH_DIR, 'cpu-profile-hook.mjs')}`,
-    BENCH_PROFILE_DIR: dir,
-  });
-  const entries = Array.from({ length: tasks }, (_, i) => ingressEntry('/bin/true', channels[i % channels.length]!));
-  const t0 = wallMs();
-  await pushIngress(redis.client, entries);
-  await waitForStat(redis.client, channels, 'succeeded', tasks);
-  const seconds = (wallMs() - t0) / 1000;
-  await stopCoyotes(coyotes);
-  console.log(
-    `${tasks} tasks on ${channels.join(' + ')} in ${seconds.toFixed(2)} s (${(tasks / seconds).toFixed(0)}/s); profiles in ${dir}`,
-  );
+  if (mode === 'http') {
+    const seconds = Number(process.argv[3] ?? 5);
+    const coyotes = await startBenchCoyotes(redis.addr, ['-task-mode=false'], profiled);
+    const rps = await load(
+      {
+        url: `${coyotes.baseUrl}/channels/default/tasks`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ task: '/bin/true' }),
+      },
+      seconds,
+    );
+    await stopCoyotes(coyotes);
+    console.log(`HTTP push: ${rps.toFixed(0)} req/s for ${seconds} s; profiles in ${dir}`);
+  } else {
+    const tasks = Number(process.argv[2] ?? 5000);
+    const channels = Number(process.argv[3] ?? 1) > 1 ? ['default', 'biz'] : ['default'];
+    const coyotes = await startBenchCoyotes(redis.addr, [], profiled);
+    const entries = Array.from({ length: tasks }, (_, i) => ingressEntry('/bin/true', channels[i % channels.length]!));
+    const t0 = wallMs();
+    await pushIngress(redis.client, entries);
+    await waitForStat(redis.client, channels, 'succeeded', tasks);
+    const seconds = (wallMs() - t0) / 1000;
+    await stopCoyotes(coyotes);
+    console.log(
+      `${tasks} tasks on ${channels.join(' + ')} in ${seconds.toFixed(2)} s (${(tasks / seconds).toFixed(0)}/s); profiles in ${dir}`,
+    );
+  }
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     console.log(`\n${file}`);
     console.log(summarize(path.join(dir, file)));
