@@ -38,8 +38,13 @@ describe('channels change live through the HTTP API', () => {
 
   test('create forks a process; grow starts slots at once; shrink kills nothing; pause takes nothing; delete drains', async (t) => {
     const runnersBefore = childrenOf(coyotes.pid).filter((c) => c.cmd.includes('runner/dist/child.js')).length;
+    const createdAt = Date.now();
     const created = await api(coyotes.baseUrl, 'POST', '/channels', { name: 'live', worker: '2' });
     assert.equal(created.json.status_code, 200);
+    await api(coyotes.baseUrl, 'POST', '/channels/live/tasks', { task: `touch ${file('first')}` });
+    await waitFor('the new channel to run a command', () => existsSync(file('first')));
+    t.diagnostic(`create to first command run: ${Date.now() - createdAt} ms (includes forking the process)`);
+    await waitFor('its result', async () => (await channel('live')).data.process?.processed === 1);
     const { pid } = await waitFor(
       'the channel process',
       async () => (await channel('live')).data?.process?.alive && (await channel('live')).data.process,
@@ -84,7 +89,9 @@ describe('channels change live through the HTTP API', () => {
     );
 
     // pause: the running one goes on, the queued one is not taken when the slot frees
+    const pausedAt = Date.now();
     const paused = await api(coyotes.baseUrl, 'PATCH', '/channels/live', { paused: 'true' });
+    t.diagnostic(`pause answered (applied by master, sent to the channel process) in ${Date.now() - pausedAt} ms`);
     assert.equal(paused.json.data.paused, true);
     writeFileSync(gate2, '');
     await waitFor('b1 to finish', () => existsSync(file('b1.finished')));
@@ -111,7 +118,7 @@ describe('channels change live through the HTTP API', () => {
     await allGone([pid]);
     assert.ok(existsSync(file('c1.finished')), 'the running command was not killed');
     const stats = await redis.client.hgetall('coyotes:{live}:stats');
-    assert.equal(stats.succeeded, '6', 'every command of the channel was recorded, the last one after the delete');
+    assert.equal(stats.succeeded, '7', 'every command of the channel was recorded, the last one after the delete');
   });
 
   test('GET /channels shows each process and each running command with CPU and memory of its whole tree', async () => {

@@ -1,0 +1,70 @@
+// Measures what master's CPU/memory sampling costs: one sample = one /proc pass to find the
+// members of every command's process group + one pidusage call for all pids.
+// Usage (after `pnpm build`): node scripts/measure-sampling.mjs [groups...]   (default 1 10 50 250)
+// Each group is a command tree of 2 processes (sh + sleep), as a channel's commands would be.
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageSampler } from '../packages/master/dist/index.js';
+import { processGroupMembers } from '../packages/master/dist/process-groups.js';
+
+const SAMPLES = 20;
+const counts = process.argv.slice(2).map(Number);
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+/** Starts `n` process groups of two processes each; answers their leader pids. */
+async function startGroups(n) {
+  const leaders = [];
+  for (let i = 0; i < n; i += 1) {
+    const child = spawn('/bin/sh', ['-c', 'sleep 120 & wait'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    leaders.push(child.pid);
+  }
+  await sleep(300); // let each shell fork its sleep
+  return leaders;
+}
+
+const stopGroups = (leaders) => {
+  for (const pid of leaders) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+};
+
+console.log(`processes on this host: ${readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length}`);
+console.log(`load average: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${availableParallelism()} cores`);
+console.log('groups  pids  ms/sample median  max  of which /proc scan median  fds held');
+for (const groups of counts.length > 0 ? counts : [1, 10, 50, 250]) {
+  const leaders = await startGroups(groups);
+  const fdsBefore = openFds();
+  const sampler = new UsageSampler(() => ({ processes: [process.pid], commandGroups: leaders }), 1000);
+  await sampler.sample(); // first sample opens pidusage's fds
+  const costs = [];
+  for (let i = 0; i < SAMPLES; i += 1) costs.push((await sampler.sample()).costMs);
+  costs.sort((a, b) => a - b);
+  const scans = [];
+  for (let i = 0; i < SAMPLES; i += 1) {
+    const began = performance.now();
+    processGroupMembers(leaders);
+    scans.push(performance.now() - began);
+  }
+  scans.sort((a, b) => a - b);
+  const { pids } = sampler.latest;
+  const fds = openFds() - fdsBefore;
+  const column = (value, width) => String(value).padStart(width);
+  console.log(
+    [
+      column(groups, 6),
+      column(pids, 4),
+      column(costs[SAMPLES >> 1].toFixed(2), 16),
+      column(costs[SAMPLES - 1].toFixed(2), 4),
+      column(scans[SAMPLES >> 1].toFixed(2), 26),
+      column(fds, 8),
+    ].join('  '),
+  );
+  stopGroups(leaders);
+}
