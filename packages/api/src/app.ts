@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import Koa from 'koa';
 import type { Middleware } from 'koa';
 import Router from '@koa/router';
@@ -9,6 +10,9 @@ import { errorEnvelope } from './envelope.js';
 import { channelRoutes } from './routes/channels.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { failedRoutes } from './routes/failed.js';
+import { logRoutes } from './routes/logs.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { pushRoutes } from './routes/push.js';
 import { statsRoutes } from './routes/stats.js';
 import { systemRoutes } from './routes/system.js';
@@ -28,6 +32,17 @@ function bearerAuth(token: string | undefined): Middleware {
   };
 }
 
+/** Uploaded files are read by the route that wants them, then always removed from the temp dir. */
+const removeUploads: Middleware = async (ctx, next) => {
+  try {
+    await next();
+  } finally {
+    const files = (ctx.request as { files?: Record<string, { filepath: string } | { filepath: string }[]> }).files ?? {};
+    const paths = Object.values(files).flatMap((file) => (Array.isArray(file) ? file : [file]).map((one) => one.filepath));
+    await Promise.all(paths.map((path) => rm(path, { force: true })));
+  }
+};
+
 /** The Koa app: thin routes over the broker and the master client. */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
@@ -39,8 +54,12 @@ export function createApp(deps: ApiDeps): Koa {
   failedRoutes(router, deps);
   delayedRoutes(router, deps);
   taskRoutes(router, deps);
+  logRoutes(router, deps);
+  metricsRoutes(router, deps);
   systemRoutes(router, deps);
   statsRoutes(router, deps);
+  // last: it describes every route registered above
+  openApiRoutes(router);
 
   app.use(errorEnvelope(deps.log));
   app.use(dashboard());
@@ -62,6 +81,7 @@ export function createApp(deps: ApiDeps): Koa {
       },
     }),
   );
+  app.use(removeUploads);
   app.use(router.routes());
   app.use(router.allowedMethods());
   // errors are answered by errorEnvelope; keep Koa from printing them again

@@ -8,6 +8,7 @@ import { Broker } from '@coyotes/broker';
 import { parseHostPort } from '@coyotes/protocol';
 import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
 import { createApp } from './app.js';
+import { CallbackDeliverer } from './callback-deliverer.js';
 import { MasterClient } from './master-client.js';
 
 const log = pino(
@@ -20,6 +21,7 @@ const master = new MasterClient((message: ApiToMaster) => {
 });
 let server: Server | undefined;
 let broker: Broker | undefined;
+let deliverer: CallbackDeliverer | undefined;
 
 async function exit(): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -28,6 +30,7 @@ async function exit(): Promise<void> {
     server.closeIdleConnections();
     setTimeout(() => server?.closeAllConnections(), 2000).unref();
   });
+  await deliverer?.stop();
   await broker?.close();
   process.exit(0);
 }
@@ -38,6 +41,8 @@ process.on('message', (message: MasterToApi) => {
       const { options } = message.identity;
       broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
       const app = createApp({ broker, master, options, log });
+      deliverer = new CallbackDeliverer(broker, message.identity.nodeId, log.child({ role: 'callbacks' }));
+      deliverer.start();
       const { host, port } = parseHostPort(options.httpAddr, 'http-addr');
       server = app.listen(port, host, () => {
         log.info({ http: `http://${options.httpAddr}` }, 'HTTP API listening');

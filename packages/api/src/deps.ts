@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Broker } from '@coyotes/broker';
+import type { Broker, TaskView } from '@coyotes/broker';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions } from '@coyotes/protocol';
 import type { MasterClient } from './master-client.js';
@@ -16,4 +16,12 @@ export async function requireChannel(deps: ApiDeps, name: string): Promise<Chann
   const channel = await deps.broker.channels.get(name);
   if (!channel) throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
   return channel;
+}
+
+/** Finds a task by id in whichever channel holds it. */
+export async function requireTask(deps: ApiDeps, id: string): Promise<TaskView> {
+  const names = (await deps.broker.channels.list()).map((channel) => channel.name);
+  const view = await deps.broker.queries.locate(names, id);
+  if (!view) throw new CoyotesError('COY_ERR_TASK_NOT_FOUND', `task ${id} not found`);
+  return view;
 }

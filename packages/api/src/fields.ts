@@ -92,3 +92,24 @@ export function page(ctx: Context, defaultLimit = 100): { offset: number; limit:
   if (limit > 1000) ctx.throw(400, 'limit must be at most 1000');
   return { offset, limit };
 }
+
+/**
+ * `allowed_commands`: repeated fields, a JSON array (or its text), or empty to clear the list;
+ * undefined when absent.
+ */
+export function commandPatterns(ctx: Context, body: Fields): string[] | undefined {
+  const name = 'allowed_commands';
+  if (!(name in body) && !(`${name}[]` in body)) return undefined;
+  let value = body[name] ?? body[`${name}[]`];
+  if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      ctx.throw(400, `${name} must be a JSON array of strings, or a repeated field`);
+    }
+  }
+  const patterns = stringList(ctx, { [name]: value }, name).filter((pattern) => pattern.trim() !== '');
+  if (patterns.length > 100) ctx.throw(400, `${name} must hold at most 100 patterns`);
+  for (const pattern of patterns) if (pattern.length > 256) ctx.throw(400, `${name} patterns must be at most 256 characters`);
+  return patterns;
+}

@@ -10,7 +10,11 @@ export function rfc3339(ms: number | null): string {
   if (ms === null) return ZERO_TIME;
   const date = new Date(ms);
   const offsetMin = -date.getTimezoneOffset();
-  const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, -1);
+  // Go's RFC3339Nano: the fraction loses its trailing zeros (and its dot when nothing is left)
+  const local = new Date(ms + offsetMin * 60_000)
+    .toISOString()
+    .slice(0, -1)
+    .replace(/\.?0+$/, '');
   if (offsetMin === 0) return `${local}Z`;
   const sign = offsetMin > 0 ? '+' : '-';
   const abs = Math.abs(offsetMin);

@@ -13,9 +13,12 @@ export class CallbackOutbox {
     private readonly keys: Keys,
   ) {}
 
-  /** Arms a task's callback, first due at `dueMs` (a safety net; an execution's end nudges it). */
+  /**
+   * Arms a task's callback, first due at `dueMs` (a safety net; an execution's end nudges it).
+   * NX: an id taken by another task keeps that task's entry (the deliverer drops strays).
+   */
   async arm(channel: string, id: string, dueMs: number): Promise<void> {
-    await this.redis.zadd(this.keys.channel(channel).callbacks, dueMs, id);
+    await this.redis.zadd(this.keys.channel(channel).callbacks, 'NX', dueMs, id);
   }
 
   /** Leases up to `count` due callbacks for `leaseMs`; answers their task ids. */

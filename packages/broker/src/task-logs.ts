@@ -64,14 +64,10 @@ export class TaskLogs {
     await pipeline.exec();
   }
 
-  /**
-   * Records after `cursor` ('0' = from the start), waiting up to `blockMs` for one to arrive.
-   * `blocking` must be a connection of its own (XREAD BLOCK holds it).
-   */
-  async read(blocking: ScriptedRedis, channel: string, id: string, cursor: string, blockMs: number): Promise<TaskLogRecord[]> {
-    const reply = (await blocking.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', this.keys.taskLog(channel, id), cursor)) as
-      | [string, [string, string[]][]][]
-      | null;
+  /** Up to 500 records after `cursor` ('0' = from the start), without waiting (followers poll). */
+  async read(channel: string, id: string, cursor: string): Promise<TaskLogRecord[]> {
+    const reply = (await this.redis.xread('COUNT', 500, 'STREAMS', this.keys.taskLog(channel, id), cursor)) as
+      [string, [string, string[]][]][] | null;
     if (!reply) return [];
     return reply[0]![1].map(([entryId, flat]) => {
       const fields = new Map<string, string>();

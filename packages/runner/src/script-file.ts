@@ -16,7 +16,10 @@ export interface ScriptFile {
 export function writeScriptFile(script: TaskScript, commandRoot: string, runAs: RunAsUser | undefined): ScriptFile {
   const dir = path.join(commandRoot, '.coyotes-scripts');
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  const extension = path.extname(script.name).replace(/[^A-Za-z0-9.]/g, '').slice(0, 16);
+  const extension = path
+    .extname(script.name)
+    .replace(/[^A-Za-z0-9.]/g, '')
+    .slice(0, 16);
   const file = path.join(dir, `${randomBytes(12).toString('hex')}${extension}`);
   writeFileSync(file, Buffer.from(script.base64, 'base64'), { mode: 0o700, flag: 'wx' });
   if (runAs) chownSync(file, runAs.uid, runAs.gid);

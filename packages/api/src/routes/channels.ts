@@ -5,7 +5,7 @@ import type { ChannelConfig, ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
-import { fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
+import { commandPatterns, fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
 import { seedListed } from '../present.js';
 
 /** What master's `stats` operation answers about this host's channel processes. */
@@ -85,6 +85,8 @@ function channelPatch(ctx: Context): Partial<ChannelConfig> {
   if (timeout !== undefined) patch.timeoutMs = timeout * 1000;
   const shell = optionalBoolean(ctx, body, 'shell');
   if (shell !== undefined) patch.shell = shell;
+  const allowedCommands = commandPatterns(ctx, body);
+  if (allowedCommands !== undefined) patch.allowedCommands = allowedCommands;
   return patch;
 }
 
@@ -98,13 +100,15 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
     ok(ctx, await channelTasks(deps, channel, page(ctx), await localStats(deps)));
   });
 
-  // creates a channel, or updates one that exists
-  router.post('/channels', async (ctx) => {
+  // creates a channel, or updates one that exists (TaskRunner called it POST /queue)
+  const createChannel = async (ctx: Context): Promise<void> => {
     const name = requiredString(ctx, fields(ctx), 'name');
     if (!isValidChannelName(name)) ctx.throw(400, 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
     await deps.master.request({ op: 'channel.upsert', channel: { ...channelPatch(ctx), name } });
     ok(ctx, null);
-  });
+  };
+  router.post('/channels', createChannel);
+  router.post('/queue', createChannel);
 
   router.patch('/channels/:name', async (ctx) => {
     const channel = await requireChannel(deps, ctx.params.name!);

@@ -7,11 +7,24 @@ import { seedDelayed } from '../present.js';
 
 export function delayedRoutes(router: Router, deps: ApiDeps): void {
   router.get('/delay-tasks', async (ctx) => {
-    const limit = page(ctx);
+    // one page across channels (in name order): whole channels before the offset are skipped by count
+    let { offset, limit } = page(ctx);
     const data: Record<string, ReturnType<typeof seedDelayed>> = {};
+    let total = 0;
     for (const channel of await deps.broker.channels.list()) {
-      for (const view of await deps.broker.queries.listDelayed(channel.name, limit)) data[view.spec.id] = seedDelayed(view);
+      const delayed = (await deps.broker.queries.counts(channel.name)).delayed;
+      total += delayed;
+      if (limit === 0 || offset >= delayed) {
+        offset = Math.max(0, offset - delayed);
+        continue;
+      }
+      const views = await deps.broker.queries.listDelayed(channel.name, { offset, limit });
+      for (const view of views) data[view.spec.id] = seedDelayed(view);
+      offset = 0;
+      limit -= views.length;
     }
+    // the seed's shape is a map keyed by task id: the true total travels in a header
+    ctx.set('X-Total-Count', String(total));
     ok(ctx, data);
   });
 

@@ -9,7 +9,13 @@ import { seedFailed } from '../present.js';
 export function failedRoutes(router: Router, deps: ApiDeps): void {
   router.get('/channels/:name/failed-tasks', async (ctx) => {
     const channel = await requireChannel(deps, ctx.params.name!);
-    const views = await deps.broker.queries.listFailed(channel.name, page(ctx));
+    const limit = page(ctx);
+    const [views, counts] = await Promise.all([
+      deps.broker.queries.listFailed(channel.name, limit),
+      deps.broker.queries.counts(channel.name),
+    ]);
+    // the seed's shape is a map keyed by task id: the true total travels in a header
+    ctx.set('X-Total-Count', String(counts.failed));
     ok(ctx, Object.fromEntries(views.map((view) => [view.spec.id, seedFailed(view)])));
   });
 

@@ -1,50 +1,49 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { split } from 'shlex';
 import { newTaskId } from '@coyotes/broker';
-import { taskSpecFrom } from '@coyotes/protocol';
-import type { TaskInput } from '@coyotes/protocol';
+import { isCommandAllowed, taskSpecFrom } from '@coyotes/protocol';
+import type { ChannelConfig, TaskInput, TaskSpec } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
-import { envMap, fields, optionalInteger, optionalString, requiredString, stringList } from '../fields.js';
+import { fields, optionalString, requiredString } from '../fields.js';
+import { taskForm } from '../task-form.js';
+import type { TaskExtras } from '../task-form.js';
 
-type Extra = { cwd?: string; env?: Record<string, string>; maxRetries?: number };
+/** The callback safety net: looked at this long after acceptance even if no execution end nudges it. */
+const CALLBACK_SAFETY_NET_MS = 3_600_000;
+
+/** Refuses (403) a program the channel's `allowed_commands` does not list, before anything is queued. */
+function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec): void {
+  if (!channel.allowedCommands || channel.allowedCommands.length === 0) return;
+  let program = spec.command?.name;
+  if (program === undefined) {
+    try {
+      program = split(spec.name)[0];
+    } catch {
+      ctx.throw(400, 'task is not a valid command line (unbalanced quotes)');
+    }
+  }
+  if (program === undefined || !isCommandAllowed(channel, program)) {
+    ctx.throw(403, `command "${program ?? ''}" is not in the allowed_commands of channel ${channel.name}`);
+  }
+}
 
 /** Accepts a task into a channel; `result: false` when a distinct channel already has it. */
-async function submit(deps: ApiDeps, channelName: string, input: TaskInput & Extra): Promise<{ taskId: string; accepted: boolean }> {
+async function submit(ctx: Context, deps: ApiDeps, channelName: string, input: TaskInput & TaskExtras) {
   const channel = await requireChannel(deps, channelName);
   const now = Date.now();
   const spec = taskSpecFrom(input, { id: newTaskId(), channel: channel.name, source: 'http', now });
+  checkAllowed(ctx, channel, spec);
+  // armed before the task exists, so no crash can leave a finished task without its callback
+  if (spec.callback) await deps.broker.callbacks.arm(channel.name, spec.id, (spec.executeAt ?? now) + CALLBACK_SAFETY_NET_MS);
   const outcome = await deps.broker.tasks.enqueue(spec, channel);
+  if (outcome === 'duplicate' && spec.callback) await deps.broker.callbacks.settle(channel.name, spec.id);
   if (outcome === 'delayed' && spec.executeAt) {
     await deps.broker.channels.publish({ type: 'delayed', channel: channel.name, dueMs: spec.executeAt });
   }
   return { taskId: spec.id, accepted: outcome !== 'duplicate' };
-}
-
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-/** The full task form of `POST /channels/:name/tasks`. */
-function taskForm(ctx: Context): TaskInput & Extra {
-  const body = fields(ctx);
-  const commandName = optionalString(ctx, body, 'command');
-  const args = stringList(ctx, body, 'args');
-  const task =
-    commandName === undefined ? requiredString(ctx, body, 'task') : (optionalString(ctx, body, 'task') ?? [commandName, ...args].join(' '));
-  const id = optionalString(ctx, body, 'id');
-  if (id !== undefined && !ID.test(id)) ctx.throw(400, 'id must be 1-128 characters of [A-Za-z0-9_.:-]');
-  const delay = optionalInteger(ctx, body, 'delay');
-  const timeout = optionalInteger(ctx, body, 'timeout');
-  return {
-    id,
-    name: task,
-    command: commandName === undefined ? undefined : { name: commandName, args },
-    executeAt: delay ? Date.now() + delay * 1000 : undefined,
-    timeoutMs: timeout ? timeout * 1000 : undefined,
-    maxRetries: optionalInteger(ctx, body, 'max_retries'),
-    cwd: optionalString(ctx, body, 'cwd'),
-    env: envMap(ctx, body),
-  };
 }
 
 export function pushRoutes(router: Router, deps: ApiDeps): void {
@@ -53,20 +52,20 @@ export function pushRoutes(router: Router, deps: ApiDeps): void {
     const body = fields(ctx);
     const name = requiredString(ctx, body, 'task');
     const channel = optionalString(ctx, body, 'channel') ?? deps.options.channelDefault;
-    const { accepted } = await submit(deps, channel, { name });
+    const { accepted } = await submit(ctx, deps, channel, { name });
     ok(ctx, { task_name: name, result: accepted });
   });
 
   // Coyotes' short route: task only
   router.post('/channels/:name', async (ctx) => {
     const name = requiredString(ctx, fields(ctx), 'task');
-    const { accepted } = await submit(deps, ctx.params.name!, { name });
+    const { accepted } = await submit(ctx, deps, ctx.params.name!, { name });
     ok(ctx, { task_name: name, result: accepted });
   });
 
   router.post('/channels/:name/tasks', async (ctx) => {
     const input = taskForm(ctx);
-    const { taskId, accepted } = await submit(deps, ctx.params.name!, input);
+    const { taskId, accepted } = await submit(ctx, deps, ctx.params.name!, input);
     ok(ctx, { task_id: taskId, task_name: input.name, result: accepted });
   });
 }

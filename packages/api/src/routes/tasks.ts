@@ -1,25 +1,17 @@
 import type Router from '@koa/router';
-import { CoyotesError } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
-import { requireChannel } from '../deps.js';
+import { requireChannel, requireTask } from '../deps.js';
 import { ok } from '../envelope.js';
 import { taskDetail } from '../present.js';
 
 export function taskRoutes(router: Router, deps: ApiDeps): void {
-  const findTask = async (id: string) => {
-    const names = (await deps.broker.channels.list()).map((channel) => channel.name);
-    const view = await deps.broker.queries.locate(names, id);
-    if (!view) throw new CoyotesError('COY_ERR_TASK_NOT_FOUND', `task ${id} not found`);
-    return view;
-  };
-
   router.get('/tasks/:id', async (ctx) => {
-    ok(ctx, taskDetail(await findTask(ctx.params.id!)));
+    ok(ctx, taskDetail(await requireTask(deps, ctx.params.id!)));
   });
 
   // kill a running task wherever it runs: the owning master hears it on pub/sub
   router.post('/tasks/:id/kill', async (ctx) => {
-    const view = await findTask(ctx.params.id!);
+    const view = await requireTask(deps, ctx.params.id!);
     if (view.state !== 'running') ctx.throw(409, `task ${view.spec.id} is ${view.state}, not running`);
     await deps.broker.channels.publish({ type: 'kill', channel: view.spec.channel, taskId: view.spec.id });
     ok(ctx, { task_id: view.spec.id, status: 'killing' });
