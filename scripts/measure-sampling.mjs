@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageSampler } from '../packages/master/dist/index.js';
 import { processGroupMembers } from '../packages/master/dist/process-groups.js';
