@@ -13,7 +13,10 @@ export async function followTask(client: CoyotesClient, id: string, context: Ver
       (record.stream === 'stdout' ? context.stdout : context.stderr)(`${record.line}\n`);
     }
     // a failed attempt with retries left is not the end: keep waiting quietly
-    return client.waitForTask(id);
+    const task = await client.waitForTask(id);
+    // why a command could not start is no output line: show it as the tails path does
+    if (task.result?.error) context.stderr(`coyotes: ${task.result.error}\n`);
+    return task;
   }
   const task = await client.waitForTask(id);
   if (printOutput) printTails(task, context);

@@ -19,6 +19,8 @@ export const logs: Verb = {
       return 0;
     }
     if (context.json) print(context, task.result, '');
+    // a finished task: the whole log when the server keeps one, else the tails kept with the result
+    else if (FINAL_STATES.has(task.status)) await followTask(context.client, id, context, true);
     else if (task.result) printTails(task, context);
     else context.stderr(`task ${id} is ${task.status}: no output yet${flags.follow === true ? '' : ' (use -f to follow it)'}\n`);
     return 0;
