@@ -163,6 +163,13 @@ export const FLAGS: readonly FlagSpec[] = [
     default: d.keyPrefix,
     apply: (o, v) => (o.keyPrefix = String(v)),
   },
+  {
+    name: 'http-body-limit',
+    kind: 'integer',
+    help: 'largest HTTP request body in bytes (uploads included); larger ones get 413',
+    default: String(d.httpBodyLimitBytes),
+    apply: (o, v) => (o.httpBodyLimitBytes = v as number),
+  },
 ];
 
 /** Flags that are not server options. */
