@@ -8,7 +8,7 @@ type Arg = string | number;
 
 /** The Lua scripts, as commands registered on a connection (EVALSHA with NOSCRIPT fallback). */
 export interface ScriptCommands {
-  enqueueTask(...args: Arg[]): Promise<number>;
+  enqueueTasks(...args: Arg[]): Promise<number[]>;
   claimTasks(...args: Arg[]): Promise<string[]>;
   extendLeases(...args: Arg[]): Promise<string[]>;
   completeTask(...args: Arg[]): Promise<number>;
@@ -31,7 +31,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     // lets pipelines carry the scripts too
     completeTask(...args: Arg[]): Result<number, Context>;
-    enqueueTask(...args: Arg[]): Result<number, Context>;
+    enqueueTasks(...args: Arg[]): Result<number[], Context>;
   }
 }
 

@@ -39,26 +39,40 @@ export class TaskStore {
 
   /** Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct channel. */
   async enqueue(spec: TaskSpec, channel: Pick<ChannelConfig, 'distinct'>): Promise<EnqueueOutcome> {
-    const k = this.keys.channel(spec.channel);
-    const stored: TaskSpec = channel.distinct ? { ...spec, fingerprint: fingerprint(spec) } : spec;
-    const code = await this.redis.enqueueTask(
+    const [outcome] = await this.enqueueMany(spec.channel, [spec], channel);
+    if (outcome instanceof Error) throw outcome;
+    return outcome!;
+  }
+
+  /**
+   * Accepts tasks of one channel in one script call. Each gets its outcome, or the error
+   * (an id already accepted) that refused it; the others are accepted regardless.
+   */
+  async enqueueMany(channel: string, specs: TaskSpec[], config: Pick<ChannelConfig, 'distinct'>): Promise<(EnqueueOutcome | Error)[]> {
+    if (specs.length === 0) return [];
+    const k = this.keys.channel(channel);
+    const args: (string | number)[] = [];
+    for (const spec of specs) {
+      const stored: TaskSpec = config.distinct ? { ...spec, fingerprint: fingerprint(spec) } : spec;
+      args.push(spec.id, encodeSpec(stored), stored.fingerprint ?? '', spec.executeAt ?? 0);
+    }
+    const codes = await this.redis.enqueueTasks(
       k.queued,
       k.tasks,
       k.delayed,
       k.distinct,
       k.marker,
       k.stats,
-      spec.id,
-      encodeSpec(stored),
-      stored.fingerprint ?? '',
       Date.now(),
-      spec.executeAt ?? 0,
       this.options.distinctTtlMs,
+      ...args,
     );
-    if (code === 1) return 'queued';
-    if (code === 2) return 'delayed';
-    if (code === BrokerErrorCode.DuplicateCommand) return 'duplicate';
-    throw brokerError(code, spec.id);
+    return codes.map((code, i) => {
+      if (code === 1) return 'queued';
+      if (code === 2) return 'delayed';
+      if (code === BrokerErrorCode.DuplicateCommand) return 'duplicate';
+      return brokerError(code, specs[i]!.id);
+    });
   }
 
   /**

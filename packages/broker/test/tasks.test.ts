@@ -59,6 +59,21 @@ describe('queue, claim, complete', () => {
     assert.deepEqual(await b.tasks.claim('c', 3, 'n', 30_000), []);
   });
 
+  test('a batch is accepted in one call, each task with its own outcome', async () => {
+    const b = h.broker();
+    const batch = [
+      spec('c', 'a', { id: 'same' }),
+      spec('c', 'b', { id: 'same' }),
+      spec('c', 'later', { executeAt: Date.now() + 60_000 }),
+      spec('c', 'a'),
+    ];
+    const outcomes = await b.tasks.enqueueMany('c', batch, { distinct: true });
+    assert.deepEqual(outcomes.slice(0, 1).concat(outcomes.slice(2)), ['queued', 'delayed', 'duplicate']);
+    assert.equal((outcomes[1] as { code?: string }).code, 'COY_ERR_TASK_ID_EXISTS');
+    assert.deepEqual(await b.queries.counts('c'), { queued: 1, running: 0, delayed: 1, failed: 0, done: 0 });
+    assert.equal(await b.redis.hget(b.keys.channel('c').stats, 'accepted'), '2');
+  });
+
   test('a producer-chosen id is accepted once', async () => {
     const b = h.broker();
     const task = spec('c', 'x', { id: 'fixed-id' });

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { newTaskId } from '@coyotes/broker';
 import type { Broker, ScriptedRedis } from '@coyotes/broker';
-import { parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
-import type { ChannelConfig } from '@coyotes/protocol';
+import { isCoyotesError, parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
+import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
 /** Entries taken from the ingress list per round trip. */
 const BATCH = 500;
@@ -52,7 +52,7 @@ export class PrepareDispatcher {
           if (first === null) continue;
           entries = [first, ...(await this.broker.prepare.claim(this.nodeId, BATCH - 1))];
         }
-        await Promise.all(entries.map((entry) => this.dispatch(entry)));
+        await this.dispatch(entries);
         await this.broker.prepare.release(this.nodeId);
         failures = 0;
       } catch (error) {
@@ -64,22 +64,39 @@ export class PrepareDispatcher {
     }
   }
 
-  private async dispatch(entry: string): Promise<void> {
-    const parsed = parseIngressEntry(entry);
-    if (!parsed.ok) return this.deadLetter(parsed.reason, entry);
-    const name = parsed.input.channel ?? this.channelDefault;
-    const channel = this.channel(name);
-    if (!channel) return this.deadLetter(`unknown channel "${name}"`, entry);
-    const spec = taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now: Date.now() });
-    try {
-      const outcome = await this.broker.tasks.enqueue(spec, channel);
-      if (outcome === 'delayed' && spec.executeAt)
-        await this.broker.channels.publish({ type: 'delayed', channel: name, dueMs: spec.executeAt });
-    } catch (error) {
-      // a producer-chosen id that is already taken: the task exists, nothing is lost
-      if ((error as { code?: string }).code === 'COY_ERR_TASK_ID_EXISTS') return;
-      throw error;
+  /** Parses a batch; enqueues the valid entries with one script call per channel, dead-letters the rest. */
+  private async dispatch(entries: string[]): Promise<void> {
+    const now = Date.now();
+    const byChannel = new Map<string, { config: ChannelConfig; specs: TaskSpec[] }>();
+    const letters: Promise<void>[] = [];
+    for (const entry of entries) {
+      const parsed = parseIngressEntry(entry);
+      if (!parsed.ok) {
+        letters.push(this.deadLetter(parsed.reason, entry));
+        continue;
+      }
+      const name = parsed.input.channel ?? this.channelDefault;
+      const config = this.channel(name);
+      if (!config) {
+        letters.push(this.deadLetter(`unknown channel "${name}"`, entry));
+        continue;
+      }
+      const group = byChannel.get(name) ?? { config, specs: [] };
+      group.specs.push(taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now }));
+      byChannel.set(name, group);
     }
+    await Promise.all([...letters, ...[...byChannel].map(([name, group]) => this.enqueue(name, group.config, group.specs))]);
+  }
+
+  private async enqueue(name: string, config: ChannelConfig, specs: TaskSpec[]): Promise<void> {
+    const outcomes = await this.broker.tasks.enqueueMany(name, specs, config);
+    let firstDue = Infinity;
+    outcomes.forEach((outcome, i) => {
+      // a producer-chosen id that is already taken: that task exists, nothing is lost
+      if (outcome instanceof Error && !isCoyotesError(outcome, 'COY_ERR_TASK_ID_EXISTS')) throw outcome;
+      if (outcome === 'delayed') firstDue = Math.min(firstDue, specs[i]!.executeAt!);
+    });
+    if (firstDue !== Infinity) await this.broker.channels.publish({ type: 'delayed', channel: name, dueMs: firstDue });
   }
 
   private async deadLetter(reason: string, payload: string): Promise<void> {

@@ -1,26 +1,39 @@
 --[[
-  Accept a task into a channel: queued now, or delayed until its due time.
+  Accept tasks into a channel: each queued now, or delayed until its due time. One call takes a
+  whole batch (the ingress dispatcher's) or a single task (an HTTP push).
   Input:  KEYS[1] queued  KEYS[2] tasks  KEYS[3] delayed  KEYS[4] distinct  KEYS[5] marker  KEYS[6] stats
-          ARGV[1] id  ARGV[2] spec JSON  ARGV[3] fingerprint ('' when not distinct)
-          ARGV[4] now ms  ARGV[5] due ms (0 = now)  ARGV[6] distinct marker TTL ms
-  Output: 1 queued, 2 delayed; -1 duplicate command line (distinct), -2 id already accepted
+          ARGV[1] now ms  ARGV[2] distinct marker TTL ms
+          ARGV[3..] quadruples: id, spec JSON, fingerprint ('' when not distinct), due ms (0 = now)
+  Output: one code per task: 1 queued, 2 delayed; -1 duplicate command line (distinct),
+          -2 id already accepted
 ]]
 -- @include wake
-local id, fingerprint = ARGV[1], ARGV[3]
-local now, due = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local codes = {}
+local accepted, queued = 0, 0
 
-if redis.call('HEXISTS', KEYS[2], id) == 1 then return -2 end
-if fingerprint ~= '' then
-  local expiry = redis.call('ZSCORE', KEYS[4], fingerprint)
-  if expiry and tonumber(expiry) > now then return -1 end
-  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[6]), fingerprint)
+for i = 3, #ARGV, 4 do
+  local id, spec, fingerprint, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local code
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then
+    code = -2
+  elseif fingerprint ~= '' and (tonumber(redis.call('ZSCORE', KEYS[4], fingerprint) or 0) > now) then
+    code = -1
+  else
+    if fingerprint ~= '' then redis.call('ZADD', KEYS[4], now + ttl, fingerprint) end
+    redis.call('HSET', KEYS[2], id, spec)
+    accepted = accepted + 1
+    if due > now then
+      redis.call('ZADD', KEYS[3], due, id)
+      code = 2
+    else
+      redis.call('LPUSH', KEYS[1], id)
+      queued = queued + 1
+      code = 1
+    end
+  end
+  codes[#codes + 1] = code
 end
-redis.call('HSET', KEYS[2], id, ARGV[2])
-redis.call('HINCRBY', KEYS[6], 'accepted', 1)
-if due > now then
-  redis.call('ZADD', KEYS[3], due, id)
-  return 2
-end
-redis.call('LPUSH', KEYS[1], id)
-wake(KEYS[5])
-return 1
+if accepted > 0 then redis.call('HINCRBY', KEYS[6], 'accepted', accepted) end
+if queued > 0 then wake(KEYS[5]) end
+return codes
