@@ -92,7 +92,7 @@ export async function startCoyotes(options: StartOptions): Promise<RunningCoyote
   };
   if (options.waitHttp ?? true) {
     await Promise.race([
-      waitFor('the HTTP API', async () => (await fetch(`${running.baseUrl}/health`)).status === 200, 15_000),
+      waitFor('the HTTP API', async () => (await fetch(`${running.baseUrl}/health`)).status === 200, 30_000),
       exited.then((status) => {
         throw new Error(`coyotes exited early (${JSON.stringify(status)}):\n${output}`);
       }),
