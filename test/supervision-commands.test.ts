@@ -79,10 +79,16 @@ describe('commands: timeouts, kill and cancel take the whole process tree', () =
     await allGone(pids);
   });
 
-  test('POST /tasks/:id/kill reaches the owning master over pub/sub and kills the whole tree', async () => {
+  test('POST /tasks/:id/kill on another host reaches the owning master over pub/sub and kills the whole tree', async () => {
     const { taskId, pids } = await pushTree('biz', 'kill-by-id');
-    const killed = await api(coyotes.baseUrl, 'POST', `/tasks/${taskId}/kill`);
-    assert.deepEqual(killed.json.data, { task_id: taskId, status: 'killing' });
+    // a second host that runs nothing: the kill must travel through Redis to the first
+    const other = await startCoyotes({ redisAddr: redis.addr, args: ['-task-mode=false'] });
+    try {
+      const killed = await api(other.baseUrl, 'POST', `/tasks/${taskId}/kill`);
+      assert.deepEqual(killed.json.data, { task_id: taskId, status: 'killing' });
+    } finally {
+      await other.stop('SIGKILL');
+    }
     const task = await waitForFailed(taskId);
     assert.equal(task.result.outcome, 'killed');
     await allGone(pids);
