@@ -37,6 +37,11 @@ export function errorEnvelope(log: Logger): Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404, `no route for ${ctx.method} ${ctx.path}`);
+      // the router's 405/501 come without a body: give them the envelope too
+      if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) {
+        const allow = ctx.response.get('allow');
+        ctx.throw(ctx.status, allow ? `${ctx.method} is not allowed on ${ctx.path} (allowed: ${allow})` : `${ctx.method} ${ctx.path} failed`);
+      }
     } catch (caught) {
       const error = caught as { status?: number; statusCode?: number; expose?: boolean; message?: string; code?: string };
       let status = error.status ?? error.statusCode ?? 500;
