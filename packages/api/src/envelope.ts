@@ -40,7 +40,10 @@ export function errorEnvelope(log: Logger): Middleware {
       // the router's 405/501 come without a body: give them the envelope too
       if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) {
         const allow = ctx.response.get('allow');
-        ctx.throw(ctx.status, allow ? `${ctx.method} is not allowed on ${ctx.path} (allowed: ${allow})` : `${ctx.method} ${ctx.path} failed`);
+        ctx.throw(
+          ctx.status,
+          allow ? `${ctx.method} is not allowed on ${ctx.path} (allowed: ${allow})` : `${ctx.method} ${ctx.path} failed`,
+        );
       }
     } catch (caught) {
       const error = caught as { status?: number; statusCode?: number; expose?: boolean; message?: string; code?: string };

@@ -1,0 +1,154 @@
+import type Router from '@koa/router';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Metric } from 'prom-client';
+import { DURATION_BUCKETS_S } from '@coyotes/broker';
+import type { ChannelProcessStats } from '@coyotes/protocol';
+import type { ApiDeps } from '../deps.js';
+
+/** A process as master's `stats` reports it (api and master are newer fields: read defensively). */
+interface ProcessFigures {
+  pid: number | null;
+  cpu: number | null;
+  rss: number | null;
+}
+interface MasterStats {
+  channels: Record<string, ChannelProcessStats>;
+  api?: ProcessFigures;
+  master?: ProcessFigures;
+}
+
+const STATES = ['queued', 'running', 'delayed', 'failed'] as const;
+const COUNTERS = ['accepted', 'processed', 'succeeded', 'failed', 'retried', 'poisoned'] as const;
+const NODE_DEAD_AFTER_MS = 5000;
+
+type HistogramValue = { value: number; labels: Record<string, string | number>; metricName: string };
+
+/**
+ * The execution-duration histogram, read from the counters runners keep in Redis (cluster-wide),
+ * so it is exposed as prom-client's metric interface rather than observed in this process.
+ */
+class DurationHistogram {
+  readonly name = 'coyotes_task_duration_seconds';
+  readonly help = 'Duration of task executions (every attempt), cluster-wide';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  values: HistogramValue[] = [];
+
+  reset(): void {
+    this.values = [];
+  }
+
+  get() {
+    return { name: this.name, help: this.help, type: this.type, values: this.values, aggregator: this.aggregator };
+  }
+}
+
+/**
+ * `GET /metrics` in Prometheus text format: queue depths, totals and the duration histogram from
+ * Redis (every host), and CPU/RSS of this host's processes from master's sampling.
+ */
+export function metricsRoutes(router: Router, deps: ApiDeps): void {
+  const registry = new Registry();
+  const tasks = new Gauge({
+    name: 'coyotes_tasks',
+    help: 'Tasks per channel and state',
+    labelNames: ['channel', 'state'],
+    registers: [registry],
+  });
+  const totals = Object.fromEntries(
+    COUNTERS.map((name) => [
+      name,
+      new Counter({
+        name: `coyotes_tasks_${name}_total`,
+        help: `Tasks ${name}, cluster-wide`,
+        labelNames: ['channel'],
+        registers: [registry],
+      }),
+    ]),
+  ) as Record<(typeof COUNTERS)[number], Counter>;
+  const workers = new Gauge({
+    name: 'coyotes_channel_workers',
+    help: 'Command slots per host',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const paused = new Gauge({
+    name: 'coyotes_channel_paused',
+    help: '1 when the channel is paused',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const callbacks = new Gauge({
+    name: 'coyotes_callbacks_pending',
+    help: 'Result callbacks not delivered yet',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const nodes = new Gauge({ name: 'coyotes_nodes_live', help: 'Hosts whose heartbeat is fresh', registers: [registry] });
+  const cpu = new Gauge({
+    name: 'coyotes_process_cpu_percent',
+    help: "CPU % of this host's processes at master's last sample (commands: their whole process group)",
+    labelNames: ['role', 'channel', 'pid', 'task_id'],
+    registers: [registry],
+  });
+  const rss = new Gauge({
+    name: 'coyotes_process_rss_bytes',
+    help: "Resident memory of this host's processes (commands: their whole process group)",
+    labelNames: ['role', 'channel', 'pid', 'task_id'],
+    registers: [registry],
+  });
+  const durations = new DurationHistogram();
+  registry.registerMetric(durations as unknown as Metric);
+
+  router.get('/metrics', async (ctx) => {
+    const [channels, local, live] = await Promise.all([
+      deps.broker.channels.list(),
+      deps.master.request<MasterStats>({ op: 'stats' }).catch(() => null),
+      deps.broker.nodes.live(NODE_DEAD_AFTER_MS),
+    ]);
+    const perChannel = await Promise.all(
+      channels.map(async (channel) => ({
+        channel,
+        counts: await deps.broker.queries.counts(channel.name),
+        stats: await deps.broker.queries.stats(channel.name),
+        histogram: await deps.broker.logs.durations(channel.name),
+        pendingCallbacks: await deps.broker.callbacks.pending(channel.name),
+      })),
+    );
+
+    // every figure is set from one snapshot, synchronously
+    registry.resetMetrics();
+    for (const { channel, counts, stats, histogram, pendingCallbacks } of perChannel) {
+      const name = channel.name;
+      for (const state of STATES) tasks.set({ channel: name, state }, counts[state]);
+      for (const counter of COUNTERS) totals[counter].inc({ channel: name }, stats[counter] ?? 0);
+      workers.set({ channel: name }, channel.workers);
+      paused.set({ channel: name }, channel.paused ? 1 : 0);
+      callbacks.set({ channel: name }, pendingCallbacks);
+      let cumulative = 0;
+      for (const le of [...DURATION_BUCKETS_S.map(String), '+Inf']) {
+        cumulative += histogram.buckets.get(le) ?? 0;
+        durations.values.push({ metricName: `${durations.name}_bucket`, labels: { channel: name, le }, value: cumulative });
+      }
+      durations.values.push({ metricName: `${durations.name}_sum`, labels: { channel: name }, value: histogram.sumMs / 1000 });
+      durations.values.push({ metricName: `${durations.name}_count`, labels: { channel: name }, value: histogram.count });
+    }
+    nodes.set(live.length);
+    const figures = (role: string, channel: string, taskId: string, process: ProcessFigures | undefined) => {
+      if (!process || process.pid === null) return;
+      const labels = { role, channel, pid: String(process.pid), task_id: taskId };
+      if (process.cpu !== null) cpu.set(labels, process.cpu);
+      if (process.rss !== null) rss.set(labels, process.rss);
+    };
+    figures('master', '', '', local?.master);
+    figures('api', '', '', local?.api);
+    for (const [name, process] of Object.entries(local?.channels ?? {})) {
+      figures('channel', name, '', process);
+      for (const command of process.running ?? []) figures('command', name, command.taskId, command);
+    }
+
+    ctx.status = 200;
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  });
+}
