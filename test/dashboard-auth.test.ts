@@ -5,6 +5,7 @@ import type { TestBrowser } from './helpers/browser.js';
 import { startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { startRedis } from './helpers/redis.js';
+import { stopLeavingNothing } from './helpers/stop.js';
 import type { TestRedis } from './helpers/redis.js';
 
 const TOKEN = 'dashboard-test-token-4f1c';
@@ -21,7 +22,7 @@ describe('dashboard with -http-token: the page loads freely, the data needs the 
   });
   after(async () => {
     await browser?.close();
-    await coyotes?.stop('SIGKILL');
+    if (coyotes) await stopLeavingNothing(coyotes);
     await redis?.stop();
   });
 

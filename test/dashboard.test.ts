@@ -9,6 +9,7 @@ import type { TestBrowser } from './helpers/browser.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { startRedis } from './helpers/redis.js';
+import { stopLeavingNothing } from './helpers/stop.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -49,7 +50,7 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
   after(async () => {
     for (const gate of ['gate-1', 'gate-2', 'gate-3', 'gate-4']) open(gate);
     await browser?.close();
-    await coyotes?.stop('SIGKILL');
+    if (coyotes) await stopLeavingNothing(coyotes);
     await redis?.stop();
   });
 

@@ -18,6 +18,8 @@ export interface TaskRow {
   status: string;
   /** Started (running), due (delayed) or failed at, in ms. */
   when: number | null;
+  /** `when` is only when this page first saw the task running (the API gives no start time). */
+  whenIsFirstSeen: boolean;
   retries: number | null;
   pid: number | null;
   cpu: number | null;
@@ -55,6 +57,7 @@ function row(task: Seed, status: string, when: number | null): TaskRow {
     channel: task.channel,
     status,
     when,
+    whenIsFirstSeen: false,
     retries: task.retry_count ?? null,
     pid: null,
     cpu: null,
@@ -80,9 +83,14 @@ async function running(channel: ChannelRow): Promise<TaskRow[]> {
   for (const id of runningDetails.keys()) if (!state.firstSeenRunning.has(id)) runningDetails.delete(id);
   const rows: TaskRow[] = commands.map((command, i) => {
     const detail = details[i];
-    const started = parseTime(detail?.started_at ?? detail?.running_since) ?? state.firstSeenRunning.get(command.taskId) ?? null;
+    const reported = parseTime(detail?.started_at ?? detail?.running_since);
     return {
-      ...row(detail ?? { task_name: '…', channel: channel.name }, 'running', started),
+      ...row(
+        detail ?? { task_name: '…', channel: channel.name },
+        'running',
+        reported ?? state.firstSeenRunning.get(command.taskId) ?? null,
+      ),
+      whenIsFirstSeen: reported === null,
       id: command.taskId,
       pid: command.pid,
       cpu: command.cpu,

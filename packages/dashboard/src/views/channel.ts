@@ -186,7 +186,9 @@ export class ChannelView {
                     running
                       ? task.when === null
                         ? '—'
-                        : duration(now - task.when)
+                        : task.whenIsFirstSeen
+                          ? h('span', { title: 'at least: since this page first saw it running' }, `≥ ${duration(now - task.when)}`)
+                          : duration(now - task.when)
                       : this.tab === 'delayed'
                         ? ago(task.when, now)
                         : clock(task.when),

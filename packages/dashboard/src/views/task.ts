@@ -93,7 +93,8 @@ export class TaskView {
 
   private render(task: TaskDetail): void {
     const result = task.result;
-    const started = parseTime(task.started_at) ?? state.firstSeenRunning.get(task.task_id) ?? null;
+    const reported = parseTime(task.started_at);
+    const started = reported ?? state.firstSeenRunning.get(task.task_id) ?? null;
     const args = task.command.args ?? [];
     show(
       this.body,
@@ -152,7 +153,13 @@ export class TaskView {
               row('Timeout', task.timeout ? `${task.timeout} s` : 'channel default'),
               row('Created', clock(parseTime(task.created_at))),
               task.execute_at ? row('Due', clock(parseTime(task.execute_at))) : null,
-              task.status === 'running' ? row('Running for', started === null ? '—' : duration(Date.now() - started), 'elapsed') : null,
+              task.status === 'running'
+                ? row(
+                    'Running for',
+                    started === null ? '—' : `${reported === null ? '≥ ' : ''}${duration(Date.now() - started)}`,
+                    'elapsed',
+                  )
+                : null,
               row('Failed executions', String(task.retry_count)),
               task.failed_at ? row('Failed at', clock(parseTime(task.failed_at))) : null,
             ),
