@@ -161,7 +161,7 @@ export class ChannelView {
             h('th', {}, 'Command'),
             h('th', { class: 'wide' }, 'Id'),
             whenHeader ? h('th', {}, whenHeader) : null,
-            this.tab === 'failed' ? h('th', { class: 'num' }, 'Retries') : null,
+            this.tab === 'failed' ? h('th', { class: 'num', title: 'failed executions so far (retry_count)' }, 'Failed runs') : null,
             running ? [h('th', { class: 'num wide' }, 'PID'), h('th', { class: 'num' }, 'CPU'), h('th', { class: 'num' }, 'RSS')] : null,
             readOnly ? null : h('th', {}, ''),
           ),
