@@ -43,8 +43,17 @@ export function taskCwd(cwd: string | undefined, commandRoot: string): string | 
 /** Variables never passed to commands: process managers' own and Coyotes' secrets. */
 const PRIVATE_ENV = /^(pm_|PM2_|COYOTES_)/;
 
+/** The filtered base environment, built once per base object (copying it per task showed in profiles). */
+const filteredBases = new WeakMap<NodeJS.ProcessEnv, NodeJS.ProcessEnv>();
+
+/** A command's environment: the base without private variables, plus the task's own. */
 export function taskEnv(base: NodeJS.ProcessEnv, extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(base)) if (!PRIVATE_ENV.test(name)) env[name] = value;
-  return { ...env, ...extra };
+  let filtered = filteredBases.get(base);
+  if (!filtered) {
+    filtered = {};
+    for (const [name, value] of Object.entries(base)) if (!PRIVATE_ENV.test(name)) filtered[name] = value;
+    filteredBases.set(base, filtered);
+  }
+  // spawn copies the object it is given: sharing the filtered base is safe
+  return extra && Object.keys(extra).length > 0 ? { ...filtered, ...extra } : filtered;
 }

@@ -39,3 +39,11 @@ test('the tail keeps the last bytes only', () => {
   none.push(Buffer.from('abc'));
   assert.equal(none.toString(), '');
 });
+
+test('a command environment drops private variables and adds the task’s own', async () => {
+  const { taskEnv } = await import('../src/index.js');
+  const base = { PATH: '/bin', pm_id: '3', PM2_HOME: '/x', COYOTES_HTTP_TOKEN: 'secret', HOME: '/root' };
+  assert.deepEqual(taskEnv(base, undefined), { PATH: '/bin', HOME: '/root' });
+  assert.deepEqual(taskEnv(base, { JOB: '1', PATH: '/usr/bin' }), { PATH: '/usr/bin', HOME: '/root', JOB: '1' });
+  assert.deepEqual(taskEnv(base, undefined), { PATH: '/bin', HOME: '/root' }, 'the shared base is not changed by a task');
+});
