@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { killHost } from './helpers/hosts.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -23,17 +24,6 @@ async function withRedis(body: (redis: TestRedis, started: RunningCoyotes[]) => 
     for (const c of started) await c.stop('SIGKILL');
     await redis.stop();
   }
-}
-
-/** SIGKILLs a master, its children and the given command process groups: a host dying. */
-function killHost(coyotes: RunningCoyotes, commandPids: number[]): void {
-  const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(coyotes.pid)], { encoding: 'utf8' })
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
-  for (const pid of [coyotes.pid, ...children]) process.kill(pid, 'SIGKILL');
-  for (const pid of commandPids) process.kill(-pid, 'SIGKILL');
 }
 
 describe('delivery through real processes', () => {
