@@ -1,5 +1,8 @@
 // Measures what master's CPU/memory sampling costs: one sample = one /proc pass to find the
 // members of every command's process group + one pidusage call for all pids.
+// Wall time includes waiting for libuv's thread pool (pidusage's reads are asynchronous); CPU time
+// is what a sample really costs this process, threads included. The /proc pass is synchronous:
+// its wall time is how long a sample holds master's event loop.
 // Usage (after `pnpm build`): node scripts/measure-sampling.mjs [groups...]   (default 1 10 50 250)
 // Each group is a command tree of 2 processes (sh + sleep), as a channel's commands would be.
 import { spawn } from 'node:child_process';
@@ -38,14 +41,17 @@ const stopGroups = (leaders) => {
 
 console.log(`processes on this host: ${readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length}`);
 console.log(`load average: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${availableParallelism()} cores`);
-console.log('groups  pids  ms/sample median  max  of which /proc scan median  fds held');
+console.log('groups  pids  wall ms/sample median  max  CPU ms/sample  of which /proc scan (wall, median)  fds held');
 for (const groups of counts.length > 0 ? counts : [1, 10, 50, 250]) {
   const leaders = await startGroups(groups);
   const fdsBefore = openFds();
   const sampler = new UsageSampler(() => ({ processes: [process.pid], commandGroups: leaders }), 1000);
   await sampler.sample(); // first sample opens pidusage's fds
   const costs = [];
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < SAMPLES; i += 1) costs.push((await sampler.sample()).costMs);
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / SAMPLES;
   costs.sort((a, b) => a - b);
   const scans = [];
   for (let i = 0; i < SAMPLES; i += 1) {
@@ -61,9 +67,10 @@ for (const groups of counts.length > 0 ? counts : [1, 10, 50, 250]) {
     [
       column(groups, 6),
       column(pids, 4),
-      column(costs[SAMPLES >> 1].toFixed(2), 16),
+      column(costs[SAMPLES >> 1].toFixed(2), 21),
       column(costs[SAMPLES - 1].toFixed(2), 4),
-      column(scans[SAMPLES >> 1].toFixed(2), 26),
+      column(cpuMs.toFixed(2), 13),
+      column(scans[SAMPLES >> 1].toFixed(2), 34),
       column(fds, 8),
     ].join('  '),
   );
