@@ -4,7 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
+import { childrenOf } from './processes.js';
 import { waitFor } from './wait.js';
+
+const STOP_GRACE_MS = 30_000;
 
 export const BIN = path.resolve(import.meta.dirname, '../../packages/cli/bin/coyotes.js');
 
@@ -21,8 +24,11 @@ export interface RunningCoyotes {
   logs(): Record<string, unknown>[];
   /** Resolves with master's exit code (or signal) once it and its children have exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Sends a signal and waits for exit. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Sends a signal and waits for master and its children to exit; after `graceMs` (default
+   * 30 s) whatever is left is SIGKILLed, so a wedged child never hangs a test file.
+   */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface StartOptions {
@@ -85,9 +91,24 @@ export async function startCoyotes(options: StartOptions): Promise<RunningCoyote
           }
         }),
     exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = STOP_GRACE_MS) {
+      // its children, known now: after master dies they are re-parented and out of reach
+      const children = childrenOf(child.pid!).map((c) => c.pid);
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      const timer = setTimeout(() => {
+        // a child still holding the output after the grace (e.g. waiting on a Redis the test
+        // already stopped) must not hang the test file: kill what is left
+        for (const pid of [child.pid!, ...children]) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+      }, graceMs);
+      const status = await exited;
+      clearTimeout(timer);
+      return status;
     },
   };
   if (options.waitHttp ?? true) {

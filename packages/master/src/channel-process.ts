@@ -61,9 +61,10 @@ export class ChannelProcess {
 
   /** Kills the task if it runs here; answers whether it does. */
   kill(taskId: string): boolean {
-    if (!this.running.has(taskId)) return false;
+    // forwarded even when unknown here: the task may be claimed and not yet reported as started;
+    // the channel process keeps such a kill briefly for a task that starts right after
     this.child.send({ type: 'kill', taskId });
-    return true;
+    return this.running.has(taskId);
   }
 
   /** Running commands finish and are recorded, then the process exits. */

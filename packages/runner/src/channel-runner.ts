@@ -22,6 +22,9 @@ interface Slot {
   execution: Execution;
 }
 
+/** How long a kill waits for its task to start here (a kill can overtake the claim). */
+const PENDING_KILL_MS = 10_000;
+
 /** How long a claimer blocks waiting for a wake-up marker before it looks again. */
 const WAIT_FOR_WORK_S = 1;
 
@@ -31,6 +34,8 @@ const WAIT_FOR_WORK_S = 1;
  */
 export class ChannelRunner {
   private readonly slots = new Map<string, Slot>();
+  /** Kills that arrived for tasks not running here yet: task id → until (ms). */
+  private readonly pendingKills = new Map<string, number>();
   private readonly completions = new Set<Promise<void>>();
   private state: 'running' | 'draining' | 'stopped' = 'running';
   private wakeLoop: () => void = () => undefined;
@@ -66,8 +71,14 @@ export class ChannelRunner {
   /** Kills a running task's process group (SIGTERM, then SIGKILL); answers whether it runs here. */
   kill(taskId: string): boolean {
     const slot = this.slots.get(taskId);
-    slot?.execution.stop('killed', this.options.killGraceMs);
-    return slot !== undefined;
+    if (slot) {
+      slot.execution.stop('killed', this.options.killGraceMs);
+      return true;
+    }
+    // the kill may have overtaken the claim that brings the task here: remember it briefly
+    this.pendingKills.set(taskId, Date.now() + PENDING_KILL_MS);
+    for (const [id, until] of this.pendingKills) if (until < Date.now()) this.pendingKills.delete(id);
+    return false;
   }
 
   /** Takes no new task; resolves when every running command has finished and been recorded. */
@@ -141,6 +152,7 @@ export class ChannelRunner {
     this.slots.set(spec.id, { task, execution });
     this.hooks.started(task, execution.pid);
     this.log.info({ taskId: spec.id, task: spec.name, pid: execution.pid }, 'task started');
+    if (this.pendingKills.delete(spec.id)) execution.stop('killed', this.options.killGraceMs);
     const completion = execution.done.then(async (result) => {
       const ok = isSuccess(result);
       try {
