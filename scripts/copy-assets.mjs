@@ -1,6 +1,7 @@
-// Copies non-TypeScript assets (the broker's Lua scripts) next to the compiled output.
-import { cpSync } from 'node:fs';
+// Copies non-TypeScript assets (the broker's Lua scripts) next to the compiled output, replacing
+// what was there: a renamed script must not linger in dist with a stale key count.
+import { cpSync, rmSync } from 'node:fs';
 
-cpSync(new URL('../packages/broker/src/lua', import.meta.url), new URL('../packages/broker/dist/lua', import.meta.url), {
-  recursive: true,
-});
+const lua = new URL('../packages/broker/dist/lua', import.meta.url);
+rmSync(lua, { recursive: true, force: true });
+cpSync(new URL('../packages/broker/src/lua', import.meta.url), lua, { recursive: true });

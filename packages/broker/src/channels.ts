@@ -32,18 +32,31 @@ export class ChannelRegistry {
   /** Creates the channel unless it exists; answers whether it did. */
   async createIfMissing(config: ChannelConfig): Promise<boolean> {
     const created = (await this.redis.hsetnx(this.keys.channels, config.name, JSON.stringify(config))) === 1;
-    if (created) await this.publish({ type: 'channel-changed', name: config.name });
+    if (created) {
+      await this.writePausedFlag(config);
+      await this.publish({ type: 'channel-changed', name: config.name });
+    }
     return created;
   }
 
   async put(config: ChannelConfig): Promise<void> {
+    // the flag first: a pause holds before anyone can read the new definition
+    await this.writePausedFlag(config);
     await this.redis.hset(this.keys.channels, config.name, JSON.stringify(config));
     await this.publish({ type: 'channel-changed', name: config.name });
+  }
+
+  /** The claim script's view of `paused`, in the channel's own slot. */
+  private async writePausedFlag(config: ChannelConfig): Promise<void> {
+    const key = this.keys.channel(config.name).paused;
+    if (config.paused) await this.redis.set(key, '1');
+    else await this.redis.del(key);
   }
 
   /** Removes the definition; the channel's queued tasks stay in Redis until it is created again. */
   async remove(name: string): Promise<boolean> {
     const removed = (await this.redis.hdel(this.keys.channels, name)) === 1;
+    await this.redis.del(this.keys.channel(name).paused);
     if (removed) await this.publish({ type: 'channel-changed', name });
     return removed;
   }

@@ -27,6 +27,8 @@ export interface ChannelKeys {
   distinct: string;
   /** short list that wakes blocked claimers */
   marker: string;
+  /** string, present while the channel is paused (checked by the claim script) */
+  paused: string;
   /** hash of counters: accepted, processed, succeeded, failed, retried, poisoned */
   stats: string;
   /** zset id → ms its result callback is next due (armed at acceptance, nudged when it ends) */
@@ -69,6 +71,7 @@ export class Keys {
       distinct: `${base}distinct`,
       marker: `${base}marker`,
       stats: `${base}stats`,
+      paused: `${base}paused`,
       callbacks: `${base}callbacks`,
       callbackAttempts: `${base}callback-attempts`,
       durations: `${base}durations`,

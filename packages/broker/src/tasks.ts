@@ -88,6 +88,7 @@ export class TaskStore {
       k.running,
       k.leases,
       k.marker,
+      k.paused,
       max,
       now + leaseMs,
       `${tokenPrefix}:${now}`,

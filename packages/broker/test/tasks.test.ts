@@ -43,6 +43,16 @@ describe('queue, claim, complete', () => {
     assert.deepEqual(await b.queries.counts('c'), { queued: 0, running: 0, delayed: 0, failed: 0, done: 1 });
   });
 
+  test('a paused channel gives no task to any claimer until it is resumed', async () => {
+    const b = h.broker();
+    await b.channels.put({ name: 'pz', workers: 2, distinct: false, paused: false, maxRetries: 0, timeoutMs: 0, shell: false });
+    await b.tasks.enqueue(spec('pz', 'a'), { distinct: false });
+    await b.channels.put({ name: 'pz', workers: 2, distinct: false, paused: true, maxRetries: 0, timeoutMs: 0, shell: false });
+    assert.deepEqual(await b.tasks.claim('pz', 2, 'n', 30_000), []);
+    await b.channels.put({ name: 'pz', workers: 2, distinct: false, paused: false, maxRetries: 0, timeoutMs: 0, shell: false });
+    assert.equal((await b.tasks.claim('pz', 2, 'n', 30_000)).length, 1);
+  });
+
   test('claims come out in push order and never more than asked', async () => {
     const b = h.broker();
     const tasks = [1, 2, 3, 4].map((i) => spec('c', `t${i}`));

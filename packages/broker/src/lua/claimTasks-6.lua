@@ -3,12 +3,14 @@
   Ids whose spec is gone were cancelled while queued: they are dropped here.
   A channel with a global cap never has more than that many tasks running across all hosts:
   the running hash holds every host's leases, so its size is the cluster-wide count.
-  Input:  KEYS[1] queued  KEYS[2] tasks  KEYS[3] running  KEYS[4] leases  KEYS[5] marker
+  A paused channel gives nothing, whatever host asks: the pause holds from the moment it is written.
+  Input:  KEYS[1] queued  KEYS[2] tasks  KEYS[3] running  KEYS[4] leases  KEYS[5] marker  KEYS[6] paused flag
           ARGV[1] max tasks  ARGV[2] lease expiry ms  ARGV[3] lease token prefix
           ARGV[4] global cap of running tasks (0 = none)
-  Output: flat array id1, spec1, token1, id2, ... (empty when nothing is queued or the cap is reached)
+  Output: flat array id1, spec1, token1, id2, ... (empty when nothing is queued, the channel is paused or the cap is reached)
 ]]
 -- @include wake
+if redis.call('EXISTS', KEYS[6]) == 1 then return {} end
 local wanted = tonumber(ARGV[1])
 local cap = tonumber(ARGV[4] or '0')
 if cap > 0 then
