@@ -51,7 +51,8 @@ export function logRoutes(router: Router, deps: ApiDeps): void {
     followers += 1;
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
-    ctx.req.on('close', close);
+    // the response closes when the client goes away (or the stream ends): stop polling then
+    ctx.res.once('close', close);
     const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
     ctx.status = 200;
     ctx.set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
