@@ -96,6 +96,26 @@ describe('delivery through real processes', () => {
     });
   });
 
+  test('allowed_commands hold for ingress entries too: a refused program is dead-lettered, never run', async () => {
+    await withRedis(async (redis, started) => {
+      const c = await startCoyotes({ redisAddr: redis.addr });
+      started.push(c);
+      await api(c.baseUrl, 'POST', '/channels', { name: 'locked', worker: '1', allowed_commands: 'touch' });
+      const refused = path.join(work, 'allowlist-refused');
+      const allowed = path.join(work, 'allowlist-allowed');
+      await redis.client.lpush(
+        'task:prepare:queue',
+        JSON.stringify({ task: `/bin/sh -c "touch ${refused}"`, chan: 'locked' }),
+        JSON.stringify({ task: `touch ${allowed}`, chan: 'locked' }),
+      );
+      await waitFor('the allowed entry to run', () => existsSync(allowed));
+      const { json } = await api(c.baseUrl, 'GET', '/dead-letters');
+      assert.equal(json.data.count, 1);
+      assert.equal(json.data.items[0].reason, 'command "/bin/sh" is not in the allowed_commands of channel locked');
+      assert.ok(!existsSync(refused));
+    });
+  });
+
   test('task-job entries ({"id","tube","task":{"cmdline","cmd_args","timeout"}}) run', async () => {
     await withRedis(async (redis, started) => {
       const c = await startCoyotes({ redisAddr: redis.addr });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { newTaskId } from '@coyotes/broker';
 import type { Broker, ScriptedRedis } from '@coyotes/broker';
+import { allowedTaskArgv } from '@coyotes/runner';
 import { isCoyotesError, parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
 import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
@@ -81,8 +82,16 @@ export class PrepareDispatcher {
         letters.push(this.deadLetter(`unknown channel "${name}"`, entry));
         continue;
       }
+      const spec = taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now });
+      try {
+        // the ingress list is a door too: the channel's allowed_commands hold here as over HTTP
+        allowedTaskArgv(spec, config);
+      } catch (error) {
+        letters.push(this.deadLetter((error as Error).message, entry));
+        continue;
+      }
       const group = byChannel.get(name) ?? { config, specs: [] };
-      group.specs.push(taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now }));
+      group.specs.push(spec);
       byChannel.set(name, group);
     }
     await Promise.all([...letters, ...[...byChannel].map(([name, group]) => this.enqueue(name, group.config, group.specs))]);

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { split } from 'shlex';
-import { CoyotesError } from '@coyotes/protocol';
+import { CoyotesError, isCommandAllowed } from '@coyotes/protocol';
 import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
 /**
@@ -18,6 +18,22 @@ export function taskArgv(spec: Pick<TaskSpec, 'name' | 'command'>, channel: Pick
     throw new CoyotesError('COY_ERR_TASK_INVALID', `cannot split command line: ${(error as Error).message}`);
   }
   if (argv.length === 0) throw new CoyotesError('COY_ERR_TASK_INVALID', 'empty command line');
+  return argv;
+}
+
+/**
+ * The argv a task runs, refused when the channel's `allowed_commands` does not list its program
+ * (argv[0]: in a shell channel that is /bin/sh, so a shell line cannot smuggle other programs).
+ * The last gate, whatever door the task came in by.
+ */
+export function allowedTaskArgv(
+  spec: Pick<TaskSpec, 'name' | 'command'>,
+  channel: Pick<ChannelConfig, 'name' | 'shell' | 'allowedCommands'>,
+): string[] {
+  const argv = taskArgv(spec, channel);
+  if (!isCommandAllowed(channel, argv[0]!)) {
+    throw new CoyotesError('COY_ERR_TASK_INVALID', `command "${argv[0]}" is not in the allowed_commands of channel ${channel.name}`);
+  }
   return argv;
 }
 

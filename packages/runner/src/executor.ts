@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
-import { taskArgv, taskCwd, taskEnv } from './argv.js';
+import { allowedTaskArgv, taskCwd, taskEnv } from './argv.js';
 import type { OutputSink } from './log-publisher.js';
 import { LineSplitter, TailBuffer } from './output.js';
 import { writeScriptFile } from './script-file.js';
@@ -62,7 +62,7 @@ export class Execution {
     let cwd: string | undefined;
     let script: ScriptFile | undefined;
     try {
-      argv = taskArgv(spec, channel);
+      argv = allowedTaskArgv(spec, channel);
       cwd = taskCwd(spec.cwd, options.commandRoot);
       // an uploaded script runs as `interpreter <file> args...`
       if (spec.script) script = writeScriptFile(spec.script, options.commandRoot, options.runAs);

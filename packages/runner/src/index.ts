@@ -2,7 +2,7 @@ export { ChannelRunner } from './channel-runner.js';
 export type { ChannelRunnerOptions, RunnerHooks } from './channel-runner.js';
 export { Execution, signalGroup } from './executor.js';
 export type { ExecutorOptions } from './executor.js';
-export { taskArgv, taskCwd, taskEnv } from './argv.js';
+export { allowedTaskArgv, taskArgv, taskCwd, taskEnv } from './argv.js';
 export { LineSplitter, TailBuffer } from './output.js';
 
 /** Path of the channel process entry, for master to fork. */

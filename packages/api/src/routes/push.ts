@@ -17,7 +17,8 @@ const CALLBACK_SAFETY_NET_MS = 3_600_000;
 /** Refuses (403) a program the channel's `allowed_commands` does not list, before anything is queued. */
 function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec): void {
   if (!channel.allowedCommands || channel.allowedCommands.length === 0) return;
-  let program = spec.command?.name;
+  // in a shell channel a bare line runs as /bin/sh -c line: the program is the shell
+  let program = spec.command?.name ?? (channel.shell ? '/bin/sh' : undefined);
   if (program === undefined) {
     try {
       program = split(spec.name)[0];
