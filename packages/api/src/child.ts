@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import pino from 'pino';
-import { Broker } from '@coyotes/broker';
+import { Broker, ChannelCache } from '@coyotes/broker';
 import { parseHostPort } from '@coyotes/protocol';
 import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
 import { createApp } from './app.js';
@@ -21,6 +21,7 @@ const master = new MasterClient((message: ApiToMaster) => {
 });
 let server: Server | undefined;
 let broker: Broker | undefined;
+let channels: ChannelCache | undefined;
 let deliverer: CallbackDeliverer | undefined;
 
 async function exit(): Promise<void> {
@@ -31,6 +32,7 @@ async function exit(): Promise<void> {
     setTimeout(() => server?.closeAllConnections(), 2000).unref();
   });
   await deliverer?.stop();
+  await channels?.close();
   await broker?.close();
   process.exit(0);
 }
@@ -40,7 +42,8 @@ process.on('message', (message: MasterToApi) => {
     case 'start': {
       const { options } = message.identity;
       broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
-      const app = createApp({ broker, master, options, log });
+      channels = new ChannelCache(broker);
+      const app = createApp({ broker, channels, master, options, log });
       deliverer = new CallbackDeliverer(broker, message.identity.nodeId, log.child({ role: 'callbacks' }));
       deliverer.start();
       const { host, port } = parseHostPort(options.httpAddr, 'http-addr');

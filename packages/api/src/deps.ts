@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Broker, TaskView } from '@coyotes/broker';
+import type { Broker, ChannelCache, TaskView } from '@coyotes/broker';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions } from '@coyotes/protocol';
 import type { MasterClient } from './master-client.js';
@@ -7,13 +7,15 @@ import type { MasterClient } from './master-client.js';
 /** What every route may use. */
 export interface ApiDeps {
   broker: Broker;
+  /** Channel definitions for the hot path (pushes); invalidated by registry events. */
+  channels: ChannelCache;
   master: MasterClient;
   options: Readonly<ServerOptions>;
   log: Logger;
 }
 
 export async function requireChannel(deps: ApiDeps, name: string): Promise<ChannelConfig> {
-  const channel = await deps.broker.channels.get(name);
+  const channel = await deps.channels.get(name);
   if (!channel) throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
   return channel;
 }

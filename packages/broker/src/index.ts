@@ -1,5 +1,6 @@
 export { Broker, newTaskId } from './broker.js';
 export type { BrokerEvent } from './channels.js';
+export { ChannelCache } from './channel-cache.js';
 export { ChannelRegistry, EventSubscriber } from './channels.js';
 export type { ConnectionOptions } from './connection.js';
 export { describeRedis } from './connection.js';

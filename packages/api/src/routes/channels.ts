@@ -105,6 +105,8 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
     const name = requiredString(ctx, fields(ctx), 'name');
     if (!isValidChannelName(name)) ctx.throw(400, 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
     await deps.master.request({ op: 'channel.upsert', channel: { ...channelPatch(ctx), name } });
+    // this process's next push must see the change even before its event arrives
+    deps.channels.forget(name);
     ok(ctx, null);
   };
   router.post('/channels', createChannel);
@@ -116,12 +118,14 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
       op: 'channel.upsert',
       channel: { ...channelPatch(ctx), name: channel.name },
     });
+    deps.channels.forget(channel.name);
     ok(ctx, updated);
   });
 
   router.delete('/channels/:name', async (ctx) => {
     await requireChannel(deps, ctx.params.name!);
     await deps.master.request({ op: 'channel.delete', name: ctx.params.name! });
+    deps.channels.forget(ctx.params.name!);
     ok(ctx, null);
   });
 }
