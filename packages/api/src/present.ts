@@ -32,31 +32,25 @@ export function seedListed(spec: TaskSpec, status: 'queued' | 'running'): { task
   return { task_name: spec.name, channel: spec.channel, status };
 }
 
-/** A failed task in the seed's shape (`/channels/:name/failed-tasks`). */
-export function seedFailed(view: TaskView) {
+/** The fields every seed task object starts with, in the seed's order. */
+function seedTask(view: TaskView) {
   return {
     task_id: view.spec.id,
     task_name: view.spec.name,
     command: seedCommand(view.spec),
     channel: view.spec.channel,
     status: '',
-    retry_count: view.retries,
-    failed_at: rfc3339(view.failedAt),
   };
 }
 
-/** A delayed task in the seed's shape (`/delay-tasks`). */
+/** A failed task in the seed's shape (`/channels/:name/failed-tasks`). */
+export function seedFailed(view: TaskView) {
+  return { ...seedTask(view), retry_count: view.retries, failed_at: rfc3339(view.failedAt) };
+}
+
+/** A delayed task in the seed's shape (`/delay-tasks`): `execute_at` comes before the counts. */
 export function seedDelayed(view: TaskView) {
-  return {
-    task_id: view.spec.id,
-    task_name: view.spec.name,
-    command: seedCommand(view.spec),
-    channel: view.spec.channel,
-    status: '',
-    execute_at: rfc3339(view.dueAt),
-    retry_count: view.retries,
-    failed_at: rfc3339(view.failedAt),
-  };
+  return { ...seedTask(view), execute_at: rfc3339(view.dueAt), retry_count: view.retries, failed_at: rfc3339(view.failedAt) };
 }
 
 /** Everything about a task (`GET /tasks/:id`). */

@@ -7,7 +7,6 @@ export { describeRedis } from './connection.js';
 export { BrokerErrorCode, brokerError } from './errors.js';
 export type { ChannelKeys } from './keys.js';
 export { Keys } from './keys.js';
-export type { NodeInfo } from './nodes.js';
 export type { DeadLetter } from './prepare.js';
 export type { ChannelCounts, Page, TaskView } from './queries.js';
 export type { ScriptedRedis } from './scripts.js';

@@ -1,17 +1,6 @@
+import type { NodeInfo } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
-
-/** What a master says about itself with each heartbeat. */
-export interface NodeInfo {
-  nodeId: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  startedAt: number;
-  httpAddr: string;
-  taskMode: boolean;
-  channels: Record<string, number>;
-}
 
 /** The masters sharing this Redis: a heartbeat zset plus a self-expiring description each. */
 export class NodeRegistry {

@@ -1,4 +1,5 @@
 import { CoyotesError } from '@coyotes/protocol';
+import type { NodeInfo as NodeHeartbeat } from '@coyotes/protocol';
 import { readServerSentEvents } from './sse.js';
 
 /** Where the API is and how to prove who we are. */
@@ -64,16 +65,8 @@ export interface ChannelStats {
   process: { pid: number | null; alive: boolean; restarts: number; running: number; cpu?: number; rss?: number } | null;
 }
 
-export interface NodeInfo {
-  nodeId: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  startedAt: number;
-  httpAddr: string;
-  taskMode: boolean;
-  channels: Record<string, number>;
-}
+/** A live node as `GET /nodes` lists it: its heartbeat, and when that was last heard (unix ms). */
+export type NodeInfo = NodeHeartbeat & { lastSeen: number };
 
 export interface PushRequest {
   channel: string;

@@ -5,3 +5,4 @@ export * from './options.js';
 export * from './ipc.js';
 export * from './ingress.js';
 export * from './allowlist.js';
+export * from './node.js';
