@@ -73,7 +73,8 @@ describe('foundation: one task end to end through the real binary', () => {
 
   test('GET /channels answers in the seed shape with running tasks listed', async () => {
     const marker = file('slow-started');
-    await api(coyotes.baseUrl, 'POST', '/channels/biz/tasks', {
+    const pushed = Date.now();
+    const { json: push } = await api(coyotes.baseUrl, 'POST', '/channels/biz/tasks', {
       command: '/bin/sh',
       args: ['-c', `touch ${marker}; sleep 3`],
       task: 'slow-one',
@@ -88,6 +89,12 @@ describe('foundation: one task end to end through the real binary', () => {
     });
     assert.deepEqual(seedShape(json.data.biz), { tasks: [{ task_name: 'slow-one', channel: 'biz', status: 'running' }], count: 1 });
     assert.deepEqual(seedShape(json.data.cron), { tasks: [], count: 0 });
+    // beyond the seed: the listed task's id, after the seed's fields, and when it started running
+    assert.deepEqual(Object.keys(json.data.biz.tasks[0]).slice(0, 4), ['task_name', 'channel', 'status', 'task_id']);
+    assert.equal(json.data.biz.tasks[0].task_id, push.data.task_id);
+    const { json: detail } = await api(coyotes.baseUrl, 'GET', `/tasks/${push.data.task_id}`);
+    const since = Date.parse(detail.data.running_since);
+    assert.ok(since >= pushed - 1000 && since <= Date.now(), `running_since ${detail.data.running_since}`);
   });
 
   test('commands run as leaders of their own process group', async () => {

@@ -28,8 +28,12 @@ function seedCommand(spec: TaskSpec): { name: string; args: string[] | null } {
 }
 
 /** A task in the seed's listing shape (`GET /channels`). */
-export function seedListed(spec: TaskSpec, status: 'queued' | 'running'): { task_name: string; channel: string; status: string } {
-  return { task_name: spec.name, channel: spec.channel, status };
+export function seedListed(
+  spec: TaskSpec,
+  status: 'queued' | 'running',
+): { task_name: string; channel: string; status: string; task_id: string } {
+  // the seed's three fields first; task_id after them (additive) so a listed task can be acted on
+  return { task_name: spec.name, channel: spec.channel, status, task_id: spec.id };
 }
 
 /** The fields every seed task object starts with, in the seed's order. */
@@ -67,6 +71,7 @@ export function taskDetail(view: TaskView) {
     created_at: rfc3339(spec.createdAt),
     execute_at: view.dueAt === null ? null : rfc3339(view.dueAt),
     failed_at: view.failedAt === null ? null : rfc3339(view.failedAt),
+    running_since: view.runningSince === null ? null : rfc3339(view.runningSince),
     timeout: spec.timeoutMs ? spec.timeoutMs / 1000 : null,
     env: spec.env ? Object.keys(spec.env) : [],
     result: result && {

@@ -1,6 +1,7 @@
 import type { TaskResult, TaskSpec, TaskState } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
 import { decodeSpec } from './spec-codec.js';
+import { claimedAt } from './tasks.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /** Everything known about one task. */
@@ -15,6 +16,8 @@ export interface TaskView {
   failedAt: number | null;
   /** Unix ms it is due (delayed tasks and retries in backoff). */
   dueAt: number | null;
+  /** Unix ms its current execution was claimed (running tasks). */
+  runningSince: number | null;
 }
 
 export interface Page {
@@ -44,7 +47,7 @@ export class TaskQueries {
     const replies = await this.redis
       .pipeline()
       .hget(k.tasks, id)
-      .hexists(k.running, id)
+      .hget(k.running, id)
       .zscore(k.delayed, id)
       .zscore(k.failed, id)
       .zscore(k.done, id)
@@ -62,7 +65,8 @@ export class TaskQueries {
     const failedAt = value(3) === null ? null : Number(value(3));
     const dueAt = value(2) === null ? null : Number(value(2));
     let state: TaskState = 'queued';
-    if (value(1) === 1) state = 'running';
+    const token = value(1) as string | null;
+    if (token !== null) state = 'running';
     else if (failedAt !== null) state = 'failed';
     else if (value(4) !== null) state = 'succeeded';
     else if (dueAt !== null) state = 'delayed';
@@ -73,6 +77,7 @@ export class TaskQueries {
       retries: Number(value(6) ?? 0),
       failedAt,
       dueAt,
+      runningSince: token === null ? null : claimedAt(token),
     };
   }
 

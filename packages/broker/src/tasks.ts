@@ -24,6 +24,16 @@ export type CompletionOutcome = 'succeeded' | 'retry-scheduled' | 'failed' | 'le
 
 const COMPLETION: Record<number, CompletionOutcome> = { 1: 'succeeded', 2: 'retry-scheduled', 3: 'failed' };
 
+/**
+ * When a lease was taken, read from its token: `<owner>:<claim ms>:<n>` (the owner may hold
+ * colons itself, so the time is the second field from the end).
+ */
+export function claimedAt(token: string): number | null {
+  const fields = token.split(':');
+  const ms = Number(fields[fields.length - 2]);
+  return fields.length >= 3 && Number.isSafeInteger(ms) ? ms : null;
+}
+
 /** The dedup fingerprint of a command line. */
 export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   return createHash('sha1').update(commandLine(spec)).digest('hex');
