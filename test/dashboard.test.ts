@@ -172,7 +172,7 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     assert.equal(await expectText(page, '[data-testid=task-status]', /succeeded/), 'succeeded');
   });
 
-  test('search finds a queued task by command text and by id', async () => {
+  test('search finds a queued task by command text and by id; a queued task is cancelled from its list', async () => {
     await api(coyotes.baseUrl, 'PATCH', '/channels/biz', { paused: 'true' });
     const ids: string[] = [];
     for (const word of ['alpha', 'bravo', 'charlie']) {
@@ -187,6 +187,13 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     await page.fill('[data-testid=search]', ids[2]!);
     await expectText(page, '[data-testid=list-queued] tbody', /charlie/);
     assert.equal(await page.locator('[data-testid=list-queued] tbody tr').count(), 1);
+    // listed queued tasks carry their ids: one is cancelled from the list, after confirmation
+    await page.fill('[data-testid=search]', '');
+    const queuedRow = `[data-testid=list-queued] tr[data-task="${ids[0]}"]`;
+    await page.click(`${queuedRow} button:text("Cancel")`);
+    await page.click('[data-testid=dialog-submit]');
+    await page.locator(queuedRow).waitFor({ state: 'detached' });
+    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${ids[0]}`)).status, 404);
     await api(coyotes.baseUrl, 'PATCH', '/channels/biz', { paused: 'false' });
   });
 

@@ -187,7 +187,10 @@ test('-task-mode=false: API and dispatching only, no channel process, nothing co
     );
     const all = (await api(coyotes.baseUrl, 'GET', '/channels')).json.data;
     assert.equal(all.default.process, null);
-    assert.deepEqual(all.biz.tasks, [{ task_name: `touch ${marker}`, channel: 'biz', status: 'queued' }]);
+    assert.deepEqual(all.biz.tasks, [
+      { task_name: `touch ${marker}`, channel: 'biz', status: 'queued', task_id: all.biz.tasks[0]?.task_id },
+    ]);
+    assert.match(all.biz.tasks[0].task_id, /^[A-Za-z0-9]{21}$/);
     assert.ok(!existsSync(marker));
     assert.deepEqual(await coyotes.stop('SIGTERM'), { code: 0, signal: null });
     assert.equal(await queuedCount(redis, 'default'), 1, 'still queued after the stop');
