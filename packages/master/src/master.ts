@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { customAlphabet } from 'nanoid';
 import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
-import { CoyotesError, SEED_CHANNELS, isValidChannelName, newChannelConfig } from '@coyotes/protocol';
+import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig } from '@coyotes/protocol';
 import type { ApiOperation, ChannelConfig, ChildIdentity, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api';
@@ -15,7 +15,7 @@ import { PrepareDispatcher } from './dispatcher.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findPredecessors } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
-import { NODE_DEAD_AFTER_MS, Scheduler } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
 import { UsageSampler } from './usage-sampler.js';
 
 export interface MasterOptions {

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
+import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 
 /** Longest sleep of the promoter: delays set by another host without an event are still found. */
 const MAX_SLEEP_MS = 1000;
-/** Nodes silent this long are dead: their in-flight ingress entries are given back. */
-export const NODE_DEAD_AFTER_MS = 5000;
 
 /**
  * Time-driven work of a master: promotes due delayed tasks (to within a few ms of their due

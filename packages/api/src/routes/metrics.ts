@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Metric } from 'prom-client';
 import { DURATION_BUCKETS_S } from '@coyotes/broker';
+import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 import type { ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 
@@ -19,7 +20,6 @@ interface MasterStats {
 
 const STATES = ['queued', 'running', 'delayed', 'failed'] as const;
 const COUNTERS = ['accepted', 'processed', 'succeeded', 'failed', 'retried', 'poisoned'] as const;
-const NODE_DEAD_AFTER_MS = 5000;
 
 type HistogramValue = { value: number; labels: Record<string, string | number>; metricName: string };
 

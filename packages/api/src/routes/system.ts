@@ -1,9 +1,8 @@
 import type Router from '@koa/router';
+import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { page } from '../fields.js';
-
-const NODE_DEAD_AFTER_MS = 5000;
 
 export function systemRoutes(router: Router, deps: ApiDeps): void {
   router.get('/health', async (ctx) => {
