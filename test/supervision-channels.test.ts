@@ -121,6 +121,57 @@ describe('channels change live through the HTTP API', () => {
     assert.equal(stats.succeeded, '7', 'every command of the channel was recorded, the last one after the delete');
   });
 
+  test('a busy channel never runs more commands than its workers, also right after it shrinks', async () => {
+    await api(coyotes.baseUrl, 'POST', '/channels', { name: 'bounded', worker: '3' });
+    const log = file('bounded.log');
+    // each command writes "<ns> +1" when it starts and "<ns> -1" before it exits
+    const task = { command: '/bin/sh', args: ['-c', `echo "$(date +%s%N) 1" >> ${log}; sleep 0.02; echo "$(date +%s%N) -1" >> ${log}`] };
+    const intervals = (): { start: number; end: number }[] => {
+      const starts: number[] = [];
+      const ends: number[] = [];
+      for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+        const [ns, delta] = line.split(' ');
+        (delta === '1' ? starts : ends).push(Number(BigInt(ns!) / 1_000_000n));
+      }
+      starts.sort((a, b) => a - b);
+      ends.sort((a, b) => a - b);
+      return starts.map((start, i) => ({ start, end: ends[i]! }));
+    };
+    /** Most commands seen running at once among those that started at or after `from` (ms). */
+    const mostAtOnce = (from: number): number => {
+      const events = intervals()
+        .filter((interval) => interval.start >= from)
+        .flatMap(({ start, end }) => [
+          [start, 1],
+          [end, -1],
+        ])
+        .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+      let running = 0;
+      let most = 0;
+      for (const [, delta] of events) most = Math.max(most, (running += delta!));
+      return most;
+    };
+    const push = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i += 1) await api(coyotes.baseUrl, 'POST', '/channels/bounded/tasks', task);
+    };
+    const succeeded = async (): Promise<number> => Number(await redis.client.hget('coyotes:{bounded}:stats', 'succeeded'));
+
+    await push(40);
+    await waitFor('40 commands done', async () => (await succeeded()) === 40, 60_000);
+    assert.equal(mostAtOnce(0), 3, 'three slots used, never a fourth');
+
+    await push(80);
+    await waitFor('a few of the next batch done', async () => (await succeeded()) >= 46);
+    const shrunkAt = Date.now();
+    await api(coyotes.baseUrl, 'PATCH', '/channels/bounded', { worker: '1' });
+    await waitFor('120 commands done', async () => (await succeeded()) === 120, 60_000);
+    // commands that were running when it shrank finish within their 20 ms; from then on, one at a time
+    const settled = shrunkAt + 200;
+    assert.ok(intervals().filter((interval) => interval.start >= settled).length >= 10, 'the batch ran on after the shrink');
+    assert.equal(mostAtOnce(settled), 1);
+    await api(coyotes.baseUrl, 'DELETE', '/channels/bounded');
+  });
+
   test('GET /channels shows each process and each running command with CPU and memory of its whole tree', async () => {
     await api(coyotes.baseUrl, 'POST', '/channels', { name: 'watched', worker: '2' });
     await waitFor('the channel process', async () => (await channel('watched')).data?.process?.alive);

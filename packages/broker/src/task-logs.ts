@@ -1,4 +1,4 @@
-import type { TaskResult, TaskSpec } from '@coyotes/protocol';
+import type { TaskSpec } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
 
@@ -16,15 +16,22 @@ export interface TaskLogRecord {
 }
 
 /** Lines kept per task stream (approximate trim): enough to replay a follower who joins late. */
-const LOG_MAX_ENTRIES = 5000;
+export const LOG_MAX_ENTRIES = 5000;
 /** How long a task's log stream outlives its last write. */
-const LOG_TTL_MS = 3_600_000;
+export const LOG_TTL_MS = 3_600_000;
 
 /** Upper bounds (seconds) of the execution-duration histogram buckets kept in Redis. */
 export const DURATION_BUCKETS_S = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600] as const;
 
+/** The histogram field an execution of this duration counts in. */
+export function durationBucket(durationMs: number): string {
+  const le = DURATION_BUCKETS_S.find((bound) => durationMs / 1000 <= bound);
+  return le === undefined ? 'le:+Inf' : `le:${le}`;
+}
+
 /**
- * Live output of running tasks: a capped Redis stream per task that runners append to and
+ * Live output of running tasks: a capped Redis stream per task that runners append to (and the
+ * result's completeTask closes with a `done` record) and
  * followers read with XREAD BLOCK (`GET /tasks/:id/logs`), in the task's channel slot.
  */
 export class TaskLogs {
@@ -40,27 +47,6 @@ export class TaskLogs {
     const pipeline = this.redis.pipeline();
     for (const line of lines) pipeline.xadd(key, 'MAXLEN', '~', LOG_MAX_ENTRIES, '*', 's', line.stream, 'd', line.data);
     pipeline.pexpire(key, LOG_TTL_MS);
-    await pipeline.exec();
-  }
-
-  /**
-   * Records the end of one execution: the `done` record, the duration histogram, and a nudge
-   * that makes the task's result callback (if any) due now.
-   */
-  async end(spec: Pick<TaskSpec, 'id' | 'channel' | 'callback'>, result: TaskResult): Promise<void> {
-    const k = this.keys.channel(spec.channel);
-    const key = this.keys.taskLog(spec.channel, spec.id);
-    const seconds = result.durationMs / 1000;
-    const bucket = DURATION_BUCKETS_S.find((le) => seconds <= le);
-    const pipeline = this.redis
-      .pipeline()
-      .xadd(key, 'MAXLEN', '~', LOG_MAX_ENTRIES, '*', 's', 'done', 'd', '', 'o', result.outcome, 'x', String(result.exitCode ?? ''))
-      .pexpire(key, LOG_TTL_MS)
-      .hincrby(k.durations, bucket === undefined ? 'le:+Inf' : `le:${bucket}`, 1)
-      .hincrby(k.durations, 'sum_ms', result.durationMs)
-      .hincrby(k.durations, 'count', 1);
-    // XX: only a callback armed at acceptance; LT: only ever brought forward
-    if (spec.callback) pipeline.zadd(k.callbacks, 'XX', 'LT', Date.now() + 250, spec.id);
     await pipeline.exec();
   }
 

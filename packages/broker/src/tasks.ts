@@ -5,6 +5,7 @@ import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
 import { decodeSpec, encodeSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
+import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
 
 /** What the broker needs of the server options. */
 export type BrokerOptions = Pick<
@@ -119,7 +120,11 @@ export class TaskStore {
     return this.redis.extendLeases(k.running, k.leases, Date.now() + leaseMs, ...pairs);
   }
 
-  /** Records one execution's result; a failure is retried with backoff while retries remain. */
+  /**
+   * Records one execution's result; a failure is retried with backoff while retries remain. The
+   * same script closes the task's live log (when it has one), so its output lines must be
+   * written before this is called.
+   */
   async complete(
     task: ClaimedTask,
     result: TaskResult,
@@ -138,6 +143,9 @@ export class TaskStore {
       k.distinct,
       k.stats,
       k.crashes,
+      k.durations,
+      k.callbacks,
+      this.keys.taskLog(task.spec.channel, task.spec.id),
       task.spec.id,
       task.token,
       policy.success ? 1 : 0,
@@ -149,6 +157,13 @@ export class TaskStore {
       task.spec.fingerprint ?? '',
       this.options.resultRetentionCount,
       this.options.resultRetentionAgeMs,
+      durationBucket(result.durationMs),
+      result.durationMs,
+      result.outcome,
+      result.exitCode ?? '',
+      task.spec.callback ? 1 : 0,
+      LOG_MAX_ENTRIES,
+      LOG_TTL_MS,
     );
     if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
     const outcome = COMPLETION[code];

@@ -104,6 +104,28 @@ describe('queue, claim, complete', () => {
     assert.equal((await b.queries.get('c', task.id))?.state, 'running');
     assert.equal(await b.tasks.complete(fresh!, result(0), ok), 'succeeded');
   });
+
+  test('the result closes the log stream of a task that printed, and leaves none for a silent one', async () => {
+    const b = h.broker();
+    const [printing, silent] = [spec('c', 'echo hi'), spec('c', 'true')];
+    await b.tasks.enqueueMany('c', [printing, silent], { distinct: false });
+    const claimed = await b.tasks.claim('c', 2, 'node:1', 30_000);
+    await b.logs.append(printing, [{ stream: 'stdout', data: 'hi' }]);
+    for (const task of claimed) assert.equal(await b.tasks.complete(task, { ...result(0), durationMs: 700 }, ok), 'succeeded');
+    const records = await b.logs.read('c', printing.id, '0');
+    assert.deepEqual(
+      records.map((r) => [r.stream, r.data, r.outcome, r.exitCode]),
+      [
+        ['stdout', 'hi', undefined, undefined],
+        ['done', '', 'exited', 0],
+      ],
+    );
+    assert.equal(await b.redis.exists(b.keys.taskLog('c', silent.id)), 0);
+    const histogram = await b.logs.durations('c');
+    assert.equal(histogram.count, 2);
+    assert.equal(histogram.sumMs, 1400);
+    assert.equal(histogram.buckets.get('1'), 2);
+  });
 });
 
 describe('distinct channels', () => {

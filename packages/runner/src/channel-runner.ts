@@ -34,6 +34,11 @@ const WAIT_FOR_WORK_S = 1;
  */
 export class ChannelRunner {
   private readonly slots = new Map<string, Slot>();
+  /**
+   * Slots taken: running a command, or reserved by a claim in flight. A finishing task keeps its
+   * slot while its result and the claim of its successor travel to Redis together.
+   */
+  private occupied = 0;
   /** Kills that arrived for tasks not running here yet: task id → until (ms). */
   private readonly pendingKills = new Map<string, number>();
   private readonly completions = new Set<Promise<void>>();
@@ -112,37 +117,86 @@ export class ChannelRunner {
   private async claimLoop(): Promise<void> {
     let failures = 0;
     while (this.state === 'running') {
-      const free = this.channel.paused ? 0 : this.channel.workers - this.slots.size;
+      const free = this.channel.paused ? 0 : this.channel.workers - this.occupied;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         continue;
       }
+      this.occupied += free;
+      let claimed: ClaimedTask[] = [];
       try {
-        const claimed = await this.broker.tasks.claim(
-          this.channel.name,
-          free,
-          this.options.leaseOwner,
-          this.options.leaseMs,
-          this.channel.globalWorkers ?? 0,
-        );
+        claimed = await this.claim(free);
         failures = 0;
-        if (this.state !== 'running' && claimed.length > 0) {
-          // drain began while claiming: hand them straight back
-          await this.broker.tasks.requeue(
-            this.channel.name,
-            claimed.map((t) => ({ id: t.spec.id, token: t.token })),
-            false,
-          );
-          break;
-        }
-        for (const task of claimed) this.execute(task);
-        if (claimed.length === 0) await this.broker.waitForWork(this.blocking, this.channel.name, WAIT_FOR_WORK_S);
       } catch (error) {
         if (this.state !== 'running') break;
         failures += 1;
         this.log.warn({ err: error }, 'claiming tasks failed; retrying');
         await sleep(Math.min(100 * 2 ** failures, 5000));
+        continue;
+      } finally {
+        this.occupied -= free - claimed.length;
       }
+      if (this.state !== 'running') {
+        // drain began while claiming: hand them straight back
+        await this.handBack(claimed);
+        break;
+      }
+      for (const task of claimed) this.execute(task);
+      if (claimed.length === 0) {
+        try {
+          await this.broker.waitForWork(this.blocking, this.channel.name, WAIT_FOR_WORK_S);
+        } catch (error) {
+          if (this.state !== 'running') break;
+          this.log.warn({ err: error }, 'waiting for work failed; retrying');
+          await sleep(100);
+        }
+      }
+    }
+  }
+
+  private claim(max: number): Promise<ClaimedTask[]> {
+    const { name, globalWorkers } = this.channel;
+    return this.broker.tasks.claim(name, max, this.options.leaseOwner, this.options.leaseMs, globalWorkers ?? 0);
+  }
+
+  /** Gives tasks claimed during a drain back to the queue (not counted as crashes). */
+  private async handBack(tasks: ClaimedTask[]): Promise<void> {
+    this.occupied -= tasks.length;
+    if (tasks.length === 0) return;
+    await this.broker.tasks
+      .requeue(
+        this.channel.name,
+        tasks.map((t) => ({ id: t.spec.id, token: t.token })),
+        false,
+      )
+      .catch((error: unknown) => this.log.warn({ err: error }, 'handing claimed tasks back failed; their leases will'));
+  }
+
+  /**
+   * The claim of a finishing slot's next task, issued in the same tick as the result so that both
+   * reach Redis in one round trip (auto-pipelining; the result is applied first). None when the
+   * slot is not to be reused: draining, paused, or fewer workers than slots now.
+   */
+  private claimSuccessor(): Promise<ClaimedTask[]> | undefined {
+    if (this.state !== 'running' || this.channel.paused || this.occupied > this.channel.workers) return undefined;
+    return this.claim(1);
+  }
+
+  /** The slot of a finished task: runs its successor, or frees it (and lets the claim loop look). */
+  private async reuseSlot(successor: Promise<ClaimedTask[]> | undefined): Promise<void> {
+    let claimed: ClaimedTask[] = [];
+    try {
+      claimed = (await successor) ?? [];
+    } catch (error) {
+      this.log.warn({ err: error }, 'claiming the next task failed');
+    }
+    if (claimed.length === 0) {
+      this.occupied -= 1;
+      this.wakeLoop();
+    } else if (this.state !== 'running') {
+      await this.handBack(claimed);
+    } else {
+      for (const task of claimed) this.execute(task);
     }
   }
 
@@ -155,12 +209,16 @@ export class ChannelRunner {
     if (this.pendingKills.delete(spec.id)) execution.stop('killed', this.options.killGraceMs);
     const completion = execution.done.then(async (result) => {
       const ok = isSuccess(result);
+      // its last output lines go first: the result closes the log stream with its done record
+      await this.options.output?.end(spec);
+      const recording = this.broker.tasks.complete(task, result, {
+        success: ok,
+        retryAllowed: result.outcome !== 'killed',
+        maxRetries: spec.maxRetries ?? this.channel.maxRetries,
+      });
+      const successor = this.claimSuccessor();
       try {
-        const recorded = await this.broker.tasks.complete(task, result, {
-          success: ok,
-          retryAllowed: result.outcome !== 'killed',
-          maxRetries: spec.maxRetries ?? this.channel.maxRetries,
-        });
+        const recorded = await recording;
         const level = ok ? 'info' : 'warn';
         this.log[level](
           {
@@ -179,8 +237,8 @@ export class ChannelRunner {
       } finally {
         this.slots.delete(spec.id);
         this.hooks.finished(task, result.outcome, ok);
-        this.wakeLoop();
       }
+      await this.reuseSlot(successor);
     });
     this.completions.add(completion);
     void completion.finally(() => this.completions.delete(completion));

@@ -15,7 +15,7 @@ export interface ExecutorOptions {
   nodeId: string;
   /** Run commands as this user (`--run-as`); Coyotes' own user when absent. */
   runAs?: RunAsUser;
-  /** Receives output lines and the end of each execution (the live log stream). */
+  /** Receives output lines (the live log stream); the runner ends each execution there. */
   output?: OutputSink;
 }
 
@@ -70,7 +70,6 @@ export class Execution {
     } catch (error) {
       this.pid = null;
       this.done = Promise.resolve(finish('spawn-error', null, null, (error as Error).message));
-      void this.done.then((result) => options.output?.end(spec, result));
       return;
     }
 
@@ -131,10 +130,7 @@ export class Execution {
         });
       });
     });
-    void this.done.then((result) => {
-      script?.remove();
-      options.output?.end(spec, result);
-    });
+    void this.done.then(() => script?.remove());
   }
 
   /** SIGTERM to the whole process group, SIGKILL after the grace period. */

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
-import type { TaskResult, TaskSpec } from '@coyotes/protocol';
+import type { TaskSpec } from '@coyotes/protocol';
 
-/** Where an execution's output lines and end go besides the tails (see ExecutorOptions.output). */
+/** Where an execution's output lines go besides the tails (see ExecutorOptions.output). */
 export interface OutputSink {
   line(spec: TaskSpec, stream: 'stdout' | 'stderr', line: string): void;
-  end(spec: TaskSpec, result: TaskResult): void;
+  /** The execution is over: resolves once its last lines are written (never rejects). */
+  end(spec: TaskSpec): Promise<void>;
 }
 
 /** How often buffered lines are written to Redis, in one round trip per task. */
@@ -48,13 +49,11 @@ export class LogPublisher implements OutputSink {
     this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS);
   }
 
-  end(spec: TaskSpec, result: TaskResult): void {
-    const entry = this.entry(spec);
-    const flushed = this.flush(entry);
+  end(spec: TaskSpec): Promise<void> {
+    const entry = this.pending.get(spec.id);
+    if (!entry) return Promise.resolve();
     this.pending.delete(spec.id);
-    void flushed
-      .then(() => this.broker.logs.end(spec, result))
-      .catch((error: unknown) => this.log.warn({ err: error, taskId: spec.id }, 'recording the end of the log stream failed'));
+    return this.flush(entry);
   }
 
   private entry(spec: TaskSpec): Pending {
