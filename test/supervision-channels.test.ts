@@ -151,8 +151,11 @@ describe('channels change live through the HTTP API', () => {
       for (const [, delta] of events) most = Math.max(most, (running += delta!));
       return most;
     };
+    // queued while paused, so the batch is waiting in full when the channel resumes (pushing is slower than running)
     const push = async (count: number): Promise<void> => {
+      await api(coyotes.baseUrl, 'PATCH', '/channels/bounded', { paused: 'true' });
       for (let i = 0; i < count; i += 1) await api(coyotes.baseUrl, 'POST', '/channels/bounded/tasks', task);
+      await api(coyotes.baseUrl, 'PATCH', '/channels/bounded', { paused: 'false' });
     };
     const succeeded = async (): Promise<number> => Number(await redis.client.hget('coyotes:{bounded}:stats', 'succeeded'));
 
@@ -160,11 +163,11 @@ describe('channels change live through the HTTP API', () => {
     await waitFor('40 commands done', async () => (await succeeded()) === 40, 60_000);
     assert.equal(mostAtOnce(0), 3, 'three slots used, never a fourth');
 
-    await push(80);
-    await waitFor('a few of the next batch done', async () => (await succeeded()) >= 46);
+    await push(120);
+    await waitFor('a few of the next batch done', async () => (await succeeded()) >= 43);
     const shrunkAt = Date.now();
     await api(coyotes.baseUrl, 'PATCH', '/channels/bounded', { worker: '1' });
-    await waitFor('120 commands done', async () => (await succeeded()) === 120, 60_000);
+    await waitFor('160 commands done', async () => (await succeeded()) === 160, 60_000);
     // commands that were running when it shrank finish within their 20 ms; from then on, one at a time
     const settled = shrunkAt + 200;
     assert.ok(intervals().filter((interval) => interval.start >= settled).length >= 10, 'the batch ran on after the shrink');
