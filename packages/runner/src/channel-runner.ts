@@ -169,7 +169,9 @@ export class ChannelRunner {
         tasks.map((t) => ({ id: t.spec.id, token: t.token })),
         false,
       )
-      .catch((error: unknown) => this.log.warn({ err: error }, 'handing claimed tasks back failed; their leases will'));
+      .catch((error: unknown) =>
+        this.log.warn({ err: error }, 'handing claimed tasks back failed; their leases will return them to the queue'),
+      );
   }
 
   /**
