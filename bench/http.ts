@@ -1,7 +1,8 @@
 /**
  * 4. HTTP push requests/s with keep-alive (autocannon): POST /channels/default/tasks against a
- * bare Koa hello-world on the same machine. Coyotes runs with `-task-mode=false`, so the figure
- * is the API and Redis alone, not the commands competing for the cores.
+ * bare Koa hello-world on the same machine, with one api process and with two
+ * (`-http-processes 2`). Coyotes runs with `-task-mode=false`, so the figure is the API and
+ * Redis alone, not the commands competing for the cores.
  */
 import { createRequire } from 'node:module';
 import { freePort } from '../test/helpers/ports.js';
@@ -34,39 +35,54 @@ export async function load(options: Omit<AutocannonOptions, 'connections' | 'dur
   return result.requests.average;
 }
 
+const pushTo = (baseUrl: string): Omit<AutocannonOptions, 'connections' | 'duration'> => ({
+  url: `${baseUrl}/channels/default/tasks`,
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ task: '/bin/true' }),
+});
+
 export async function benchHttp(ctx: BenchContext, seconds: number): Promise<Row[]> {
-  const coyotesRps: number[] = [];
+  const oneRps: number[] = [];
+  const twoRps: number[] = [];
   const koaRps: number[] = [];
   const koaPort = await freePort();
   const koa = await forkReady('koa-hello.mjs', [String(koaPort)]);
-  const coyotes = await startBenchCoyotes(ctx.redis.addr, ['-task-mode=false']);
+  const one = await startBenchCoyotes(ctx.redis.addr, ['-task-mode=false']);
+  const two = await startBenchCoyotes(ctx.redis.addr, ['-task-mode=false', '-http-processes', '2']);
   try {
     for (let round = 0; round < ctx.rounds; round += 1) {
-      coyotesRps.push(
-        await load(
-          {
-            url: `${coyotes.baseUrl}/channels/default/tasks`,
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ task: '/bin/true' }),
-          },
-          seconds,
-        ),
-      );
+      oneRps.push(await load(pushTo(one.baseUrl), seconds));
+      twoRps.push(await load(pushTo(two.baseUrl), seconds));
       koaRps.push(await load({ url: `http://127.0.0.1:${koaPort}/`, method: 'POST' }, seconds));
-      ctx.log(`  round ${round + 1}: coyotes ${coyotesRps.at(-1)!.toFixed(0)} req/s, bare koa ${koaRps.at(-1)!.toFixed(0)} req/s`);
+      ctx.log(
+        `  round ${round + 1}: coyotes ${oneRps.at(-1)!.toFixed(0)} req/s (1 api process), ${twoRps.at(-1)!.toFixed(0)} (2), ` +
+          `bare koa ${koaRps.at(-1)!.toFixed(0)} req/s`,
+      );
     }
   } finally {
-    await stopCoyotes(coyotes);
+    await stopCoyotes(one);
+    await stopCoyotes(two);
     await stopChild(koa);
   }
+  const measure = (processes: string) =>
+    `HTTP push, ${processes}, keep-alive, ${CONNECTIONS} connections, ${seconds} s (POST /channels/default/tasks, JSON)`;
+  const baseline = { name: 'bare Koa hello-world', rounds: koaRps };
   return [
     {
       id: 'http-push',
-      measure: `HTTP push, keep-alive, ${CONNECTIONS} connections, ${seconds} s (POST /channels/default/tasks, JSON)`,
+      measure: measure('1 api process'),
       unit: 'req/s',
-      rounds: coyotesRps,
-      baseline: { name: 'bare Koa hello-world', rounds: koaRps },
+      rounds: oneRps,
+      baseline,
+      target: { on: 'ratio', op: '>=', value: 0.5 },
+    },
+    {
+      id: 'http-push-2',
+      measure: measure('2 api processes (-http-processes 2)'),
+      unit: 'req/s',
+      rounds: twoRps,
+      baseline,
       target: { on: 'ratio', op: '>=', value: 0.5 },
     },
   ];

@@ -175,6 +175,7 @@ describe('server flags through the binary: bad input exits 2 with one readable l
     [['-concurrent=0'], {}, /^coyotes: concurrent must be at least 1$/],
     [['-task-mode=maybe'], {}, /^coyotes: -task-mode must be true or false, got "maybe"$/],
     [['-http-addr', 'nowhere'], {}, /^coyotes: http-addr must be host:port, got "nowhere"$/],
+    [['-http-processes', '0'], {}, /^coyotes: http-processes must be between 1 and 64, got 0$/],
     [['-redis-host'], {}, /^coyotes: -redis-host needs a value$/],
     [['-log-level', 'loud'], {}, /^coyotes: -log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
     [['-redis-url', 'http://:hunter2@x'], {}, /^coyotes: -redis-url must start with redis:\/\/ or rediss:\/\/, not http:\/\/ \(use /],

@@ -67,4 +67,6 @@ process.on('message', (message: MasterToApi) => {
 });
 
 process.on('disconnect', () => void exit());
+// a cluster worker drops messages that arrive before this listener exists: master waits for this
+if (process.connected) process.send!({ type: 'hello' } satisfies ApiToMaster);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR2'] as const) process.on(signal, () => undefined);

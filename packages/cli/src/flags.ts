@@ -164,6 +164,13 @@ export const FLAGS: readonly FlagSpec[] = [
     apply: (o, v) => (o.keyPrefix = String(v)),
   },
   {
+    name: 'http-processes',
+    kind: 'integer',
+    help: 'api processes sharing the HTTP port (more serve more requests/s on more cores)',
+    default: String(d.httpProcesses),
+    apply: (o, v) => (o.httpProcesses = v as number),
+  },
+  {
     name: 'http-body-limit',
     kind: 'integer',
     help: 'largest HTTP request body in bytes (uploads included); larger ones get 413',

@@ -5,16 +5,20 @@ import { SupervisedChild } from './supervised-child.js';
 
 export type ApiHandler = (operation: ApiOperation) => Promise<unknown>;
 
-/** Master's handle on the api process: answers its requests for process changes. */
+/**
+ * Master's handle on one api process: answers its requests for process changes. Every api
+ * process listens on the same HTTP socket (a cluster worker; master binds the socket).
+ */
 export class ApiProcess {
   private readonly child: SupervisedChild<MasterToApi>;
 
-  constructor(entry: URL, identity: ChildIdentity, handle: ApiHandler, log: Logger, output?: Writable) {
+  constructor(label: string, entry: URL, identity: ChildIdentity, handle: ApiHandler, log: Logger, output?: Writable) {
     this.child = new SupervisedChild<MasterToApi>({
-      label: 'api',
+      label,
       entry,
       log,
       output,
+      sharesListeners: true,
       env: { COYOTES_LOG_LEVEL: identity.options.logLevel },
       startMessage: () => ({ type: 'start', identity }),
       onMessage: (raw) => {

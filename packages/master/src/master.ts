@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
@@ -43,7 +44,7 @@ export class Master {
   private readonly log: Logger;
   private broker!: Broker;
   private events: EventSubscriber | undefined;
-  private api: ApiProcess | undefined;
+  private apis: ApiProcess[] = [];
   private dispatcher: PrepareDispatcher | undefined;
   private scheduler: Scheduler | undefined;
   private readonly channels = new Map<string, ChannelConfig>();
@@ -56,10 +57,7 @@ export class Master {
   private predecessors = new Map<string, Predecessor>();
   private readonly usage = new UsageSampler(
     () => ({
-      processes: [
-        process.pid,
-        ...[this.api?.pid, ...[...this.processes.values()].map((p) => p.pid)].filter((pid): pid is number => pid != null),
-      ],
+      processes: [process.pid, ...[...this.apis, ...this.processes.values()].map((p) => p.pid).filter((pid): pid is number => pid != null)],
       commandGroups: [...this.processes.values()].flatMap((p) => p.commandPids()),
     }),
     USAGE_SAMPLE_MS,
@@ -72,6 +70,10 @@ export class Master {
 
   /** Starts everything; rejects (pidfile held, bad config) before touching any process. */
   async start(): Promise<void> {
+    if (!cluster.isPrimary) {
+      // the api processes are this master's cluster workers (they share the HTTP port)
+      throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'coyotes cannot run as a cluster worker (pm2 cluster mode): start it in fork mode');
+    }
     acquirePidfile(this.options.pidfile);
     this.predecessors = findPredecessors(this.options.pidfile, fileURLToPath(CHANNEL_PROCESS_ENTRY));
     this.identity = { nodeId: this.nodeId, host: hostname(), options: { ...this.options } };
@@ -99,8 +101,13 @@ export class Master {
     await this.reconcile();
     this.timers.push(setInterval(() => void this.reconcile(), RECONCILE_MS));
 
-    this.api = new ApiProcess(API_PROCESS_ENTRY, this.identity, (operation) => this.handle(operation), this.log, this.config.childOutput);
-    this.api.start();
+    for (let i = 1; i <= this.options.httpProcesses; i += 1) {
+      const label = this.options.httpProcesses === 1 ? 'api' : `api ${i}`;
+      this.apis.push(
+        new ApiProcess(label, API_PROCESS_ENTRY, this.identity, (operation) => this.handle(operation), this.log, this.config.childOutput),
+      );
+    }
+    for (const api of this.apis) api.start();
     this.dispatcher = new PrepareDispatcher(
       this.broker,
       this.nodeId,
@@ -153,7 +160,7 @@ export class Master {
     this.scheduler?.stop();
     await this.dispatcher?.stop();
     await Promise.all([...this.processes.values()].map((p) => p.drain()));
-    await this.api?.stop();
+    await Promise.all(this.apis.map((api) => api.stop()));
     await this.events?.close();
     await this.broker.nodes.forget(this.nodeId).catch(() => undefined);
     await this.broker.close();
@@ -275,15 +282,18 @@ export class Master {
       case 'stats': {
         const usage = this.usage.latest;
         const own = (pid: number | null) => (pid === null ? undefined : usage.processes.get(pid));
+        const apis = this.apis.map((api) => ({
+          pid: api.pid,
+          alive: api.alive,
+          cpu: own(api.pid)?.cpu ?? null,
+          rss: own(api.pid)?.rss ?? null,
+        }));
         return {
           nodeId: this.nodeId,
           channels: Object.fromEntries([...this.processes].map(([name, p]) => [name, p.stats(usage)])),
-          api: {
-            pid: this.api?.pid ?? null,
-            alive: this.api?.alive ?? false,
-            cpu: own(this.api?.pid ?? null)?.cpu ?? null,
-            rss: own(this.api?.pid ?? null)?.rss ?? null,
-          },
+          // `api` is the first api process, as before there could be several
+          api: apis[0] ?? { pid: null, alive: false, cpu: null, rss: null },
+          apis,
           master: { pid: process.pid, cpu: own(process.pid)?.cpu ?? null, rss: own(process.pid)?.rss ?? null },
           sample: { takenAt: usage.takenAt, costMs: Math.round(usage.costMs * 100) / 100, pids: usage.pids, intervalMs: USAGE_SAMPLE_MS },
         };

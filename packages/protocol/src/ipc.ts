@@ -35,8 +35,8 @@ export type MasterToApi =
   | { type: 'reply'; id: number; ok: false; code: string; message: string }
   | { type: 'drain' };
 
-/** api → master */
-export type ApiToMaster = { type: 'ready' } | ({ type: 'request'; id: number } & ApiOperation);
+/** api → master; `hello` first, once it listens for messages (master holds them until then) */
+export type ApiToMaster = { type: 'hello' } | { type: 'ready' } | ({ type: 'request'; id: number } & ApiOperation);
 
 /** Live figures of one channel process on one host. */
 export interface ChannelProcessStats {

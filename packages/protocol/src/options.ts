@@ -44,6 +44,8 @@ export interface ServerOptions {
   httpAddr: string;
   /** Bearer token required by every route but /health when set. */
   httpToken?: string;
+  /** api processes sharing the HTTP listening socket. @defaultValue 1 */
+  httpProcesses: number;
   /** @defaultValue '/tmp/coyotes.pid' */
   pidfile: string;
   /** Workers of the channels created on first start. @defaultValue 5 */
@@ -89,6 +91,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   keyPrefix: 'coyotes',
   prepareQueueKey: 'task:prepare:queue',
   httpAddr: '127.0.0.1:60001',
+  httpProcesses: 1,
   pidfile: '/tmp/coyotes.pid',
   concurrent: 5,
   channelDefault: 'default',
@@ -118,8 +121,12 @@ export function parseHostPort(value: string, option: string): { host: string; po
   return { host: match[1], port };
 }
 
+/** More api processes than this would only compete with Redis and the commands for the cores. */
+export const MAX_HTTP_PROCESSES = 64;
+
 const INTEGER_OPTIONS = [
   'concurrent',
+  'httpProcesses',
   'leaseMs',
   'shutdownTimeoutMs',
   'killGraceMs',
@@ -171,6 +178,12 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Read
     }
   }
   if (resolved.concurrent < 1) throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'concurrent must be at least 1');
+  if (resolved.httpProcesses < 1 || resolved.httpProcesses > MAX_HTTP_PROCESSES) {
+    throw new CoyotesError(
+      'COY_ERR_CONFIG_INVALID',
+      `http-processes must be between 1 and ${MAX_HTTP_PROCESSES}, got ${resolved.httpProcesses}`,
+    );
+  }
   if (resolved.leaseMs < 1000) throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'leaseMs must be at least 1000');
   if (!Number.isSafeInteger(resolved.redis.db) || resolved.redis.db < 0) {
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `redis-db must be a non-negative integer, got ${resolved.redis.db}`);

@@ -15,6 +15,7 @@ interface ProcessFigures {
 interface MasterStats {
   channels: Record<string, ChannelProcessStats>;
   api?: ProcessFigures;
+  apis?: ProcessFigures[];
   master?: ProcessFigures;
 }
 
@@ -141,7 +142,7 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
       if (process.rss !== null) rss.set(labels, process.rss);
     };
     figures('master', '', '', local?.master);
-    figures('api', '', '', local?.api);
+    for (const api of local?.apis ?? [local?.api]) figures('api', '', '', api);
     for (const [name, process] of Object.entries(local?.channels ?? {})) {
       figures('channel', name, '', process);
       for (const command of process.running ?? []) figures('command', name, command.taskId, command);
