@@ -51,7 +51,9 @@ export class PrepareDispatcher {
         if (entries.length === 0) {
           const first = await this.broker.prepare.waitForEntry(this.blocking, this.nodeId, WAIT_S);
           if (first === null) continue;
-          entries = [first, ...(await this.broker.prepare.claim(this.nodeId, BATCH - 1))];
+          // dispatched alone, without a round trip for more first: at a low rate that claim
+          // would come back empty and only delay the task; in a burst the next claim batches
+          entries = [first];
         }
         await this.dispatch(entries);
         await this.broker.prepare.release(this.nodeId);
