@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { childrenOf } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'coyotes-foundation-'));
 const file = (name: string) => path.join(work, name);
-
-/** Direct children of a pid, with their command lines. */
-function childrenOf(pid: number): { pid: number; cmd: string }[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' }).trim();
-  return out === ''
-    ? []
-    : out.split('\n').map((line) => {
-        const [p, ...cmd] = line.trim().split(/\s+/);
-        return { pid: Number(p), cmd: cmd.join(' ') };
-      });
-}
 
 describe('foundation: one task end to end through the real binary', () => {
   let redis: TestRedis;
