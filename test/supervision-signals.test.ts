@@ -44,6 +44,12 @@ for (const signal of ['SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
       const names = [1, 2, 3].map((i) => `${signal}-${i}`);
       for (const name of names) await api(coyotes.baseUrl, 'POST', '/channels/default/tasks', watchful(name, gate));
       await waitFor('three commands running', () => names.every((name) => existsSync(file(`${name}.started`))));
+      // a command can touch its file before master has heard of it over IPC: the drain's count
+      // below is master's, so wait until master reports the three
+      await waitFor('master to know the three', async () => {
+        const { json } = await api(coyotes.baseUrl, 'GET', '/health');
+        return json.data.processes?.channels?.default?.running?.length === 3;
+      });
 
       coyotes.process.kill(signal);
       await waitFor('the drain to begin', () =>
