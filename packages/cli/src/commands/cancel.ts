@@ -1,4 +1,4 @@
-import { print, usageError } from './verb.js';
+import { oneTaskId, print } from './verb.js';
 import type { Verb } from './verb.js';
 
 /** `coyotes cancel ID` */
@@ -8,8 +8,7 @@ export const cancel: Verb = {
   summary: 'cancel a queued or delayed task (a running one is killed)',
   flags: {},
   async run({ positionals }, context) {
-    const id = positionals[0];
-    if (!id || positionals.length > 1) throw usageError(this, 'give one task id');
+    const id = oneTaskId(this, positionals);
     const data = await context.client.cancel(id);
     print(context, data, `${data.status} ${id}`);
     return 0;

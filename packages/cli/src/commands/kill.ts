@@ -1,4 +1,4 @@
-import { print, usageError } from './verb.js';
+import { oneTaskId, print } from './verb.js';
 import type { Verb } from './verb.js';
 
 /** `coyotes kill ID` */
@@ -8,8 +8,7 @@ export const kill: Verb = {
   summary: "kill a running task's command (its whole process group), wherever it runs",
   flags: {},
   async run({ positionals }, context) {
-    const id = positionals[0];
-    if (!id || positionals.length > 1) throw usageError(this, 'give one task id');
+    const id = oneTaskId(this, positionals);
     const data = await context.client.kill(id);
     print(context, data, `killing ${id}`);
     return 0;

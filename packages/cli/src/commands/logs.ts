@@ -1,6 +1,6 @@
 import { FINAL_STATES } from '../client.js';
 import { followTask, printTails } from './follow.js';
-import { print, usageError } from './verb.js';
+import { oneTaskId, print } from './verb.js';
 import type { Verb } from './verb.js';
 
 /** `coyotes logs [-f] ID` */
@@ -10,8 +10,7 @@ export const logs: Verb = {
   summary: "print a task's output; -f follows it until the task ends",
   flags: { boolean: ['follow'], alias: { follow: ['f'] } },
   async run({ positionals, flags }, context) {
-    const id = positionals[0];
-    if (!id || positionals.length > 1) throw usageError(this, 'give one task id');
+    const id = oneTaskId(this, positionals);
     const task = await context.client.task(id);
     if (flags.follow === true && !FINAL_STATES.has(task.status)) {
       const done = await followTask(context.client, id, context, !context.json);

@@ -1,4 +1,4 @@
-import { print, usageError } from './verb.js';
+import { oneTaskId, print, usageError } from './verb.js';
 import type { Verb } from './verb.js';
 
 /** `coyotes retry ID` · `coyotes retry --all-failed -c channel` */
@@ -18,8 +18,7 @@ export const retry: Verb = {
       print(context, { channel, retried: ids }, `retried ${ids.length} failed task${ids.length === 1 ? '' : 's'} of ${channel}`);
       return 0;
     }
-    const id = positionals[0];
-    if (!id || positionals.length > 1) throw usageError(this, 'give one task id');
+    const id = oneTaskId(this, positionals);
     await context.client.retry(id, channel);
     print(context, { task_id: id, retried: true }, `retried ${id}`);
     return 0;

@@ -79,6 +79,13 @@ export function usageError(verb: Pick<Verb, 'name' | 'usage'>, message: string):
   return new CoyotesError('COY_ERR_CONFIG_INVALID', `${verb.name}: ${message} (usage: ${verb.usage})`);
 }
 
+/** The single task id a verb like `kill ID` takes, or a usage error. */
+export function oneTaskId(verb: Pick<Verb, 'name' | 'usage'>, positionals: string[]): string {
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw usageError(verb, 'give one task id');
+  return id;
+}
+
 /** A flag that must be a non-negative whole number of seconds (or count), when given. */
 export function optionalCount(verb: Verb, flags: Record<string, unknown>, name: string, min = 0): number | undefined {
   const raw = flags[name];
