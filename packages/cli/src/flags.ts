@@ -216,17 +216,26 @@ export interface ParsedCommandLine {
   allowInsecureBind: boolean;
 }
 
+/**
+ * yargs-parser settings shared by the server's flags and the verbs' options: every value is
+ * taken as typed (no camelCase copies, no `--no-x` negation, no dotted objects, no number
+ * coercion, a repeated flag's last value wins).
+ */
+export const LITERAL_PARSING = {
+  'camel-case-expansion': false,
+  'boolean-negation': false,
+  'dot-notation': false,
+  'parse-numbers': false,
+  'parse-positional-numbers': false,
+  'duplicate-arguments-array': false,
+} as const;
+
 /** Parses Go-style (`-name value`, `-name=value`, `-bool=false`) and GNU-style (`--name value`) flags. */
 export function parseCommandLine(argv: string[]): ParsedCommandLine {
   const parsed = parse(argv, {
     configuration: {
+      ...LITERAL_PARSING,
       'short-option-groups': false,
-      'camel-case-expansion': false,
-      'boolean-negation': false,
-      'dot-notation': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'duplicate-arguments-array': false,
       'halt-at-non-option': true,
     },
     boolean: [...FLAGS.filter((f) => f.kind === 'boolean').map((f) => f.name), 'help', 'version', 'allow-insecure-bind'],

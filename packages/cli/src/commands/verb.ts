@@ -1,6 +1,7 @@
 import parse from 'yargs-parser';
 import { CoyotesError } from '@coyotes/protocol';
 import { CoyotesClient } from '../client.js';
+import { LITERAL_PARSING } from '../flags.js';
 
 /** What every verb gets: a client built from --addr/--token, --json, and where to write. */
 export interface VerbContext {
@@ -37,12 +38,7 @@ export function parseVerbArgs(
 ): { args: VerbArgs; client: CoyotesClient; json: boolean } {
   const parsed = parse(argv, {
     configuration: {
-      'camel-case-expansion': false,
-      'boolean-negation': false,
-      'dot-notation': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'duplicate-arguments-array': false,
+      ...LITERAL_PARSING,
       'populate--': true,
       // `push echo -n hi` means the command's -n, not push's
       'halt-at-non-option': verb.name === 'push',
