@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { customAlphabet } from 'nanoid';
 import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
-import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig } from '@coyotes/protocol';
+import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig, setLongTimeout } from '@coyotes/protocol';
 import type { ApiOperation, ChannelConfig, ChildIdentity, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api';
@@ -155,7 +155,7 @@ export class Master {
     for (const timer of this.timers) clearInterval(timer);
     this.usage.stop();
     if (this.options.shutdownTimeoutMs > 0) {
-      setTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs).unref();
+      setLongTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs, { unref: true });
     }
     this.scheduler?.stop();
     await this.dispatcher?.stop();

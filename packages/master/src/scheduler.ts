@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
-import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
+import { NODE_DEAD_AFTER_MS, setLongTimeout } from '@coyotes/protocol';
+import type { LongTimeout } from '@coyotes/protocol';
 
 /** Longest sleep of the promoter: delays set by another host without an event are still found. */
 const MAX_SLEEP_MS = 1000;
@@ -11,7 +12,7 @@ const MAX_SLEEP_MS = 1000;
  * entries. Every master runs it; the Lua scripts make concurrent runs harmless.
  */
 export class Scheduler {
-  private promoteTimer: NodeJS.Timeout | undefined;
+  private promoteTimer: LongTimeout | undefined;
   private promoteAt = Infinity;
   private reapTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -31,7 +32,7 @@ export class Scheduler {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.promoteTimer);
+    this.promoteTimer?.clear();
     clearInterval(this.reapTimer);
   }
 
@@ -44,9 +45,10 @@ export class Scheduler {
     if (this.stopped) return;
     const at = Date.now() + inMs;
     if (at >= this.promoteAt) return;
-    clearTimeout(this.promoteTimer);
+    this.promoteTimer?.clear();
     this.promoteAt = at;
-    this.promoteTimer = setTimeout(() => void this.promote(), inMs);
+    // a due time set far ahead (execute_at) may lie beyond setTimeout's limit
+    this.promoteTimer = setLongTimeout(() => void this.promote(), inMs);
   }
 
   private async promote(): Promise<void> {

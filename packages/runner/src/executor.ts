@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
+import { setLongTimeout } from '@coyotes/protocol';
 import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { allowedTaskArgv, taskCwd, taskEnv } from './argv.js';
 import type { OutputSink } from './log-publisher.js';
@@ -100,16 +101,16 @@ export class Execution {
     }
 
     const timeoutMs = spec.timeoutMs || channel.timeoutMs;
-    const timeout = timeoutMs > 0 ? setTimeout(() => this.stop('timed-out', options.killGraceMs), timeoutMs) : undefined;
+    const timeout = timeoutMs > 0 ? setLongTimeout(() => this.stop('timed-out', options.killGraceMs), timeoutMs) : undefined;
 
     const pipesClosed = new Promise((resolve) => child.once('close', resolve));
     this.done = new Promise<TaskResult>((resolve) => {
       child.once('error', (error) => {
-        clearTimeout(timeout);
+        timeout?.clear();
         resolve(finish('spawn-error', null, null, error.message));
       });
       child.once('exit', (code, signal) => {
-        clearTimeout(timeout);
+        timeout?.clear();
         const settle = (): void => {
           const outcome: TaskOutcome = this.stopReason ?? (signal ? 'signaled' : 'exited');
           resolve(finish(outcome, code, signal));
