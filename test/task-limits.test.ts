@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
-import { killAll } from './helpers/processes.js';
+import { isAlive, killAll } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
+const work = mkdtempSync(path.join(tmpdir(), 'coyotes-limits-'));
+const file = (name: string) => path.join(work, name);
 const THIRTY_DAYS_S = 30 * 86_400;
 
 describe('task limits: long timeouts, background children', () => {
@@ -59,5 +64,27 @@ describe('task limits: long timeouts, background children', () => {
     const id = await waitFor('the channel to take a task', () => push('long', { command: '/bin/sleep', args: ['1'] }));
     const task = await waitForEnd(id);
     assert.equal(task.status, 'succeeded', JSON.stringify(task.result));
+  });
+
+  test('a background child left by a command that exited is killed before the task is recorded', async () => {
+    const pidFile = file('background');
+    const id = await push('sh', { task: `sleep 300 & echo $! > ${pidFile}; exit 0` });
+    const task = await waitForEnd(id);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    spawned.push(pid);
+    assert.equal(task.status, 'succeeded', 'the leader exited 0: the task succeeded');
+    assert.equal(isAlive(pid), false, `the background sleep ${pid} outlived its recorded task`);
+  });
+
+  test('a background child that ignores SIGTERM is SIGKILLed after the grace period', async () => {
+    const pidFile = file('ignores-term');
+    const id = await push('sh', { task: `(trap '' TERM; exec sleep 300) & echo $! > ${pidFile}; exit 0` });
+    const task = await waitForEnd(id);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    spawned.push(pid);
+    assert.equal(task.status, 'succeeded');
+    assert.equal(isAlive(pid), false, `the TERM-ignoring sleep ${pid} outlived its recorded task`);
+    // the slot was held through the grace period (-kill-grace 1 in tests) until the SIGKILL
+    assert.ok(task.result.duration_ms >= 900, `recorded after ${task.result.duration_ms} ms, before the grace period ended`);
   });
 });

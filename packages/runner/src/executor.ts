@@ -34,8 +34,13 @@ export class Execution {
   readonly pid: number | null;
   readonly done: Promise<TaskResult>;
   private stopReason: TaskOutcome | null = null;
-  /** Set by stop(): settles when the group is empty, or once the grace period ended in SIGKILL. */
+  /**
+   * Set by stop() or the leader's exit: settles when the group is empty, or once the grace period
+   * ended in SIGKILL.
+   */
   private groupReaped: Promise<void> = Promise.resolve();
+  /** Once the leader exited, its group is being reaped already: a kill or timeout changes nothing. */
+  private leaderExited = false;
 
   constructor(spec: TaskSpec, channel: ChannelConfig, options: ExecutorOptions, log: Logger) {
     const startedAt = Date.now();
@@ -111,6 +116,13 @@ export class Execution {
       });
       child.once('exit', (code, signal) => {
         timeout?.clear();
+        // the leader is gone: what it left running in its group (`cmd &`) goes too, SIGTERM then
+        // SIGKILL, so nothing of the task runs on outside the worker limit and the timeout
+        if (this.stopReason === null && this.pid !== null && groupExists(this.pid)) {
+          signalGroup(this.pid, 'SIGTERM');
+          this.groupReaped = reapGroup(this.pid, options.killGraceMs);
+        }
+        this.leaderExited = true;
         const settle = (): void => {
           const outcome: TaskOutcome = this.stopReason ?? (signal ? 'signaled' : 'exited');
           resolve(finish(outcome, code, signal));
@@ -136,7 +148,7 @@ export class Execution {
 
   /** SIGTERM to the whole process group, SIGKILL after the grace period. */
   stop(reason: TaskOutcome, graceMs: number): void {
-    if (this.pid === null || this.stopReason !== null) return;
+    if (this.pid === null || this.stopReason !== null || this.leaderExited) return;
     this.stopReason = reason;
     signalGroup(this.pid, 'SIGTERM');
     this.groupReaped = reapGroup(this.pid, graceMs);
