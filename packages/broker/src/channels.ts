@@ -31,26 +31,44 @@ export class ChannelRegistry {
 
   /** Creates the channel unless it exists; answers whether it did. */
   async createIfMissing(config: ChannelConfig): Promise<boolean> {
-    const created = (await this.redis.hsetnx(this.keys.channels, config.name, JSON.stringify(config))) === 1;
-    if (created) {
-      await this.writePausedFlag(config);
-      await this.publish({ type: 'channel-changed', name: config.name });
-    }
-    return created;
-  }
-
-  async put(config: ChannelConfig): Promise<void> {
-    // the flag first: a pause holds before anyone can read the new definition
-    await this.writePausedFlag(config);
-    await this.redis.hset(this.keys.channels, config.name, JSON.stringify(config));
+    const stamp = await this.redis.updateChannel(this.keys.channels, config.name, '', JSON.stringify(config));
+    if (stamp === null) return false;
+    await this.writePausedFlag(config, stamp);
     await this.publish({ type: 'channel-changed', name: config.name });
+    return true;
   }
 
-  /** The claim script's view of `paused`, in the channel's own slot. */
-  private async writePausedFlag(config: ChannelConfig): Promise<void> {
-    const key = this.keys.channel(config.name).paused;
-    if (config.paused) await this.redis.set(key, '1');
-    else await this.redis.del(key);
+  /** Writes the whole definition, whatever is stored. */
+  async put(config: ChannelConfig): Promise<void> {
+    await this.update(config.name, () => config);
+  }
+
+  /**
+   * Read-modify-write of one channel's definition, atomic against every other writer on any host:
+   * `change` gets the stored definition (null when there is none) and answers the new one; when
+   * another write got in between, it runs again on that one. Lock-free: a retry means another
+   * writer succeeded. Answers the definition written.
+   */
+  async update(name: string, change: (current: ChannelConfig | null) => ChannelConfig): Promise<ChannelConfig> {
+    for (;;) {
+      const json = await this.redis.hget(this.keys.channels, name);
+      const next = change(json ? (JSON.parse(json) as ChannelConfig) : null);
+      const stamp = await this.redis.updateChannel(this.keys.channels, name, json ?? '', JSON.stringify(next));
+      if (stamp === null) continue;
+      await this.writePausedFlag(next, stamp);
+      await this.publish({ type: 'channel-changed', name });
+      return next;
+    }
+  }
+
+  /**
+   * The claim script's view of `paused`, in the channel's own slot (the definitions hash may lie
+   * in another cluster slot, so it cannot be one script): stamped, so that of two concurrent
+   * changes the later definition's flag wins whatever order they arrive in.
+   */
+  private async writePausedFlag(config: ChannelConfig, stamp: string): Promise<void> {
+    const keys = this.keys.channel(config.name);
+    await this.redis.writePausedFlag(keys.paused, keys.pausedStamp, stamp, config.paused ? '1' : '0');
   }
 
   /** Removes the definition; the channel's queued tasks stay in Redis until it is created again. */

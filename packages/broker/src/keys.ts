@@ -29,6 +29,8 @@ export interface ChannelKeys {
   marker: string;
   /** string, present while the channel is paused (checked by the claim script) */
   paused: string;
+  /** string, stamp of the definition that last wrote `paused` (later definitions win) */
+  pausedStamp: string;
   /** hash of counters: accepted, processed, succeeded, failed, retried, poisoned */
   stats: string;
   /** zset id → ms its result callback is next due (armed at acceptance, nudged when it ends) */
@@ -72,6 +74,7 @@ export class Keys {
       marker: `${base}marker`,
       stats: `${base}stats`,
       paused: `${base}paused`,
+      pausedStamp: `${base}paused-stamp`,
       callbacks: `${base}callbacks`,
       callbackAttempts: `${base}callback-attempts`,
       durations: `${base}durations`,

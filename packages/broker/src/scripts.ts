@@ -20,6 +20,8 @@ export interface ScriptCommands {
   claimPrepared(...args: Arg[]): Promise<string[]>;
   recoverPrepared(...args: Arg[]): Promise<number>;
   claimCallbacks(...args: Arg[]): Promise<string[]>;
+  updateChannel(...args: Arg[]): Promise<string | null>;
+  writePausedFlag(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

@@ -266,9 +266,11 @@ export class Master {
       case 'channel.upsert': {
         const { name } = operation.channel;
         if (!isValidChannelName(name)) throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', `invalid channel name "${name}"`);
-        const current = (await this.broker.channels.get(name)) ?? newChannelConfig(name, this.options.concurrent);
-        const channel: ChannelConfig = { ...current, ...operation.channel };
-        await this.broker.channels.put(channel);
+        // merged into what is stored atomically: a concurrent change of another field survives
+        const channel = await this.broker.channels.update(name, (current) => ({
+          ...(current ?? newChannelConfig(name, this.options.concurrent)),
+          ...operation.channel,
+        }));
         this.apply(channel);
         return channel;
       }
