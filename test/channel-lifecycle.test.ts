@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { isAlive, killAll } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const JSON_BODY = { 'content-type': 'application/json' };
+const work = mkdtempSync(path.join(tmpdir(), 'coyotes-lifecycle-'));
+const file = (name: string) => path.join(work, name);
 
 describe('channel lifecycle: concurrent changes, delete and re-create', () => {
   let redis: TestRedis;
@@ -16,13 +22,28 @@ describe('channel lifecycle: concurrent changes, delete and re-create', () => {
   const patch = (name: string, body: Record<string, unknown>) =>
     api(coyotes.baseUrl, 'PATCH', `/channels/${name}`, JSON.stringify(body), JSON_BODY);
   const stored = async (name: string) => JSON.parse((await redis.client.hget('coyotes:channels', name))!) as Record<string, unknown>;
+  const taskOf = async (id: string) => (await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json;
+  const push = async (channel: string, args: string[]) => {
+    const { json } = await api(coyotes.baseUrl, 'POST', `/channels/${channel}/tasks`, { command: '/bin/sh', args });
+    assert.equal(json.status_code, 200, JSON.stringify(json));
+    return json.data.task_id as string;
+  };
+  /** Waits until the task runs; answers its leader pid (the command writes it to a file). */
+  const running = async (id: string, pidFile: string) => {
+    await waitFor(`task ${id} to run`, async () => (await taskOf(id)).data?.status === 'running');
+    const pid = await waitFor('the pid file', () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')));
+    spawned.push(pid);
+    return pid;
+  };
   const pausedFlag = async (name: string) => (await redis.client.exists(`coyotes:{${name}}:paused`)) === 1;
 
   before(async () => {
     redis = await startRedis();
     coyotes = await startCoyotes({ redisAddr: redis.addr, args: ['-concurrent', '1'] });
   });
+  const spawned: number[] = [];
   after(async () => {
+    killAll(spawned);
     await coyotes?.stop('SIGKILL');
     await redis?.stop();
   });
@@ -51,5 +72,65 @@ describe('channel lifecycle: concurrent changes, delete and re-create', () => {
       'the resumed channel to run the task',
       async () => (await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json.data.status === 'succeeded',
     );
+  });
+
+  test('after DELETE a still-running command stays visible (task, /health, /metrics) and killable until it ends', async () => {
+    const created = await api(coyotes.baseUrl, 'POST', '/channels', { name: 'gone', worker: '1' });
+    assert.equal(created.json.status_code, 200);
+    const pidFile = file('gone.pid');
+    const id = await waitFor('the channel to take a task', () => push('gone', ['-c', `echo $$ > ${pidFile}; exec sleep 300`]));
+    const pid = await running(id, pidFile);
+    const deleted = await api(coyotes.baseUrl, 'DELETE', '/channels/gone');
+    assert.equal(deleted.json.status_code, 200);
+    assert.equal((await api(coyotes.baseUrl, 'GET', '/channels/gone')).status, 404, 'the channel itself is gone');
+
+    const task = await taskOf(id);
+    assert.equal(task.status_code, 200, `GET /tasks/${id} after the channel's DELETE: ${JSON.stringify(task)}`);
+    assert.equal(task.data.status, 'running');
+    const health = await (await fetch(`${coyotes.baseUrl}/health`)).json();
+    assert.deepEqual(
+      health.data.processes.channels.gone?.running.map((r: { taskId: string }) => r.taskId),
+      [id],
+      '/health lists the draining command',
+    );
+    const metrics = await (await fetch(`${coyotes.baseUrl}/metrics`)).text();
+    assert.match(metrics, /coyotes_tasks\{channel="gone",state="running"\} 1/);
+    // a command's figures appear once master's usage sampler (every 2 s) has seen it
+    await waitFor('the command in /metrics', async () =>
+      (await (await fetch(`${coyotes.baseUrl}/metrics`)).text()).includes(`role="command",channel="gone",pid="${pid}",task_id="${id}"`),
+    );
+
+    const killed = await api(coyotes.baseUrl, 'POST', `/tasks/${id}/kill`);
+    assert.deepEqual(killed.json.data, { task_id: id, status: 'killing' }, JSON.stringify(killed.json));
+    await waitFor('the command to be killed', () => !isAlive(pid));
+    const ended = await waitFor('the task to be recorded', async () => {
+      const now = await taskOf(id);
+      return now.data?.status === 'failed' && now.data;
+    });
+    assert.equal(ended.result.outcome, 'killed');
+  });
+
+  test('a deleted and re-created channel runs at most its workers, its predecessor’s command included', async () => {
+    const created = await api(coyotes.baseUrl, 'POST', '/channels', { name: 'again', worker: '1' });
+    assert.equal(created.json.status_code, 200);
+    const lock = file('again.lock');
+    const overlap = file('again.overlap');
+    // each command holds a lock for its whole run: two at once leave the overlap file
+    const locked = (pidFile: string) => ['-c', `echo $$ > ${pidFile}; mkdir ${lock} || touch ${overlap}; sleep 2; rmdir ${lock} || true`];
+    const first = await waitFor('the channel to take a task', () => push('again', locked(file('again-0.pid'))));
+    await running(first, file('again-0.pid'));
+    assert.equal((await api(coyotes.baseUrl, 'DELETE', '/channels/again')).json.status_code, 200);
+    assert.equal((await api(coyotes.baseUrl, 'POST', '/channels', { name: 'again', worker: '1' })).json.status_code, 200);
+    const next = [];
+    for (let i = 1; i <= 3; i += 1) next.push(await push('again', locked(file(`again-${i}.pid`))));
+    for (const id of [first, ...next]) {
+      const status = await waitFor(
+        `task ${id} to end`,
+        async () => /^(succeeded|failed)$/.test((await taskOf(id)).data?.status) && (await taskOf(id)).data.status,
+        30_000,
+      );
+      assert.equal(status, 'succeeded');
+    }
+    assert.equal(existsSync(overlap), false, 'two commands of the worker=1 channel ran at once');
   });
 });

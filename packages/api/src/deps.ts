@@ -14,15 +14,21 @@ export interface ApiDeps {
   log: Logger;
 }
 
+/** A defined channel, or a deleted one whose tasks may still run (to cancel or kill them). */
+export async function requireChannelOrRetired(deps: ApiDeps, name: string): Promise<string> {
+  if ((await deps.channels.get(name)) !== null || (await deps.broker.channels.namesWithRetired()).includes(name)) return name;
+  throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
+}
+
 export async function requireChannel(deps: ApiDeps, name: string): Promise<ChannelConfig> {
   const channel = await deps.channels.get(name);
   if (!channel) throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
   return channel;
 }
 
-/** Finds a task by id in whichever channel holds it. */
+/** Finds a task by id in whichever channel holds it (a deleted channel's tasks still running included). */
 export async function requireTask(deps: ApiDeps, id: string): Promise<TaskView> {
-  const names = (await deps.broker.channels.list()).map((channel) => channel.name);
+  const names = await deps.broker.channels.namesWithRetired();
   const view = await deps.broker.queries.locate(names, id);
   if (!view) throw new CoyotesError('COY_ERR_TASK_NOT_FOUND', `task ${id} not found`);
   return view;

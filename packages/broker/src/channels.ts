@@ -71,12 +71,37 @@ export class ChannelRegistry {
     await this.redis.writePausedFlag(keys.paused, keys.pausedStamp, stamp, config.paused ? '1' : '0');
   }
 
-  /** Removes the definition; the channel's queued tasks stay in Redis until it is created again. */
+  /**
+   * Removes the definition; the channel's queued tasks stay in Redis until it is created again.
+   * The definition is kept aside as retired while tasks of the channel may still run (they drain),
+   * so that they stay visible and killable by id; see `retired()` and `forgetRetired()`.
+   */
   async remove(name: string): Promise<boolean> {
+    const json = await this.redis.hget(this.keys.channels, name);
+    if (json === null) return false;
+    await this.redis.hset(this.keys.retiredChannels, name, json);
     const removed = (await this.redis.hdel(this.keys.channels, name)) === 1;
     await this.redis.del(this.keys.channel(name).paused);
     if (removed) await this.publish({ type: 'channel-changed', name });
     return removed;
+  }
+
+  /** Deleted channels that may still have running tasks (their last definitions). */
+  async retired(): Promise<ChannelConfig[]> {
+    const raw = await this.redis.hgetall(this.keys.retiredChannels);
+    return Object.values(raw).map((json) => JSON.parse(json) as ChannelConfig);
+  }
+
+  /** Names of the defined channels, then of the retired ones not defined again: where a task id may live. */
+  async namesWithRetired(): Promise<string[]> {
+    const [defined, retired] = await Promise.all([this.list(), this.retired()]);
+    const names = defined.map((channel) => channel.name);
+    return [...names, ...retired.map((channel) => channel.name).filter((name) => !names.includes(name))];
+  }
+
+  /** A retired channel has nothing running any more (or was created again): stop keeping it. */
+  async forgetRetired(name: string): Promise<void> {
+    await this.redis.hdel(this.keys.retiredChannels, name);
   }
 
   async publish(event: BrokerEvent): Promise<void> {

@@ -43,6 +43,8 @@ export interface ChannelKeys {
 
 export class Keys {
   readonly channels: string;
+  /** hash name → last definition of a deleted channel whose tasks may still run */
+  readonly retiredChannels: string;
   readonly events: string;
   readonly nodes: string;
   readonly deadLetters: string;
@@ -52,6 +54,7 @@ export class Keys {
     readonly prepareQueue: string,
   ) {
     this.channels = `${prefix}:channels`;
+    this.retiredChannels = `${prefix}:channels:retired`;
     this.events = `${prefix}:events`;
     this.nodes = `${prefix}:nodes`;
     this.deadLetters = `${prefix}:dead-letters`;

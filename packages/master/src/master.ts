@@ -7,7 +7,7 @@ import { customAlphabet } from 'nanoid';
 import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
 import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig, setLongTimeout } from '@coyotes/protocol';
-import type { ApiOperation, ChannelConfig, ChildIdentity, ServerOptions } from '@coyotes/protocol';
+import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api';
 import { ApiProcess } from './api-process.js';
@@ -18,6 +18,7 @@ import { findPredecessors } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
 import { Scheduler } from './scheduler.js';
 import { UsageSampler } from './usage-sampler.js';
+import type { UsageSnapshot } from './usage-sampler.js';
 
 export interface MasterOptions {
   options: Readonly<ServerOptions>;
@@ -49,6 +50,8 @@ export class Master {
   private scheduler: Scheduler | undefined;
   private readonly channels = new Map<string, ChannelConfig>();
   private readonly processes = new Map<string, ChannelProcess>();
+  /** Processes of deleted channels, finishing their running commands; settles when each has exited. */
+  private readonly retiring = new Map<ChannelProcess, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt = Date.now();
   private shutdown: Promise<void> | undefined;
@@ -57,8 +60,8 @@ export class Master {
   private predecessors = new Map<string, Predecessor>();
   private readonly usage = new UsageSampler(
     () => ({
-      processes: [process.pid, ...[...this.apis, ...this.processes.values()].map((p) => p.pid).filter((pid): pid is number => pid != null)],
-      commandGroups: [...this.processes.values()].flatMap((p) => p.commandPids()),
+      processes: [process.pid, ...[...this.apis, ...this.channelProcesses()].map((p) => p.pid).filter((pid): pid is number => pid != null)],
+      commandGroups: this.channelProcesses().flatMap((p) => p.commandPids()),
     }),
     USAGE_SAMPLE_MS,
   );
@@ -144,7 +147,7 @@ export class Master {
   stop(force = false): Promise<void> {
     if (force) {
       this.log.warn('forcing shutdown: running tasks are requeued and their commands killed');
-      return Promise.all([...this.processes.values()].map((p) => p.force())).then(() => this.shutdown);
+      return Promise.all(this.channelProcesses().map((p) => p.force())).then(() => this.shutdown);
     }
     this.shutdown ??= this.drain();
     return this.shutdown;
@@ -159,7 +162,7 @@ export class Master {
     }
     this.scheduler?.stop();
     await this.dispatcher?.stop();
-    await Promise.all([...this.processes.values()].map((p) => p.drain()));
+    await Promise.all([...[...this.processes.values()].map((p) => p.drain()), ...this.retiring.values()]);
     await Promise.all(this.apis.map((api) => api.stop()));
     await this.events?.close();
     await this.broker.nodes.forget(this.nodeId).catch(() => undefined);
@@ -181,7 +184,13 @@ export class Master {
   }
 
   private runningCount(): number {
-    return [...this.processes.values()].reduce((sum, p) => sum + p.runningCount, 0);
+    return this.channelProcesses().reduce((sum, p) => sum + p.runningCount, 0);
+  }
+
+  /** Every channel process of this master: the defined channels', then the deleted ones still draining. */
+  private channelProcesses(name?: string): ChannelProcess[] {
+    const all = [...this.processes.values(), ...this.retiring.keys()];
+    return name === undefined ? all : all.filter((p) => p.name === name);
   }
 
   /** Brings local processes in line with the channel definitions in Redis. */
@@ -197,6 +206,19 @@ export class Master {
     const names = new Set(defined.map((channel) => channel.name));
     for (const channel of defined) this.apply(channel);
     for (const name of this.channels.keys()) if (!names.has(name)) this.remove(name);
+    await this.forgetDrainedRetired(names);
+  }
+
+  /** Deleted channels kept visible while their tasks ran: forgotten once nothing of theirs runs. */
+  private async forgetDrainedRetired(defined: Set<string>): Promise<void> {
+    try {
+      for (const { name } of await this.broker.channels.retired()) {
+        if (this.channelProcesses(name).length > 0 && !defined.has(name)) continue;
+        if (defined.has(name) || (await this.broker.queries.counts(name)).running === 0) await this.broker.channels.forgetRetired(name);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, 'forgetting drained deleted channels failed');
+    }
   }
 
   private apply(channel: ChannelConfig): void {
@@ -215,8 +237,9 @@ export class Master {
   }
 
   /**
-   * Forks the channel's process, but not while the process a dead master left for this channel
-   * still drains: the channel would run twice its slots on this host meanwhile.
+   * Forks the channel's process, but not while an earlier process of this channel still drains
+   * (a dead master's, or this master's from before the channel was deleted and created again):
+   * the channel would run more than its slots on this host meanwhile.
    */
   private startAfterPredecessor(channel: ChannelProcess): void {
     const start = (): void => {
@@ -224,14 +247,24 @@ export class Master {
       channel.start();
       this.log.info({ channel: channel.name, workers: this.channels.get(channel.name)?.workers }, 'channel process started');
     };
+    const waits = [...this.retiring].filter(([p]) => p.name === channel.name).map(([, exited]) => exited);
+    if (waits.length > 0) {
+      this.log.info(
+        { channel: channel.name },
+        "the deleted channel's process is still finishing its commands; starting this channel when it exits",
+      );
+    }
     const predecessor = this.predecessors.get(channel.name);
-    if (!predecessor) return start();
-    this.predecessors.delete(channel.name);
-    this.log.warn(
-      { channel: channel.name, pid: predecessor.pid },
-      "the previous master's process of this channel is still finishing its commands; starting this channel when it exits",
-    );
-    void predecessor.exited.then(start);
+    if (predecessor) {
+      this.predecessors.delete(channel.name);
+      this.log.warn(
+        { channel: channel.name, pid: predecessor.pid },
+        "the previous master's process of this channel is still finishing its commands; starting this channel when it exits",
+      );
+      waits.push(predecessor.exited);
+    }
+    if (waits.length === 0) return start();
+    void Promise.all(waits).then(start);
   }
 
   private remove(name: string): void {
@@ -240,7 +273,11 @@ export class Master {
     if (!process) return;
     this.processes.delete(name);
     this.log.info({ channel: name }, 'channel deleted: draining its process');
-    void process.drain();
+    // kept until it has exited: its tasks stay killable, and a re-created channel waits for it
+    this.retiring.set(
+      process,
+      process.drain().finally(() => this.retiring.delete(process)),
+    );
   }
 
   private onEvent(event: BrokerEvent): void {
@@ -255,7 +292,7 @@ export class Master {
         this.scheduler?.dueAt(event.dueMs);
         return;
       case 'kill':
-        this.processes.get(event.channel)?.kill(event.taskId);
+        for (const process of this.channelProcesses(event.channel)) process.kill(event.taskId);
         return;
     }
   }
@@ -292,7 +329,7 @@ export class Master {
         }));
         return {
           nodeId: this.nodeId,
-          channels: Object.fromEntries([...this.processes].map(([name, p]) => [name, p.stats(usage)])),
+          channels: this.channelStats(usage),
           // `api` is the first api process, as before there could be several
           api: apis[0] ?? { pid: null, alive: false, cpu: null, rss: null },
           apis,
@@ -301,6 +338,17 @@ export class Master {
         };
       }
     }
+  }
+
+  /** Per channel: its process's figures, with the commands a deleted predecessor still runs. */
+  private channelStats(usage: UsageSnapshot): Record<string, ChannelProcessStats> {
+    const stats: Record<string, ChannelProcessStats> = {};
+    for (const process of this.channelProcesses()) {
+      const own = process.stats(usage);
+      const seen = stats[process.name];
+      stats[process.name] = seen ? { ...seen, running: [...seen.running, ...own.running] } : own;
+    }
+    return stats;
   }
 
   private async heartbeat(): Promise<void> {

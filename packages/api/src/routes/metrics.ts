@@ -102,11 +102,14 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
   registry.registerMetric(durations as unknown as Metric);
 
   router.get('/metrics', async (ctx) => {
-    const [channels, local, live] = await Promise.all([
+    const [defined, retired, local, live] = await Promise.all([
       deps.broker.channels.list(),
+      // a deleted channel's tasks still running (draining) stay counted until they finish
+      deps.broker.channels.retired(),
       deps.master.request<MasterStats>({ op: 'stats' }).catch(() => null),
       deps.broker.nodes.live(NODE_DEAD_AFTER_MS),
     ]);
+    const channels = [...defined, ...retired.filter((channel) => !defined.some((d) => d.name === channel.name))];
     const perChannel = await Promise.all(
       channels.map(async (channel) => ({
         channel,

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { ApiDeps } from '../deps.js';
-import { requireChannel, requireTask } from '../deps.js';
+import { requireChannelOrRetired, requireTask } from '../deps.js';
 import { ok } from '../envelope.js';
 import { taskDetail } from '../present.js';
 
@@ -19,9 +19,9 @@ export function taskRoutes(router: Router, deps: ApiDeps): void {
 
   // cancel if queued or delayed, kill if running
   router.delete('/channels/:name/tasks/:id', async (ctx) => {
-    const channel = await requireChannel(deps, ctx.params.name!);
-    const outcome = await deps.broker.tasks.cancel(channel.name, ctx.params.id!);
-    if (outcome === 'running') await deps.broker.channels.publish({ type: 'kill', channel: channel.name, taskId: ctx.params.id! });
+    const channel = await requireChannelOrRetired(deps, ctx.params.name!);
+    const outcome = await deps.broker.tasks.cancel(channel, ctx.params.id!);
+    if (outcome === 'running') await deps.broker.channels.publish({ type: 'kill', channel, taskId: ctx.params.id! });
     ok(ctx, { task_id: ctx.params.id, status: outcome === 'running' ? 'killing' : 'cancelled' });
   });
 }
