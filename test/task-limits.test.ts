@@ -87,4 +87,26 @@ describe('task limits: long timeouts, background children', () => {
     // the slot was held through the grace period (-kill-grace 1 in tests) until the SIGKILL
     assert.ok(task.result.duration_ms >= 900, `recorded after ${task.result.duration_ms} ms, before the grace period ended`);
   });
+
+  test('a task printing 50 MB in long lines leaves at most its byte budget in Redis, and master’s log stays small', async (t) => {
+    const logged = coyotes.output().length;
+    const id = await push('sh', { task: "head -c 52428800 /dev/zero | tr '\\0' a | fold -w 200000" });
+    const task = await waitForEnd(id);
+    assert.equal(task.status, 'succeeded');
+    const key = `coyotes:{sh}:log:${id}`;
+    const entries = (await redis.client.xrange(key, '-', '+')).map(([, fields]) => ({ stream: fields[1], data: fields[3] ?? '' }));
+    const lineBytes = entries.filter((e) => e.stream === 'stdout').reduce((sum, e) => sum + Buffer.byteLength(e.data), 0);
+    assert.ok(lineBytes <= 1_048_576, `${lineBytes} bytes of lines in the stream, over the 1 MiB budget`);
+    const memory = Number(await redis.client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+    assert.ok(memory <= 1_572_864, `the stream takes ${memory} bytes of Redis`);
+    const marker = entries.find((e) => e.data.includes('output truncated'));
+    assert.ok(marker, 'one marker says the output was truncated');
+    const dropped = Number(/output truncated: (\d+) bytes dropped/.exec(marker.data)?.[1]);
+    assert.ok(dropped > 1_048_576, `the marker counts ${dropped} bytes dropped`);
+    assert.equal(entries.filter((e) => e.data.includes('output truncated')).length, 1);
+    assert.equal(entries.at(-1)?.stream, 'done', 'the done record still ends the stream');
+    const written = coyotes.output().length - logged;
+    t.diagnostic(`stream: ${lineBytes} bytes of lines, MEMORY USAGE ${memory}; dropped ${dropped}; server log +${written} bytes`);
+    assert.ok(written < 100_000, `the server logged ${written} bytes for it: output lines were copied into its log`);
+  });
 });

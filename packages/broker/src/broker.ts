@@ -39,7 +39,7 @@ export class Broker {
     this.prepare = new PrepareQueue(redis, this.keys);
     this.deadLetters = new DeadLetters(redis, this.keys);
     this.nodes = new NodeRegistry(redis, this.keys);
-    this.logs = new TaskLogs(redis, this.keys);
+    this.logs = new TaskLogs(redis, this.keys, { taskBytes: options.logStreamTaskBytes, channelBytes: options.logStreamChannelBytes });
     this.callbacks = new CallbackOutbox(redis, this.keys);
   }
 

@@ -89,6 +89,16 @@ export class Keys {
     return `{${this.prepareQueue}}:processing:${nodeId}`;
   }
 
+  /** Bytes of output lines in a task's log stream (its byte budget), expiring with the stream. */
+  taskLogBytes(channel: string, id: string): string {
+    return `${this.prefix}:{${channel}}:log-bytes:${id}`;
+  }
+
+  /** Bytes of output lines a channel's tasks streamed in the current window (the channel's budget). */
+  channelLogBytes(channel: string): string {
+    return `${this.prefix}:{${channel}}:log-bytes`;
+  }
+
   /** Capped stream of one task's output lines and `done` records, expiring after the task. */
   taskLog(channel: string, id: string): string {
     return `${this.prefix}:{${channel}}:log:${id}`;

@@ -22,6 +22,7 @@ export interface ScriptCommands {
   claimCallbacks(...args: Arg[]): Promise<string[]>;
   updateChannel(...args: Arg[]): Promise<string | null>;
   writePausedFlag(...args: Arg[]): Promise<number>;
+  appendTaskLog(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

@@ -19,6 +19,16 @@ export interface TaskLogRecord {
 export const LOG_MAX_ENTRIES = 5000;
 /** How long a task's log stream outlives its last write. */
 export const LOG_TTL_MS = 3_600_000;
+/** The window of a channel's log byte budget: as long as a stream lives, so about two windows' worth can be alive. */
+export const LOG_CHANNEL_WINDOW_MS = LOG_TTL_MS;
+
+/** Byte budgets of the log streams (`-log-stream-task-bytes`, `-log-stream-channel-bytes`). */
+export interface LogBudget {
+  /** Bytes of lines one task's stream may hold. */
+  taskBytes: number;
+  /** Bytes of lines a channel's tasks may stream per window (LOG_CHANNEL_WINDOW_MS). */
+  channelBytes: number;
+}
 
 /** Upper bounds (seconds) of the execution-duration histogram buckets kept in Redis. */
 export const DURATION_BUCKETS_S = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600] as const;
@@ -38,16 +48,33 @@ export class TaskLogs {
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
+    readonly budget: LogBudget,
   ) {}
 
-  /** Appends output lines in one round trip. */
-  async append(spec: Pick<TaskSpec, 'id' | 'channel'>, lines: { stream: 'stdout' | 'stderr'; data: string }[]): Promise<void> {
-    if (lines.length === 0) return;
+  /**
+   * Appends output lines in one round trip, within the task's and the channel's byte budgets;
+   * answers the bytes dropped for lack of budget (0 when every line was written).
+   */
+  async append(spec: Pick<TaskSpec, 'id' | 'channel'>, lines: { stream: 'stdout' | 'stderr'; data: string }[]): Promise<number> {
+    if (lines.length === 0) return 0;
+    const { channel, id } = spec;
+    return this.redis.appendTaskLog(
+      this.keys.taskLog(channel, id),
+      this.keys.taskLogBytes(channel, id),
+      this.keys.channelLogBytes(channel),
+      this.budget.taskBytes,
+      this.budget.channelBytes,
+      LOG_TTL_MS,
+      LOG_CHANNEL_WINDOW_MS,
+      LOG_MAX_ENTRIES,
+      ...lines.flatMap((line) => [line.stream, line.data]),
+    );
+  }
+
+  /** Appends one note of Coyotes' own (a truncation marker) outside the budgets. */
+  async note(spec: Pick<TaskSpec, 'id' | 'channel'>, text: string): Promise<void> {
     const key = this.keys.taskLog(spec.channel, spec.id);
-    const pipeline = this.redis.pipeline();
-    for (const line of lines) pipeline.xadd(key, 'MAXLEN', '~', LOG_MAX_ENTRIES, '*', 's', line.stream, 'd', line.data);
-    pipeline.pexpire(key, LOG_TTL_MS);
-    await pipeline.exec();
+    await this.redis.pipeline().xadd(key, 'MAXLEN', '~', LOG_MAX_ENTRIES, '*', 's', 'stderr', 'd', text).pexpire(key, LOG_TTL_MS).exec();
   }
 
   /** Up to 500 records after `cursor` ('0' = from the start), without waiting (followers poll). */

@@ -171,6 +171,20 @@ export const FLAGS: readonly FlagSpec[] = [
     apply: (o, v) => (o.httpProcesses = v as number),
   },
   {
+    name: 'log-stream-task-bytes',
+    kind: 'integer',
+    help: "bytes of output lines one task's live log stream keeps; the rest is dropped and counted",
+    default: String(d.logStreamTaskBytes),
+    apply: (o, v) => (o.logStreamTaskBytes = v as number),
+  },
+  {
+    name: 'log-stream-channel-bytes',
+    kind: 'integer',
+    help: "bytes of output lines a channel's tasks may stream per hour, all hosts together",
+    default: String(d.logStreamChannelBytes),
+    apply: (o, v) => (o.logStreamChannelBytes = v as number),
+  },
+  {
     name: 'http-body-limit',
     kind: 'integer',
     help: 'largest HTTP request body in bytes (uploads included); larger ones get 413',

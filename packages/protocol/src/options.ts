@@ -80,6 +80,10 @@ export interface ServerOptions {
   resultRetentionAgeMs: number;
   /** Bytes of stdout and of stderr kept with a result. @defaultValue 4096 */
   outputTailBytes: number;
+  /** Bytes of output lines one task's live log stream may hold; beyond, lines are dropped and counted. @defaultValue 1048576 */
+  logStreamTaskBytes: number;
+  /** Bytes of output lines a channel's tasks may stream per hour (all hosts together). @defaultValue 67108864 */
+  logStreamChannelBytes: number;
   /** First retry delay; doubles with each retry. @defaultValue 1000 */
   retryBackoffMs: number;
   /** Largest HTTP body accepted. @defaultValue 1048576 */
@@ -107,6 +111,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   resultRetentionCount: 10_000,
   resultRetentionAgeMs: 604_800_000,
   outputTailBytes: 4096,
+  logStreamTaskBytes: 1_048_576,
+  logStreamChannelBytes: 67_108_864,
   retryBackoffMs: 1000,
   httpBodyLimitBytes: 1_048_576,
 };
@@ -135,6 +141,8 @@ const INTEGER_OPTIONS = [
   'resultRetentionCount',
   'resultRetentionAgeMs',
   'outputTailBytes',
+  'logStreamTaskBytes',
+  'logStreamChannelBytes',
   'retryBackoffMs',
   'httpBodyLimitBytes',
 ] as const satisfies readonly (keyof ServerOptions)[];

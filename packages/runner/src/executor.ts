@@ -94,7 +94,8 @@ export class Execution {
       ['stderr', child.stderr, stderr],
     ] as const) {
       const lines = new LineSplitter((line) => {
-        log.info({ taskId: spec.id, stream: name, line }, name);
+        // debug, not info: a command printing as fast as it can must not copy itself into our log
+        log.debug({ taskId: spec.id, stream: name, line }, name);
         options.output?.line(spec, name, line);
       });
       stream.on('data', (chunk: Buffer) => {
