@@ -75,9 +75,9 @@ export class Push extends BaseStep {
       return;
     }
     if (reused) {
-      const holders = world.current().filter((i) => i.id === reused.id && i.channel !== state.name && !i.finals.has('gone'));
+      const holders = world.current().filter((i) => i.id === reused.id && i.channel !== state.name && !i.maybe && !i.finals.has('gone'));
       if (holders.length > 0) world.fail(`id ${reused.id} accepted in channel ${state.name} while channel ${holders[0]!.channel} holds it`);
-      const same = world.current().find((i) => i.id === reused.id && i.channel === state.name);
+      const same = world.current().find((i) => i.id === reused.id && i.channel === state.name && !i.maybe);
       if (same && same.cancelledAt === undefined && !same.finals.has('gone'))
         world.fail(`id ${reused.id} accepted again in channel ${state.name} while its task is not cancelled`);
     }
@@ -158,7 +158,8 @@ export class Cancel extends BaseStep {
     if (answer.status === 404 || answer.status === 409) return;
     if (answer.status !== 200) unexpected(world, `cancel ${task.id}`, answer);
     if (answer.data.status === 'cancelled') {
-      task.finals = new Set(['cancelled']);
+      // a cancelled task keeps a record (issue #15); `cancel-record` also accepts a 404
+      task.finals = new Set(world.without.includes('cancel-record') ? ['cancelled', 'gone'] : ['cancelled']);
       task.cancelledAt = Date.now();
     } else task.finals.add('failed:killed');
   }
@@ -266,7 +267,7 @@ export class DeleteChannel extends BaseStep {
     state.exists = false;
     world.recordChange(this.slot, { sent, answered: Date.now(), blocked: true });
     // what a deleted channel's unfinished tasks become is not promised beyond "not run twice"
-    for (const task of world.current()) if (task.channel === state.name) task.finals.add('gone').add('cancelled');
+    for (const task of world.current()) if (task.channel === state.name) task.finals.add('gone').add('cancelled').add('failed:killed');
   }
 
   toString(): string {
@@ -356,7 +357,7 @@ const push = (crossChannel: boolean) =>
       fc.constantFrom<'none' | 'fresh' | 'reuse'>('none', 'fresh', 'reuse'),
       index,
       fc.constantFrom<0 | 1>(0, 1),
-      fc.constantFrom(200, 500),
+      fc.constantFrom(200, 500, 1000),
       fc.constantFrom(0, 0, 1),
     )
     .map(([s, mode, i, exit, ms, delay]) => new Push(s, mode, i, exit, ms, delay, crossChannel));

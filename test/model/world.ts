@@ -15,7 +15,10 @@ import type { TestRedis } from '../helpers/redis.js';
  */
 
 /** How long a setting (pause, worker count, delete) may take to reach the channel process. */
-export const SETTLE_GRACE_MS = 1_000;
+export const SETTLE_GRACE_MS = 2_000;
+
+/** -lease-timeout of the server: a task claimed by a channel process killed before it spawned waits this long. */
+export const LEASE_S = 5;
 
 /** The two channels of each run: a plain one and a `distinct` one. */
 export const CHANNELS = ['a', 'b'] as const;
@@ -100,6 +103,8 @@ export class World {
     readonly run: number,
     readonly coyotes: RunningCoyotes,
     readonly redis: TestRedis,
+    /** Steps and checks left out (COYOTES_MODEL_WITHOUT). */
+    readonly without: string[] = [],
   ) {
     this.dir = mkdtempSync(path.join(tmpdir(), `coyotes-model-${run}-`));
     this.events = path.join(this.dir, 'events');
@@ -366,8 +371,17 @@ export class World {
       const incarnation = this.byKey.get(execution.key);
       if (!incarnation) continue;
       const view = await this.call('GET', `/tasks/${encodeURIComponent(incarnation.id)}`);
+      if (view.status === 200 && view.data.status === 'running' && view.data.channel === incarnation.channel) continue;
+      // a dead channel process's commands are SIGKILLed by master, then their tasks requeued (or
+      // parked as poison): the kill may take a moment to land
       this.observe();
-      if (execution.end !== undefined || execution.deadAt !== undefined) continue; // it ended meanwhile
+      const requeued = view.status === 200 && (view.data.status === 'queued' || view.data.status === 'failed');
+      const until = Date.now() + (requeued ? 1_000 : 0);
+      while (Date.now() < until && execution.end === undefined && execution.deadAt === undefined) {
+        await sleep(20);
+        this.observe();
+      }
+      if (execution.end !== undefined || execution.deadAt !== undefined) continue;
       if (view.status !== 200)
         this.fail(
           `task ${incarnation.channel}/${incarnation.id} runs (pid ${execution.pid}) but GET /tasks/${incarnation.id} answers ${view.status}`,
@@ -383,7 +397,7 @@ export class World {
   }
 
   private async expectLiveOrNotRunning(channel: string, id: string): Promise<void> {
-    const deadline = Date.now() + 8_000;
+    const deadline = Date.now() + (LEASE_S + 15) * 1000;
     for (;;) {
       this.observe();
       const live = this.liveExecutions().some((e) => {
@@ -393,7 +407,8 @@ export class World {
       if (live) return;
       const view = await this.call('GET', `/tasks/${encodeURIComponent(id)}`);
       if (view.status !== 200 || view.data.status !== 'running' || view.data.channel !== channel) return;
-      if (Date.now() > deadline) this.fail(`task ${channel}/${id} has been shown running for 8 s with no live command`);
+      if (Date.now() > deadline)
+        this.fail(`task ${channel}/${id} has been shown running for ${LEASE_S + 15} s (lease + 15 s) with no live command`);
       await sleep(50);
     }
   }
@@ -430,7 +445,9 @@ export class World {
         const view = await this.call('GET', `/tasks/${encodeURIComponent(incarnation.id)}`);
         const final =
           view.status === 404 ? 'gone' : view.data.status === 'failed' ? `failed:${view.data.result?.outcome}` : String(view.data.status);
-        if (!['queued', 'running', 'delayed'].includes(final)) {
+        // an ingress entry is a task once the dispatcher moved it: a 404 may only mean "not yet"
+        const notYet = final === 'gone' && incarnation.via === 'ingress' && !incarnation.finals.has('gone');
+        if (!['queued', 'running', 'delayed'].includes(final) && !notYet) {
           finals.set(incarnation, final);
           break;
         }
