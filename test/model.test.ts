@@ -76,6 +76,8 @@ describe('the task state machine holds under random sequences (model-based)', ()
             await createChannel(world, slot);
           }
           world.startObserving();
+          const began = Date.now();
+          let outcome = 'ok';
           try {
             await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
             // settle: channels back and running, then every task must reach a final state
@@ -90,10 +92,16 @@ describe('the task state machine holds under random sequences (model-based)', ()
               }
             }
             await world.checkFinals();
-            if (env.COYOTES_MODEL_VERBOSE) t.diagnostic(`${commands.toString()}\n${world.describe()}`);
           } catch (error) {
+            outcome = `FAILED: ${(error as Error).message.split('\n')[0]}`;
             throw new Error(`${(error as Error).message}\n${world.describe()}`);
           } finally {
+            if (env.COYOTES_MODEL_VERBOSE) {
+              const stepsRun = world.journal.filter((line) => line.startsWith('— ')).length;
+              process.stderr.write(
+                `model run ${world.run}: ${stepsRun} steps, ${world.incarnations.length} tasks, ${world.executions.length} executions, ${Math.round((Date.now() - began) / 1000)} s, ${outcome}\n`,
+              );
+            }
             for (const slot of CHANNELS)
               await fetch(`${coyotes.baseUrl}/channels/${world.channel(slot).name}`, { method: 'DELETE' }).catch(() => undefined);
             world.cleanup();
