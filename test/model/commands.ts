@@ -105,6 +105,8 @@ export class PushIngress extends BaseStep {
     readonly idMode: 'fresh' | 'reuse',
     readonly reuse: number,
     readonly executeAt: 'none' | 'soon' | 'microseconds',
+    /** A reused id may come from the other channel (false: from this channel only). */
+    readonly crossChannel = true,
   ) {
     super();
   }
@@ -112,7 +114,7 @@ export class PushIngress extends BaseStep {
   async act(world: World): Promise<void> {
     const state = world.channel('a');
     const key = world.newKey();
-    const reused = this.idMode === 'reuse' ? pick(world, this.reuse) : undefined;
+    const reused = this.idMode === 'reuse' ? pick(world, this.reuse, this.crossChannel ? undefined : state.name) : undefined;
     const id = reused?.id ?? `r${world.run}-${key}`;
     const now = Date.now();
     const entry: Record<string, unknown> = {
@@ -383,7 +385,9 @@ export function steps(without: string[] = []): fc.Arbitrary<Step>[] {
     ['wait', wait],
     [
       'ingress',
-      fc.tuple(fc.constantFrom<'fresh' | 'reuse'>('fresh', 'reuse'), index, executeAt).map(([mode, i, at]) => new PushIngress(mode, i, at)),
+      fc
+        .tuple(fc.constantFrom<'fresh' | 'reuse'>('fresh', 'reuse'), index, executeAt)
+        .map(([mode, i, at]) => new PushIngress(mode, i, at, !without.includes('cross-channel-id'))),
     ],
     ['cancel', index.map((i) => new Cancel(i))],
     ['kill', index.map((i) => new Kill(i))],
