@@ -4,6 +4,7 @@ import { startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
 import { createChannel, steps } from './model/commands.js';
 import { CHANNELS, LEASE_S, World } from './model/world.js';
 
@@ -32,7 +33,20 @@ describe('the task state machine holds under random sequences (model-based)', ()
   // a lease long enough that a loaded machine never lets one lapse under a live command: on one
   // host a dead channel process's tasks are requeued by its master at once, not by lease expiry
   const start = async (): Promise<void> => {
-    coyotes = await startCoyotes({ redisAddr: redis.addr, args: ['-concurrent', '1', '-lease-timeout', String(LEASE_S)], quiet: true });
+    coyotes = await startCoyotes({
+      redisAddr: redis.addr,
+      args: ['-concurrent', '1', '-lease-timeout', String(LEASE_S)],
+      quiet: true,
+      waitHttp: false,
+    });
+    // a loaded machine may take longer than the helper's 30 s to start five node processes
+    const up = coyotes;
+    await Promise.race([
+      waitFor('the HTTP API', async () => (await fetch(`${up.baseUrl}/health`)).status === 200, 90_000),
+      up.exited.then((status) => {
+        throw new Error(`coyotes exited early (${JSON.stringify(status)})`);
+      }),
+    ]);
   };
 
   before(async () => {
