@@ -11,7 +11,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['test/*.ts', 'test/helpers/*.ts', 'test/chaos/*.ts', 'packages/*/test/*.ts'],
+          allowDefaultProject: ['test/*.ts', 'test/helpers/*.ts', 'test/chaos/*.ts', 'test/model/*.ts', 'packages/*/test/*.ts'],
           // the test files have no tsconfig of their own; the default (8) fails `eslint .` once there are more
           maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 500,
         },
