@@ -20,6 +20,7 @@ export interface ScriptCommands {
   claimPrepared(...args: Arg[]): Promise<string[]>;
   recoverPrepared(...args: Arg[]): Promise<number>;
   claimCallbacks(...args: Arg[]): Promise<string[]>;
+  claimProducerId(...args: Arg[]): Promise<[number, string]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */
