@@ -193,7 +193,11 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     await page.click(`${queuedRow} button:text("Cancel")`);
     await page.click('[data-testid=dialog-submit]');
     await page.locator(queuedRow).waitFor({ state: 'detached' });
-    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${ids[0]}`)).status, 404);
+    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${ids[0]}`)).json.data.status, 'cancelled');
+    // the cancelled task keeps its record, shown on its page
+    await page.goto(`${home()}#/tasks/${ids[0]}`);
+    assert.equal(await expectText(page, '[data-testid=task-status]', /cancelled/), 'cancelled');
+    await expectText(page, '[data-testid=cancelled-at]', /\d/);
     await api(coyotes.baseUrl, 'PATCH', '/channels/biz', { paused: 'false' });
   });
 
@@ -206,7 +210,7 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     await page.click(`${row} button:text("Cancel")`);
     await page.click('[data-testid=dialog-submit]');
     await page.locator(row).waitFor({ state: 'detached' });
-    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).status, 404);
+    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json.data.status, 'cancelled');
 
     await redis.client.lpush('task:prepare:queue', '{"task": "half an entry"');
     await page.goto(`${home()}#/dead-letters`);

@@ -112,6 +112,6 @@ describe('commands: timeouts, kill and cancel take the whole process tree', () =
     assert.equal(after.json.status_code, 200);
     await waitFor('the next task to run', () => existsSync(file('after-cancel')));
     assert.ok(!existsSync(marker), 'the cancelled task did not run');
-    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json.status_code, 404);
+    assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json.data.status, 'cancelled');
   });
 });

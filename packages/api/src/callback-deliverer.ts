@@ -69,8 +69,8 @@ export class CallbackDeliverer {
 
   private async deliver(channel: string, id: string): Promise<void> {
     const view = await this.broker.queries.get(channel, id);
-    if (!view || !view.spec.callback) {
-      // cancelled (its record removed), forgotten by retention, or an id taken by another task
+    if (!view || !view.spec.callback || view.state === 'cancelled') {
+      // cancelled before it ran (no callback, as documented), forgotten by retention, or an id taken by another task
       await this.broker.callbacks.settle(channel, id);
       return;
     }

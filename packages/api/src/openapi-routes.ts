@@ -112,7 +112,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [404],
   },
   'GET /channels/{name}/failed-tasks/{id}': { summary: 'One failed task', tags: ['failed'], errors: [404] },
-  'POST /channels/{name}/failed-tasks/{id}': { summary: 'Retry a failed task', tags: ['failed'], errors: [404] },
+  'POST /channels/{name}/failed-tasks/{id}': { summary: 'Retry a failed task', tags: ['failed'], errors: [404, 409] },
   'DELETE /channels/{name}/failed-tasks/{id}': { summary: 'Delete a failed task', tags: ['failed'], errors: [404] },
   'GET /delay-tasks': { summary: 'Delayed tasks, soonest first (X-Total-Count: all of them)', tags: ['delayed'], query: page },
   'GET /delay-tasks/{id}': { summary: 'One delayed task', tags: ['delayed'], errors: [404] },

@@ -71,6 +71,7 @@ export function taskDetail(view: TaskView) {
     created_at: rfc3339(spec.createdAt),
     execute_at: view.dueAt === null ? null : rfc3339(view.dueAt),
     failed_at: view.failedAt === null ? null : rfc3339(view.failedAt),
+    cancelled_at: view.cancelledAt === null ? null : rfc3339(view.cancelledAt),
     running_since: view.runningSince === null ? null : rfc3339(view.runningSince),
     timeout: spec.timeoutMs ? spec.timeoutMs / 1000 : null,
     env: spec.env ? Object.keys(spec.env) : [],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
+import { TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
 import type { TaskInput, TaskScript } from '@coyotes/protocol';
 import { envMap, fields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
 
@@ -8,7 +9,6 @@ export type TaskExtras = { cwd?: string; env?: Record<string, string>; maxRetrie
 
 /** An uploaded script is stored with its task in Redis: kept small. */
 export const SCRIPT_MAX_BYTES = 256 * 1024;
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_TIMEOUT_S = 30 * 24 * 3600;
 
 /** Formidable's view of one uploaded file. */
@@ -58,7 +58,7 @@ export function taskForm(ctx: Context): TaskInput & TaskExtras {
   const task =
     commandName === undefined ? requiredString(ctx, body, 'task') : (optionalString(ctx, body, 'task') ?? [commandName, ...args].join(' '));
   const id = optionalString(ctx, body, 'id');
-  if (id !== undefined && !ID.test(id)) ctx.throw(400, 'id must be 1-128 characters of [A-Za-z0-9_.:-]');
+  if (id !== undefined && !isValidTaskId(id)) ctx.throw(400, TASK_ID_RULE);
   const delay = optionalInteger(ctx, body, 'delay');
   const timeout = optionalInteger(ctx, body, 'timeout');
   if (timeout !== undefined && timeout > MAX_TIMEOUT_S) ctx.throw(400, `timeout must be at most ${MAX_TIMEOUT_S} seconds`);

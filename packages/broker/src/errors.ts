@@ -21,6 +21,11 @@ export function brokerError(code: number, taskId: string): CoyotesError {
       return new CoyotesError('COY_ERR_TASK_NOT_FAILED', `task ${taskId} is not in the failed list`);
     case BrokerErrorCode.LeaseLost:
       return new CoyotesError('COY_ERR_TASK_LEASE_LOST', `task ${taskId}: lease lost to another runner`);
+    case BrokerErrorCode.DuplicateCommand:
+      return new CoyotesError(
+        'COY_ERR_TASK_DUPLICATE',
+        `task ${taskId}: an identical command line is already queued or running in this distinct channel`,
+      );
     case BrokerErrorCode.IdExists:
       return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${taskId} is already taken`);
     default:

@@ -21,6 +21,12 @@ export interface ChannelKeys {
   failed: string;
   /** zset id → finished ms, for retention */
   done: string;
+  /** zset id → cancelled ms: the records of cancelled tasks, trimmed like `done` and `failed` */
+  cancelled: string;
+  /** hash id → entries of `queued` that no longer stand for a task (it was cancelled while queued) */
+  stale: string;
+  /** string: the sum of `stale`, so queue depth is LLEN minus it */
+  staleCount: string;
   /** hash id → last result JSON */
   results: string;
   /** zset fingerprint → marker expiry ms (distinct channels) */
@@ -72,6 +78,9 @@ export class Keys {
       crashes: `${base}crashes`,
       failed: `${base}failed`,
       done: `${base}done`,
+      cancelled: `${base}cancelled`,
+      stale: `${base}stale`,
+      staleCount: `${base}stale-count`,
       results: `${base}results`,
       distinct: `${base}distinct`,
       marker: `${base}marker`,
@@ -102,6 +111,14 @@ export class Keys {
   /** Capped stream of one task's output lines and `done` records, expiring after the task. */
   taskLog(channel: string, id: string): string {
     return `${this.prefix}:{${channel}}:log:${id}`;
+  }
+
+  /**
+   * Which channel holds a producer-chosen task id (ids are unique across channels). A key of its
+   * own: channels live in different Cluster slots, so no channel script can touch it.
+   */
+  producerId(id: string): string {
+    return `${this.prefix}:id:${id}`;
   }
 
   node(nodeId: string): string {

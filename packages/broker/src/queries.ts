@@ -14,6 +14,8 @@ export interface TaskView {
   retries: number;
   /** Unix ms it entered the failed list. */
   failedAt: number | null;
+  /** Unix ms it was cancelled. */
+  cancelledAt: number | null;
   /** Unix ms it is due (delayed tasks and retries in backoff). */
   dueAt: number | null;
   /** Unix ms its current execution was claimed (running tasks). */
@@ -31,6 +33,8 @@ export interface ChannelCounts {
   delayed: number;
   failed: number;
   done: number;
+  /** Cancelled tasks whose record is kept. */
+  cancelled: number;
 }
 
 const parse = <T>(json: string | null | undefined): T | null => (json ? (JSON.parse(json) as T) : null);
@@ -53,6 +57,7 @@ export class TaskQueries {
       .zscore(k.done, id)
       .hget(k.results, id)
       .hget(k.retries, id)
+      .zscore(k.cancelled, id)
       .exec();
     const value = (i: number): unknown => {
       const [error, reply] = replies![i]!;
@@ -64,9 +69,11 @@ export class TaskQueries {
     const spec = decodeSpec(json, id, channel);
     const failedAt = value(3) === null ? null : Number(value(3));
     const dueAt = value(2) === null ? null : Number(value(2));
+    const cancelledAt = value(7) === null ? null : Number(value(7));
     let state: TaskState = 'queued';
     const token = value(1) as string | null;
     if (token !== null) state = 'running';
+    else if (cancelledAt !== null) state = 'cancelled';
     else if (failedAt !== null) state = 'failed';
     else if (value(4) !== null) state = 'succeeded';
     else if (dueAt !== null) state = 'delayed';
@@ -76,13 +83,20 @@ export class TaskQueries {
       result: parse<TaskResult>(value(5) as string | null),
       retries: Number(value(6) ?? 0),
       failedAt,
+      cancelledAt,
       dueAt,
       runningSince: token === null ? null : claimedAt(token),
     };
   }
 
-  /** Finds a task by id among the given channels. */
+  /**
+   * Finds a task by id: a producer-chosen id in the channel the cross-channel index names, else
+   * among the given channels.
+   */
   async locate(channels: string[], id: string): Promise<TaskView | null> {
+    const indexed = await this.redis.get(this.keys.producerId(id));
+    const found = indexed === null ? null : await this.get(indexed, id);
+    if (found) return found;
     for (const channel of channels) {
       const view = await this.get(channel, id);
       if (view) return view;
@@ -92,18 +106,21 @@ export class TaskQueries {
 
   async counts(channel: string): Promise<ChannelCounts> {
     const k = this.keys.channel(channel);
-    const [queued, running, delayed, failed, done] = (await this.redis
+    const [entries, stale, running, delayed, failed, done, cancelled] = (await this.redis
       .pipeline()
       .llen(k.queued)
+      .get(k.staleCount)
       .hlen(k.running)
       .zcard(k.delayed)
       .zcard(k.failed)
       .zcard(k.done)
+      .zcard(k.cancelled)
       .exec())!.map(([error, reply]) => {
       if (error) throw error;
-      return Number(reply);
-    }) as [number, number, number, number, number];
-    return { queued, running, delayed, failed, done };
+      return Number(reply ?? 0);
+    }) as [number, number, number, number, number, number, number];
+    // entries of tasks cancelled while queued wait in the list until a claim drops them
+    return { queued: Math.max(0, entries - stale), running, delayed, failed, done, cancelled };
   }
 
   async stats(channel: string): Promise<Record<string, number>> {
@@ -118,11 +135,16 @@ export class TaskQueries {
     return this.specs(channel, ids);
   }
 
-  /** Queued tasks, the next to run first; cancelled ids still in the list are skipped. */
+  /** Queued tasks, the next to run first; entries of cancelled tasks still in the list are skipped. */
   async listQueued(channel: string, page: Page): Promise<TaskSpec[]> {
     const k = this.keys.channel(channel);
-    const ids = await this.redis.lrange(k.queued, -(page.offset + page.limit), -(page.offset + 1));
-    return this.specs(channel, ids.reverse());
+    const ids = (await this.redis.lrange(k.queued, -(page.offset + page.limit), -(page.offset + 1))).reverse();
+    if (ids.length === 0) return [];
+    const stale = await this.redis.hmget(k.stale, ...ids);
+    return this.specs(
+      channel,
+      ids.filter((_id, i) => stale[i] === null),
+    );
   }
 
   /** Failed tasks, most recent first. */

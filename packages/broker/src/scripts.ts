@@ -23,6 +23,7 @@ export interface ScriptCommands {
   updateChannel(...args: Arg[]): Promise<string | null>;
   writePausedFlag(...args: Arg[]): Promise<number>;
   appendTaskLog(...args: Arg[]): Promise<number>;
+  claimProducerId(...args: Arg[]): Promise<[number, string]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { commandLine } from '@coyotes/protocol';
+import { CoyotesError, commandLine } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
@@ -25,6 +25,9 @@ export type CompletionOutcome = 'succeeded' | 'retry-scheduled' | 'failed' | 'le
 
 const COMPLETION: Record<number, CompletionOutcome> = { 1: 'succeeded', 2: 'retry-scheduled', 3: 'failed' };
 
+/** A producer id's cross-channel index entry outlives the task's delay and retention by this much. */
+const PRODUCER_ID_TTL_MARGIN_MS = 24 * 3_600_000;
+
 /**
  * When a lease was taken, read from its token: `<owner>:<claim ms>:<n>` (the owner may hold
  * colons itself, so the time is the second field from the end).
@@ -48,18 +51,82 @@ export class TaskStore {
     private readonly options: BrokerOptions,
   ) {}
 
-  /** Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct channel. */
-  async enqueue(spec: TaskSpec, channel: Pick<ChannelConfig, 'distinct'>): Promise<EnqueueOutcome> {
-    const [outcome] = await this.enqueueMany(spec.channel, [spec], channel);
+  /**
+   * Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct
+   * channel. `producerId`: its id was chosen by the producer (see enqueueMany).
+   */
+  async enqueue(spec: TaskSpec, channel: Pick<ChannelConfig, 'distinct'>, producerId = false): Promise<EnqueueOutcome> {
+    const [outcome] = await this.enqueueMany(spec.channel, [spec], channel, producerId ? new Set([spec.id]) : undefined);
     if (outcome instanceof Error) throw outcome;
     return outcome!;
   }
 
   /**
    * Accepts tasks of one channel in one script call. Each gets its outcome, or the error
-   * (an id already accepted) that refused it; the others are accepted regardless.
+   * (an id already accepted, here or in another channel) that refused it; the others are
+   * accepted regardless. Ids in `producerIds` were chosen by producers: each is first claimed
+   * in the cross-channel id index (generated ids are unique by construction).
    */
-  async enqueueMany(channel: string, specs: TaskSpec[], config: Pick<ChannelConfig, 'distinct'>): Promise<(EnqueueOutcome | Error)[]> {
+  async enqueueMany(
+    channel: string,
+    specs: TaskSpec[],
+    config: Pick<ChannelConfig, 'distinct'>,
+    producerIds: ReadonlySet<string> = new Set(),
+  ): Promise<(EnqueueOutcome | Error)[]> {
+    if (specs.length === 0) return [];
+    const refused = new Map<TaskSpec, Error>();
+    const claimed = new Set<TaskSpec>();
+    await Promise.all(
+      specs
+        .filter((spec) => producerIds.has(spec.id))
+        .map(async (spec) => {
+          const taken = await this.claimProducerId(channel, spec);
+          if (taken === true) claimed.add(spec);
+          else if (taken !== null) refused.set(spec, taken);
+        }),
+    );
+    const admitted = specs.filter((spec) => !refused.has(spec));
+    const outcomes = new Map<TaskSpec, EnqueueOutcome | Error>();
+    (await this.enqueueInChannel(channel, admitted, config)).forEach((outcome, i) => outcomes.set(admitted[i]!, outcome));
+    // a claim the channel then refused (duplicate command, id already there) is given back
+    const refusedOutcome = (spec: TaskSpec): boolean => outcomes.get(spec) instanceof Error || outcomes.get(spec) === 'duplicate';
+    const accepted = new Set(admitted.filter((spec) => !refusedOutcome(spec)).map((spec) => spec.id));
+    await Promise.all(
+      admitted
+        .filter((spec) => claimed.has(spec) && refusedOutcome(spec) && !accepted.has(spec.id))
+        .map((spec) => this.redis.claimProducerId(this.keys.producerId(spec.id), channel, 0, '', 'release')),
+    );
+    return specs.map((spec) => refused.get(spec) ?? outcomes.get(spec)!);
+  }
+
+  /**
+   * Takes a producer id for a channel in the cross-channel index: true when this call took it,
+   * null when the channel already held it (its own script then decides), or the error refusing it
+   * because another channel's task has that id. An index entry whose task is gone (forgotten by
+   * retention, or a push that crashed half-way) is taken over.
+   */
+  private async claimProducerId(channel: string, spec: TaskSpec): Promise<true | null | Error> {
+    const { id } = spec;
+    const key = this.keys.producerId(id);
+    // kept while the task may exist: its delay, then its retention
+    const ttl = Math.max(0, (spec.executeAt ?? 0) - Date.now()) + this.options.resultRetentionAgeMs + PRODUCER_ID_TTL_MARGIN_MS;
+    let [took, owner] = await this.redis.claimProducerId(key, channel, ttl, '', 'claim');
+    if (took === 0 && !(await this.redis.hexists(this.keys.channel(owner).tasks, id))) {
+      [took, owner] = await this.redis.claimProducerId(key, channel, ttl, owner, 'claim');
+    }
+    if (took === 0) {
+      return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${id} is already taken in channel ${owner}`, {
+        hint: `ids are unique across channels: channel ${owner} has a task with this one`,
+      });
+    }
+    return owner === channel ? null : true;
+  }
+
+  private async enqueueInChannel(
+    channel: string,
+    specs: TaskSpec[],
+    config: Pick<ChannelConfig, 'distinct'>,
+  ): Promise<(EnqueueOutcome | Error)[]> {
     if (specs.length === 0) return [];
     const k = this.keys.channel(channel);
     const args: (string | number)[] = [];
@@ -100,6 +167,8 @@ export class TaskStore {
       k.leases,
       k.marker,
       k.paused,
+      k.stale,
+      k.staleCount,
       max,
       now + leaseMs,
       `${tokenPrefix}:${now}`,
@@ -239,10 +308,30 @@ export class TaskStore {
     return { moved, nextDueMs: nextDue < 0 ? null : nextDue };
   }
 
-  /** Cancels a queued or delayed task; answers 'running' when the caller must kill it instead. */
+  /**
+   * Cancels a queued or delayed task, which keeps a `cancelled` record (and its id) until
+   * retention drops it; answers 'running' when the caller must kill it instead.
+   */
   async cancel(channel: string, id: string): Promise<'cancelled' | 'running'> {
     const k = this.keys.channel(channel);
-    const code = await this.redis.cancelTask(k.tasks, k.running, k.delayed, k.distinct, k.done, k.failed, id);
+    const code = await this.redis.cancelTask(
+      k.tasks,
+      k.running,
+      k.delayed,
+      k.distinct,
+      k.done,
+      k.failed,
+      k.cancelled,
+      k.stale,
+      k.staleCount,
+      k.results,
+      k.retries,
+      k.stats,
+      id,
+      Date.now(),
+      this.options.resultRetentionCount,
+      this.options.resultRetentionAgeMs,
+    );
     if (code === 1) return 'cancelled';
     if (code === 2) return 'running';
     throw brokerError(code, id);

@@ -40,7 +40,7 @@ describe('queue, claim, complete', () => {
     assert.equal(view?.state, 'succeeded');
     assert.equal(view?.result?.stdoutTail, 'out');
     assert.equal(await b.redis.zcard(b.keys.channel('c').leases), 0);
-    assert.deepEqual(await b.queries.counts('c'), { queued: 0, running: 0, delayed: 0, failed: 0, done: 1 });
+    assert.deepEqual(await b.queries.counts('c'), { queued: 0, running: 0, delayed: 0, failed: 0, done: 1, cancelled: 0 });
   });
 
   test('a paused channel gives no task to any claimer until it is resumed', async () => {
@@ -80,7 +80,7 @@ describe('queue, claim, complete', () => {
     const outcomes = await b.tasks.enqueueMany('c', batch, { distinct: true });
     assert.deepEqual(outcomes.slice(0, 1).concat(outcomes.slice(2)), ['queued', 'delayed', 'duplicate']);
     assert.equal((outcomes[1] as { code?: string }).code, 'COY_ERR_TASK_ID_EXISTS');
-    assert.deepEqual(await b.queries.counts('c'), { queued: 1, running: 0, delayed: 1, failed: 0, done: 0 });
+    assert.deepEqual(await b.queries.counts('c'), { queued: 1, running: 0, delayed: 1, failed: 0, done: 0, cancelled: 0 });
     assert.equal(await b.redis.hget(b.keys.channel('c').stats, 'accepted'), '2');
   });
 
@@ -283,7 +283,7 @@ describe('delays and cancel', () => {
     assert.equal((await b.queries.get('t', task.id))?.state, 'queued');
   });
 
-  test('cancel: queued and delayed tasks are dropped, running ones are reported for a kill, finished ones refused', async () => {
+  test('cancel: queued and delayed tasks are cancelled, running ones are reported for a kill, finished ones refused', async () => {
     const b = h.broker();
     const [queued, delayed, running] = [spec('x', 'q'), spec('x', 'd', { executeAt: Date.now() + 60_000 }), spec('x', 'r')];
     await b.tasks.enqueue(running, { distinct: false });

@@ -32,6 +32,7 @@ export interface TaskDetail {
   created_at: string;
   execute_at: string | null;
   failed_at: string | null;
+  cancelled_at: string | null;
   timeout: number | null;
   result: TaskResultDetail | null;
 }

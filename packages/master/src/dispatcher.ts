@@ -70,7 +70,7 @@ export class PrepareDispatcher {
   /** Parses a batch; enqueues the valid entries with one script call per channel, dead-letters the rest. */
   private async dispatch(entries: string[]): Promise<void> {
     const now = Date.now();
-    const byChannel = new Map<string, { config: ChannelConfig; specs: TaskSpec[] }>();
+    const byChannel = new Map<string, { config: ChannelConfig; specs: TaskSpec[]; producerIds: Set<string> }>();
     const letters: Promise<void>[] = [];
     for (const entry of entries) {
       const parsed = parseIngressEntry(entry);
@@ -92,21 +92,34 @@ export class PrepareDispatcher {
         letters.push(this.deadLetter((error as Error).message, entry));
         continue;
       }
-      const group = byChannel.get(name) ?? { config, specs: [] };
+      const group = byChannel.get(name) ?? { config, specs: [], producerIds: new Set<string>() };
       group.specs.push(spec);
+      if (parsed.input.id !== undefined) group.producerIds.add(spec.id);
       byChannel.set(name, group);
     }
-    await Promise.all([...letters, ...[...byChannel].map(([name, group]) => this.enqueue(name, group.config, group.specs))]);
+    await Promise.all([
+      ...letters,
+      ...[...byChannel].map(([name, group]) => this.enqueue(name, group.config, group.specs, group.producerIds)),
+    ]);
   }
 
-  private async enqueue(name: string, config: ChannelConfig, specs: TaskSpec[]): Promise<void> {
-    const outcomes = await this.broker.tasks.enqueueMany(name, specs, config);
+  private async enqueue(name: string, config: ChannelConfig, specs: TaskSpec[], producerIds: Set<string>): Promise<void> {
+    const outcomes = await this.broker.tasks.enqueueMany(name, specs, config, producerIds);
     let firstDue = Infinity;
+    const letters: Promise<void>[] = [];
     outcomes.forEach((outcome, i) => {
-      // a producer-chosen id that is already taken: that task exists, nothing is lost
-      if (outcome instanceof Error && !isCoyotesError(outcome, 'COY_ERR_TASK_ID_EXISTS')) throw outcome;
+      if (outcome instanceof Error) {
+        if (!isCoyotesError(outcome, 'COY_ERR_TASK_ID_EXISTS')) throw outcome;
+        // a producer-chosen id already taken in this channel: that task exists, nothing is lost;
+        // taken by another channel's task (the error says which, in its hint): this one never runs
+        const spec = specs[i]!;
+        if (outcome.hint !== undefined) {
+          letters.push(this.deadLetter(outcome.message, JSON.stringify({ id: spec.id, chan: name, task: spec.name })));
+        }
+      }
       if (outcome === 'delayed') firstDue = Math.min(firstDue, specs[i]!.executeAt!);
     });
+    await Promise.all(letters);
     if (firstDue !== Infinity) await this.broker.channels.publish({ type: 'delayed', channel: name, dueMs: firstDue });
   }
 

@@ -19,3 +19,17 @@ export function isCommandAllowed(channel: Pick<ChannelConfig, 'allowedCommands'>
   if (!allowed || allowed.length === 0) return true;
   return allowed.some((pattern) => pattern === program || patternToRegExp(pattern).test(program));
 }
+
+/**
+ * Environment variables that choose which program runs, or what it loads before its own code:
+ * set by a task, they would turn a channel's `allowedCommands` into nothing (`PATH` finds another
+ * `php`, `LD_PRELOAD` runs any library inside the allowed one).
+ */
+const PROGRAM_CHANGING_ENV =
+  /^(PATH|LD_.*|DYLD_.*|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|PS4|GCONV_PATH|NODE_OPTIONS|NODE_PATH|PYTHONPATH|PYTHONSTARTUP|PYTHONHOME|PERL5LIB|PERL5OPT|PERLLIB|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|PHPRC|PHP_INI_SCAN_DIR)$/;
+
+/** The task `env` names a channel with `allowedCommands` refuses (none when the list is absent or empty). */
+export function refusedEnvNames(channel: Pick<ChannelConfig, 'allowedCommands'>, env: Record<string, string> | undefined): string[] {
+  if (!env || !channel.allowedCommands || channel.allowedCommands.length === 0) return [];
+  return Object.keys(env).filter((name) => PROGRAM_CHANGING_ENV.test(name));
+}

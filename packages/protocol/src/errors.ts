@@ -19,6 +19,7 @@ export const ErrorCodes = {
   COY_ERR_TASK_NOT_FAILED: 'the task is not in the failed list',
   COY_ERR_TASK_FINISHED: 'the task has already finished',
   COY_ERR_TASK_ID_EXISTS: 'a task with that id was already accepted',
+  COY_ERR_TASK_DUPLICATE: 'an identical command line is already queued or running in the distinct channel',
   // ipc
   COY_ERR_IPC_TIMEOUT: 'the master did not answer in time',
   // redis

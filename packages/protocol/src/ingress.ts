@@ -1,3 +1,4 @@
+import { TASK_ID_RULE, isValidTaskId } from './task.js';
 import type { TaskCommand, TaskScript, TaskSource, TaskSpec } from './task.js';
 
 /** What a producer asked for, before ids and defaults are applied. */
@@ -42,8 +43,7 @@ export function parseIngressEntry(raw: string): IngressParse {
     return { ok: false, reason: 'id must be a string' };
   }
   const id = doc.id === undefined ? undefined : String(doc.id);
-  if (id !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(id))
-    return { ok: false, reason: 'id must be 1-128 characters of [A-Za-z0-9_.:-]' };
+  if (id !== undefined && !isValidTaskId(id)) return { ok: false, reason: TASK_ID_RULE };
 
   if (isObject(doc.task)) return parseTaskJob(doc, doc.task, id);
 

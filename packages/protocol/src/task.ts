@@ -32,6 +32,14 @@ export interface TaskSpec {
   script?: TaskScript;
 }
 
+/** What a producer-chosen task id must be, as the refusal says it. */
+export const TASK_ID_RULE = 'id must be 1-128 characters of [A-Za-z0-9_.:-], and not "." or ".."';
+
+/** Producer-chosen ids: key- and URL-safe; `.` and `..` would be resolved away in a route's path. */
+export function isValidTaskId(id: string): boolean {
+  return /^[A-Za-z0-9_.:-]{1,128}$/.test(id) && id !== '.' && id !== '..';
+}
+
 /** A script stored with its task (bounded size) and written to a temp file only while it runs. */
 export interface TaskScript {
   /** The uploaded file name, for display; the file on disk gets a name of its own. */

@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { split } from 'shlex';
-import { CoyotesError, isCommandAllowed } from '@coyotes/protocol';
+import { CoyotesError, isCommandAllowed, refusedEnvNames } from '@coyotes/protocol';
 import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
 /**
@@ -27,12 +27,20 @@ export function taskArgv(spec: Pick<TaskSpec, 'name' | 'command'>, channel: Pick
  * The last gate, whatever door the task came in by.
  */
 export function allowedTaskArgv(
-  spec: Pick<TaskSpec, 'name' | 'command'>,
+  spec: Pick<TaskSpec, 'name' | 'command' | 'env'>,
   channel: Pick<ChannelConfig, 'name' | 'shell' | 'allowedCommands'>,
 ): string[] {
   const argv = taskArgv(spec, channel);
   if (!isCommandAllowed(channel, argv[0]!)) {
     throw new CoyotesError('COY_ERR_TASK_INVALID', `command "${argv[0]}" is not in the allowed_commands of channel ${channel.name}`);
+  }
+  // allowed_commands given after the task was accepted: its env is checked again here
+  const refused = refusedEnvNames(channel, spec.env);
+  if (refused.length > 0) {
+    throw new CoyotesError(
+      'COY_ERR_TASK_INVALID',
+      `env ${refused.join(', ')} may not be set in channel ${channel.name}: it has allowed_commands`,
+    );
   }
   return argv;
 }

@@ -75,6 +75,7 @@ export class Execution {
       if (script) argv = [argv[0]!, script.path, ...argv.slice(1)];
     } catch (error) {
       this.pid = null;
+      log.warn({ taskId: spec.id, reason: (error as Error).message }, 'task could not start');
       this.done = Promise.resolve(finish('spawn-error', null, null, (error as Error).message));
       return;
     }

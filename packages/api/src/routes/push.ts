@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { split } from 'shlex';
 import { newTaskId } from '@coyotes/broker';
-import { isCommandAllowed, taskSpecFrom } from '@coyotes/protocol';
+import { CoyotesError, isCommandAllowed, refusedEnvNames, taskSpecFrom } from '@coyotes/protocol';
 import type { ChannelConfig, TaskInput, TaskSpec } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
@@ -17,6 +17,13 @@ const CALLBACK_SAFETY_NET_MS = 3_600_000;
 /** Refuses (403) a program the channel's `allowed_commands` does not list, before anything is queued. */
 function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec): void {
   if (!channel.allowedCommands || channel.allowedCommands.length === 0) return;
+  const refused = refusedEnvNames(channel, spec.env);
+  if (refused.length > 0) {
+    throw new CoyotesError(
+      'COY_ERR_TASK_INVALID',
+      `env ${refused.join(', ')} may not be set in channel ${channel.name}: it has allowed_commands, and these change which program runs`,
+    );
+  }
   // in a shell channel a bare line runs as /bin/sh -c line: the program is the shell
   let program = spec.command?.name ?? (channel.shell ? '/bin/sh' : undefined);
   if (program === undefined) {
@@ -39,7 +46,7 @@ async function submit(ctx: Context, deps: ApiDeps, channelName: string, input: T
   checkAllowed(ctx, channel, spec);
   // armed before the task exists, so no crash can leave a finished task without its callback
   if (spec.callback) await deps.broker.callbacks.arm(channel.name, spec.id, (spec.executeAt ?? now) + CALLBACK_SAFETY_NET_MS);
-  const outcome = await deps.broker.tasks.enqueue(spec, channel);
+  const outcome = await deps.broker.tasks.enqueue(spec, channel, input.id !== undefined);
   if (outcome === 'duplicate' && spec.callback) await deps.broker.callbacks.settle(channel.name, spec.id);
   if (outcome === 'delayed' && spec.executeAt) {
     await deps.broker.channels.publish({ type: 'delayed', channel: channel.name, dueMs: spec.executeAt });

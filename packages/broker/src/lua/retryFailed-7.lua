@@ -1,20 +1,24 @@
 --[[
-  Put a failed task back at the end of the queue with fresh retry and crash counts.
+  Put a failed task back at the end of the queue with fresh retry and crash counts. In a distinct
+  channel it re-takes its dedup marker, and is refused (nothing changes) while an identical
+  command line queued, delayed or running holds it: the retry would run beside that task.
   Input:  KEYS[1] failed  KEYS[2] queued  KEYS[3] retries  KEYS[4] crashes  KEYS[5] marker
           KEYS[6] distinct  KEYS[7] tasks
           ARGV[1] id  ARGV[2] now ms  ARGV[3] distinct marker TTL ms
-  Output: 1 requeued; -4 not in the failed list
+  Output: 1 requeued; -4 not in the failed list; -1 an identical task holds the distinct marker
 ]]
 -- @include fingerprintOf
 -- @include wake
-local id = ARGV[1]
-if redis.call('ZREM', KEYS[1], id) == 0 then return -4 end
-redis.call('HDEL', KEYS[3], id)
-redis.call('HDEL', KEYS[4], id)
+local id, now = ARGV[1], tonumber(ARGV[2])
+if not redis.call('ZSCORE', KEYS[1], id) then return -4 end
 local fingerprint = fingerprintOf(KEYS[7], id)
 if fingerprint ~= '' then
-  redis.call('ZADD', KEYS[6], tonumber(ARGV[2]) + tonumber(ARGV[3]), fingerprint)
+  if tonumber(redis.call('ZSCORE', KEYS[6], fingerprint) or 0) > now then return -1 end
+  redis.call('ZADD', KEYS[6], now + tonumber(ARGV[3]), fingerprint)
 end
+redis.call('ZREM', KEYS[1], id)
+redis.call('HDEL', KEYS[3], id)
+redis.call('HDEL', KEYS[4], id)
 redis.call('LPUSH', KEYS[2], id)
 wake(KEYS[5])
 return 1

@@ -1,3 +1,4 @@
+import { ApiRequestError } from '../client.js';
 import { oneTaskId, print, usageError } from './verb.js';
 import type { Verb } from './verb.js';
 
@@ -14,8 +15,24 @@ export const retry: Verb = {
       if (!channel) throw usageError(this, '--all-failed needs -c channel');
       // the ids first: a retried task that fails again must not be retried twice in one go
       const ids = await context.client.failedTaskIds(channel);
-      for (const id of ids) await context.client.retry(id, channel);
-      print(context, { channel, retried: ids }, `retried ${ids.length} failed task${ids.length === 1 ? '' : 's'} of ${channel}`);
+      const retried: string[] = [];
+      const skipped: string[] = [];
+      for (const id of ids) {
+        try {
+          await context.client.retry(id, channel);
+          retried.push(id);
+        } catch (error) {
+          // a distinct channel refuses the retry while an identical task is queued or running
+          if (!(error instanceof ApiRequestError) || error.status !== 409) throw error;
+          skipped.push(id);
+        }
+      }
+      const left = skipped.length > 0 ? ` (${skipped.length} left failed: an identical task is queued or running)` : '';
+      print(
+        context,
+        { channel, retried, ...(skipped.length > 0 ? { skipped } : {}) },
+        `retried ${retried.length} failed task${retried.length === 1 ? '' : 's'} of ${channel}${left}`,
+      );
       return 0;
     }
     const id = oneTaskId(this, positionals);

@@ -16,6 +16,7 @@ interface TaskDetail {
   created_at: string;
   execute_at: string | null;
   failed_at: string | null;
+  cancelled_at?: string | null;
   started_at?: string | null;
   timeout: number | null;
   env: string[];
@@ -82,7 +83,7 @@ export class TaskView {
           'section',
           { class: 'card' },
           h('h2', {}, 'Task ', h('span', { class: 'mono' }, this.id)),
-          h('p', { 'data-testid': 'task-status' }, 'Not found: never existed, cancelled, or removed by retention.'),
+          h('p', { 'data-testid': 'task-status' }, 'Not found: never existed, or removed by retention.'),
         ),
       );
       return;
@@ -162,6 +163,7 @@ export class TaskView {
                 : null,
               row('Failed executions', String(task.retry_count)),
               task.failed_at ? row('Failed at', clock(parseTime(task.failed_at))) : null,
+              task.cancelled_at ? row('Cancelled at', clock(parseTime(task.cancelled_at)), 'cancelled-at') : null,
             ),
           ),
         ),

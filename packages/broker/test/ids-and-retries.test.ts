@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { TaskResult } from '@coyotes/protocol';
+import { brokerHarness, spec } from './harness.js';
+
+const h = brokerHarness();
+
+function exited(exitCode: number): TaskResult {
+  const now = Date.now();
+  return {
+    outcome: 'exited',
+    exitCode,
+    signal: null,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    host: 'h',
+    nodeId: 'n',
+    pid: 1,
+    stdoutTail: '',
+    stderrTail: '',
+  };
+}
+const failing = { success: false, retryAllowed: true, maxRetries: 0 };
+
+describe('distinct channels: a retry never runs beside an identical live task', () => {
+  test('retrying a failed task is refused while an identical command line is queued; accepted once it finished', async () => {
+    const b = h.broker();
+    const first = spec('d', 'php artisan report');
+    await b.tasks.enqueue(first, { distinct: true });
+    const [claimed] = await b.tasks.claim('d', 1, 'n', 30_000);
+    assert.equal(await b.tasks.complete(claimed!, exited(1), failing), 'failed');
+    const second = spec('d', 'php artisan report');
+    assert.equal(await b.tasks.enqueue(second, { distinct: true }), 'queued', 'the failure released the marker');
+    await assert.rejects(b.tasks.retryFailed('d', first.id), { code: 'COY_ERR_TASK_DUPLICATE' });
+    assert.equal((await b.queries.get('d', first.id))?.state, 'failed', 'left in the failed list');
+    const running = await b.tasks.claim('d', 5, 'n', 30_000);
+    assert.deepEqual(
+      running.map((task) => task.spec.id),
+      [second.id],
+      'only the identical task runs',
+    );
+    await assert.rejects(b.tasks.retryFailed('d', first.id), { code: 'COY_ERR_TASK_DUPLICATE' }, 'nor while it runs');
+    await b.tasks.complete(running[0]!, exited(0), { ...failing, success: true });
+    await b.tasks.retryFailed('d', first.id);
+    assert.equal((await b.queries.get('d', first.id))?.state, 'queued');
+  });
+});
+
+describe('producer ids are unique across channels', () => {
+  test('an id accepted in one channel is refused in another; lookups find the one task', async () => {
+    const b = h.broker();
+    const task = spec('alpha', 'echo a', { id: 'order-7' });
+    assert.equal(await b.tasks.enqueue(task, { distinct: false }, true), 'queued');
+    await assert.rejects(b.tasks.enqueue({ ...task, channel: 'beta', name: 'echo b' }, { distinct: false }, true), (error: Error) => {
+      assert.equal((error as { code?: string }).code, 'COY_ERR_TASK_ID_EXISTS');
+      assert.match(error.message, /channel alpha/);
+      return true;
+    });
+    assert.equal(await b.redis.hexists(b.keys.channel('beta').tasks, 'order-7'), 0, 'nothing stored in beta');
+    const found = await b.queries.locate(['beta', 'alpha'], 'order-7');
+    assert.equal(found?.spec.channel, 'alpha');
+    // the same channel answers as before: the id is taken there
+    await assert.rejects(b.tasks.enqueue({ ...task }, { distinct: false }, true), { code: 'COY_ERR_TASK_ID_EXISTS' });
+    assert.equal(await b.redis.get(b.keys.producerId('order-7')), 'alpha', 'the refused push left the index alone');
+  });
+
+  test('an index entry whose task is gone is taken over; a push the channel refuses gives its claim back', async () => {
+    const b = h.broker();
+    const task = spec('alpha', 'echo a', { id: 'order-8' });
+    await b.tasks.enqueue(task, { distinct: false }, true);
+    // what retention does to an old record (or a push that died half-way): the task is gone
+    await b.redis.hdel(b.keys.channel('alpha').tasks, 'order-8');
+    assert.equal(await b.tasks.enqueue({ ...task, channel: 'beta' }, { distinct: false }, true), 'queued');
+    assert.equal(await b.redis.get(b.keys.producerId('order-8')), 'beta');
+
+    // a distinct channel refuses the command line: the id is not kept for it
+    await b.tasks.enqueue(spec('gamma', 'same line'), { distinct: true });
+    assert.equal(await b.tasks.enqueue(spec('gamma', 'same line', { id: 'order-9' }), { distinct: true }, true), 'duplicate');
+    assert.equal(await b.redis.get(b.keys.producerId('order-9')), null);
+    assert.equal(await b.tasks.enqueue(spec('delta', 'other', { id: 'order-9' }), { distinct: false }, true), 'queued');
+  });
+
+  test('the same id twice in one batch: one task, and the index keeps it', async () => {
+    const b = h.broker();
+    const one = spec('alpha', 'first', { id: 'order-10' });
+    const two = spec('alpha', 'second', { id: 'order-10' });
+    const outcomes = await b.tasks.enqueueMany('alpha', [one, two], { distinct: false }, new Set(['order-10']));
+    assert.equal(outcomes.filter((outcome) => outcome === 'queued').length, 1);
+    assert.equal(await b.redis.get(b.keys.producerId('order-10')), 'alpha');
+  });
+});
