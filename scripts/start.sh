@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Starts Coyotes against a local Redis, installing what is missing first.
+# Starts Coyotes against a local Redis, installing what running needs first (nothing only tests use:
+# see scripts/bootstrap.sh).
 # Arguments are the server's flags (Go style, as the seed: -redis-host 127.0.0.1:6379 -concurrent 5).
 # When nothing answers on the Redis address, a project-local redis-server is started with its
 # data under .coyotes/redis/ and stopped when Coyotes exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
 
 redis_addr="${COYOTES_REDIS_HOST:-127.0.0.1:6379}"
 args=("$@")
@@ -17,9 +17,17 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 redis_host="${redis_addr%:*}"
 redis_port="${redis_addr##*:}"
+redis_answers() { (exec 3<>"/dev/tcp/$redis_host/$redis_port") 2>/dev/null; }
+
+# a redis-server is installed only when none answers
+if redis_answers; then
+  COYOTES_BOOTSTRAP_REDIS=no bash scripts/bootstrap.sh run
+else
+  bash scripts/bootstrap.sh run
+fi
 
 local_redis=""
-if ! (exec 3<>"/dev/tcp/$redis_host/$redis_port") 2>/dev/null; then
+if ! redis_answers; then
   case "$redis_host" in
     127.* | localhost) ;;
     *) echo "start: nothing answers on $redis_addr and it is not local; start Redis there first" >&2; exit 2 ;;
@@ -29,7 +37,7 @@ if ! (exec 3<>"/dev/tcp/$redis_host/$redis_port") 2>/dev/null; then
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$PWD/.coyotes/redis" --appendonly yes \
     --daemonize no --logfile "$PWD/.coyotes/redis/redis.log" &
   local_redis=$!
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/$redis_host/$redis_port") 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 100); do redis_answers && break; sleep 0.1; done
 fi
 
 node packages/cli/bin/coyotes.js "$@" &

@@ -3,6 +3,6 @@
 # Tests start their own redis-server processes on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh test
 pnpm run --silent lint
 node scripts/run-tests.mjs "$@"

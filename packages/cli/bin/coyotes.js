@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/index.js';
+import { main } from '../dist/main.js';
 
 // exit explicitly: under pm2 an IPC channel to pm2 stays open and would keep this process alive
 // (stdout and stderr writes to files, pipes and terminals are synchronous on Linux: nothing is lost)

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { CoyotesError } from '@coyotes/protocol';
+
+// loaded when a YAML file is read: every start of the binary (client verbs too) would pay for it
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof Yaml).parse(text);
 
 /** Reads a JSON or YAML settings file keyed by flag name. */
 export function readConfigFile(path: string): Record<string, unknown> {

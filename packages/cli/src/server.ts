@@ -1,40 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Master } from '@coyotes/master';
-import { CoyotesError, parseHostPort, resolveServerOptions } from '@coyotes/protocol';
+import { CoyotesError } from '@coyotes/protocol';
 import type { ServerOptions } from '@coyotes/protocol';
 import { banner } from './banner.js';
-import { readConfigFile } from './config-file.js';
-import { layerOptions } from './flags.js';
-import type { ParsedCommandLine } from './flags.js';
 import { setUpLogging } from './logging.js';
 import { stripPm2Environment } from './pm2-env.js';
-
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
-
-/** Resolves the server options from flags, environment and config file; throws on a bad value. */
-export function serverOptions(
-  command: ParsedCommandLine,
-  env: NodeJS.ProcessEnv,
-): { options: Readonly<ServerOptions>; warnings: string[] } {
-  const configPath = command.config ?? env.COYOTES_CONFIG;
-  const file = configPath ? readConfigFile(configPath) : {};
-  const { options, warnings } = layerOptions({ flags: command.flags, env, file });
-  const resolved = resolveServerOptions(options);
-  const { host } = parseHostPort(resolved.httpAddr, 'http-addr');
-  if (!LOOPBACK.test(host) && !resolved.httpToken && !command.allowInsecureBind) {
-    throw new CoyotesError(
-      'COY_ERR_CONFIG_INVALID',
-      `-http-addr ${resolved.httpAddr} is not a loopback address and no -http-token is set`,
-      {
-        hint: 'set -http-token (or COYOTES_HTTP_TOKEN), or pass -allow-insecure-bind',
-      },
-    );
-  }
-  return { options: resolved, warnings };
-}
+import { VERSION } from './version.js';
 
 /** Runs master in this process until a signal drains it. */
 export async function runServer(options: Readonly<ServerOptions>, warnings: string[]): Promise<number> {
