@@ -40,13 +40,14 @@ export interface StartOptions {
   httpPort?: number;
   /** Discard what it prints (for tests whose commands print gigabytes). */
   quiet?: boolean;
+  /** Reuse a pidfile (a restart of the same installation); a fresh one by default. */
+  pidfile?: string;
 }
 
 /** Spawns the binary (built) with its own pidfile and HTTP port; short leases for tests. */
 export async function startCoyotes(options: StartOptions): Promise<RunningCoyotes> {
   const port = options.httpPort ?? (await freePort());
-  const dir = mkdtempSync(path.join(tmpdir(), 'coyotes-test-'));
-  const pidfile = path.join(dir, 'coyotes.pid');
+  const pidfile = options.pidfile ?? path.join(mkdtempSync(path.join(tmpdir(), 'coyotes-test-')), 'coyotes.pid');
   const httpAddr = `127.0.0.1:${port}`;
   const args = [
     '-redis-host',

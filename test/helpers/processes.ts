@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from './wait.js';
 
@@ -65,4 +65,42 @@ export function killAll(pids: number[]): void {
       // already gone
     }
   }
+}
+
+/** Reads /proc/<pid>/environ into a map; null when the process is gone or not ours. */
+function environOf(pid: number): Map<string, string> | null {
+  try {
+    const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    return new Map(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The live Node processes of one Coyotes installation on this host: every process running Node
+ * whose environment names `pidfile` in COYOTES_PIDFILE (master gets it from the test, its api and
+ * channel processes from master), with its parent pid. Commands never carry COYOTES_* variables.
+ */
+export function coyotesProcesses(pidfile: string): { pid: number; ppid: number; cmd: string; channel?: string }[] {
+  const found: { pid: number; ppid: number; cmd: string; channel?: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid || !isAlive(pid)) continue;
+    const env = environOf(pid);
+    if (env?.get('COYOTES_PIDFILE') !== pidfile) continue;
+    let cmd: string[];
+    let stat: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmd[0] !== process.execPath && path.basename(cmd[0] ?? '') !== 'node') continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    found.push({ pid, ppid, cmd: cmd.join(' '), channel: env.get('COYOTES_CHANNEL') });
+  }
+  return found;
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,6 +22,8 @@ export interface TestRedis {
   down(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   up(): Promise<void>;
+  /** Starts it again on the same port with an empty dataset (its data directory wiped). */
+  upEmpty(): Promise<void>;
 }
 
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
@@ -71,6 +73,11 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     },
     down: kill,
     async up() {
+      child = await launch();
+    },
+    async upEmpty() {
+      await kill();
+      for (const file of readdirSync(dir)) rmSync(path.join(dir, file), { recursive: true, force: true });
       child = await launch();
     },
   };

@@ -24,6 +24,9 @@ let broker: Broker | undefined;
 let channels: ChannelCache | undefined;
 let deliverer: CallbackDeliverer | undefined;
 
+/** How long closing the Redis side may take on the way out. */
+const CLOSE_MS = 2000;
+
 async function exit(): Promise<void> {
   await new Promise<void>((resolve) => {
     if (!server) return resolve();
@@ -31,9 +34,13 @@ async function exit(): Promise<void> {
     server.closeIdleConnections();
     setTimeout(() => server?.closeAllConnections(), 2000).unref();
   });
-  await deliverer?.stop();
-  await channels?.close();
-  await broker?.close();
+  // Redis is not waited for without bound: master (or a process manager) waits for this exit
+  const closed = (async () => {
+    await deliverer?.stop();
+    await channels?.close();
+    await broker?.close();
+  })();
+  await Promise.race([closed.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSE_MS).unref())]);
   process.exit(0);
 }
 

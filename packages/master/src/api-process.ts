@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ApiOperation, ApiToMaster, ChildIdentity, MasterToApi } from '@coyotes/protocol';
+import { PIDFILE_ENV } from './predecessors.js';
 import { SupervisedChild } from './supervised-child.js';
 
 export type ApiHandler = (operation: ApiOperation) => Promise<unknown>;
@@ -19,7 +20,8 @@ export class ApiProcess {
       log,
       output,
       sharesListeners: true,
-      env: { COYOTES_LOG_LEVEL: identity.options.logLevel },
+      // the pidfile names the installation: a later master and the tests recognise its processes by it
+      env: { COYOTES_LOG_LEVEL: identity.options.logLevel, [PIDFILE_ENV]: identity.options.pidfile },
       startMessage: () => ({ type: 'start', identity }),
       onMessage: (raw) => {
         const message = raw as ApiToMaster;

@@ -14,7 +14,7 @@ import { ApiProcess } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
-import { findPredecessors } from './predecessors.js';
+import { findApiPredecessors, findPredecessors, retire } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
 import { Scheduler } from './scheduler.js';
 import { UsageSampler } from './usage-sampler.js';
@@ -32,7 +32,16 @@ const HEARTBEAT_MS = 1000;
 const RECONCILE_MS = 5000;
 /** CPU/memory sampling of every child and command; see docs/operations.md for its cost. */
 const USAGE_SAMPLE_MS = 2000;
+/** How long each of master's last Redis calls may take on the way out. */
+const REDIS_ON_THE_WAY_OUT_MS = 2000;
 const newNodeId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 12);
+
+/** Resolves when `promise` settles, or after `ms`, whichever comes first; never rejects. */
+async function settledWithin(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise?.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 /**
  * One per host. Holds the pidfile, forks the api process and one process per channel,
@@ -93,9 +102,7 @@ export class Master {
     await this.broker.ready();
     if (redisTrouble) this.log.info('Redis reachable again');
 
-    for (const name of new Set([...SEED_CHANNELS, this.options.channelDefault])) {
-      await this.broker.channels.createIfMissing(newChannelConfig(name, this.options.concurrent));
-    }
+    await this.seedChannels();
     this.events = await this.broker.subscribe();
     this.events.on('event', (event) => this.onEvent(event));
     this.events.on('resubscribed', () => void this.reconcile());
@@ -104,6 +111,7 @@ export class Master {
     await this.reconcile();
     this.timers.push(setInterval(() => void this.reconcile(), RECONCILE_MS));
 
+    await this.retireApiPredecessors();
     for (let i = 1; i <= this.options.httpProcesses; i += 1) {
       const label = this.options.httpProcesses === 1 ? 'api' : `api ${i}`;
       this.apis.push(
@@ -161,12 +169,14 @@ export class Master {
       setLongTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs, { unref: true });
     }
     this.scheduler?.stop();
-    await this.dispatcher?.stop();
+    // Redis is waited for within bounds only: a drain during an outage still ends (entries this
+    // node was moving are recovered from its in-flight list by the next master that sees it dead)
+    await settledWithin(this.dispatcher?.stop(), REDIS_ON_THE_WAY_OUT_MS);
     await Promise.all([...[...this.processes.values()].map((p) => p.drain()), ...this.retiring.values()]);
     await Promise.all(this.apis.map((api) => api.stop()));
     await this.events?.close();
-    await this.broker.nodes.forget(this.nodeId).catch(() => undefined);
-    await this.broker.close();
+    await settledWithin(this.broker.nodes.forget(this.nodeId), REDIS_ON_THE_WAY_OUT_MS);
+    await settledWithin(this.broker.close(), REDIS_ON_THE_WAY_OUT_MS);
     releasePidfile(this.options.pidfile);
     this.log.info('coyotes stopped');
   }
@@ -193,6 +203,13 @@ export class Master {
     return name === undefined ? all : all.filter((p) => p.name === name);
   }
 
+  /** The channels that exist on a first start: default, biz, cron and -channel-default. */
+  private async seedChannels(): Promise<void> {
+    for (const name of new Set([...SEED_CHANNELS, this.options.channelDefault])) {
+      await this.broker.channels.createIfMissing(newChannelConfig(name, this.options.concurrent));
+    }
+  }
+
   /** Brings local processes in line with the channel definitions in Redis. */
   private async reconcile(): Promise<void> {
     if (this.shutdown) return;
@@ -202,6 +219,18 @@ export class Master {
     } catch (error) {
       this.log.warn({ err: error }, 'reading channel definitions failed');
       return;
+    }
+    if (defined.length === 0) {
+      // no channel at all: Redis came back empty (restarted without persistence, flushed). A first
+      // start sees the same and creates the seed channels; without them this host would run nothing
+      this.log.warn('Redis holds no channel definitions (emptied?): creating the seed channels again');
+      try {
+        await this.seedChannels();
+        defined = await this.broker.channels.list();
+      } catch (error) {
+        this.log.warn({ err: error }, 'creating the seed channels failed');
+        return;
+      }
     }
     const names = new Set(defined.map((channel) => channel.name));
     for (const channel of defined) this.apply(channel);
@@ -257,14 +286,34 @@ export class Master {
     const predecessor = this.predecessors.get(channel.name);
     if (predecessor) {
       this.predecessors.delete(channel.name);
-      this.log.warn(
-        { channel: channel.name, pid: predecessor.pid },
-        "the previous master's process of this channel is still finishing its commands; starting this channel when it exits",
+      const context = { channel: channel.name, pid: predecessor.pid };
+      waits.push(
+        retire(predecessor, this.options.killGraceMs, {
+          waiting: (commands) =>
+            this.log.warn(
+              { ...context, commands },
+              "the previous master's process of this channel is still finishing its commands; starting this channel when they end",
+            ),
+          terminating: () =>
+            this.log.warn(context, "the previous master's process of this channel runs no command: terminating it and taking over"),
+        }),
       );
-      waits.push(predecessor.exited);
     }
     if (waits.length === 0) return start();
     void Promise.all(waits).then(start);
+  }
+
+  /** Api processes a dead master left would hold the HTTP port: they run nothing, so they are terminated. */
+  private async retireApiPredecessors(): Promise<void> {
+    const predecessors = findApiPredecessors(this.options.pidfile, fileURLToPath(API_PROCESS_ENTRY));
+    await Promise.all(
+      predecessors.map((predecessor) =>
+        retire(predecessor, this.options.killGraceMs, {
+          waiting: () => undefined,
+          terminating: () => this.log.warn({ pid: predecessor.pid }, "terminating the previous master's api process"),
+        }),
+      ),
+    );
   }
 
   private remove(name: string): void {

@@ -28,6 +28,15 @@ const PENDING_KILL_MS = 10_000;
 /** How long a claimer blocks waiting for a wake-up marker before it looks again. */
 const WAIT_FOR_WORK_S = 1;
 
+/** Settles like `promise`, or rejects when it has not within `ms`. */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The channel's N command slots: claims queued tasks while slots are free, runs them, renews
  * their leases, records their results. Lives in the channel's own process.
@@ -43,6 +52,8 @@ export class ChannelRunner {
   private readonly pendingKills = new Map<string, number>();
   private readonly completions = new Set<Promise<void>>();
   private state: 'running' | 'draining' | 'stopped' = 'running';
+  /** Set when a forced stop could not requeue: finishing tasks are not recorded, their leases return them. */
+  private resultsLeftToLeases = false;
   private wakeLoop: () => void = () => undefined;
   private readonly blocking: ScriptedRedis;
   private readonly leaseTimer: NodeJS.Timeout;
@@ -96,17 +107,38 @@ export class ChannelRunner {
     this.stop();
   }
 
-  /** Gives running tasks back to the queue at once (not counted as crashes), then kills them. */
+  /**
+   * Gives running tasks back to the queue at once (not counted as crashes), then kills them.
+   * When Redis cannot take them back, they are killed all the same and left to their leases:
+   * their results are not recorded (a "killed" result would park a task nobody cancelled).
+   */
   async force(): Promise<void> {
     this.state = 'draining';
     const tasks = this.running;
-    await this.broker.tasks.requeue(
-      this.channel.name,
-      tasks.map((task) => ({ id: task.spec.id, token: task.token })),
-      false,
-    );
+    try {
+      // bounded: a forced stop kills its commands now, whether or not Redis answers
+      await withinMs(
+        this.broker.tasks.requeue(
+          this.channel.name,
+          tasks.map((task) => ({ id: task.spec.id, token: task.token })),
+          false,
+        ),
+        this.options.killGraceMs,
+      );
+    } catch (error) {
+      this.resultsLeftToLeases = true;
+      this.log.warn({ err: error, tasks: tasks.length }, 'requeueing running tasks failed; their leases will return them to the queue');
+    }
     for (const slot of this.slots.values()) slot.execution.kill('killed');
     await this.drain();
+  }
+
+  /**
+   * Once draining (no command starts any more): resolves when no command runs here; their
+   * results may still be on their way to Redis.
+   */
+  async commandsFinished(): Promise<void> {
+    await Promise.all([...this.slots.values()].map((slot) => slot.execution.done));
   }
 
   private stop(): void {
@@ -213,6 +245,11 @@ export class ChannelRunner {
       const ok = isSuccess(result);
       // its last output lines go first: the result closes the log stream with its done record
       await this.options.output?.end(spec);
+      if (this.resultsLeftToLeases) {
+        this.slots.delete(spec.id);
+        this.hooks.finished(task, result.outcome, ok);
+        return this.reuseSlot(undefined);
+      }
       const recording = this.broker.tasks.complete(task, result, {
         success: ok,
         retryAllowed: result.outcome !== 'killed',

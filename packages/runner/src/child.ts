@@ -2,14 +2,16 @@
  * Entry point of a channel process, forked by master with an IPC channel. Everything arrives
  * over IPC; losing master (IPC disconnect) means: finish what runs, take nothing new, exit.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Broker } from '@coyotes/broker';
-import type { MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
+import type { MasterToRunner, RunnerToMaster, ServerOptions } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
 
 let runner: ChannelRunner | undefined;
 let broker: Broker | undefined;
+let options: ServerOptions | undefined;
 let exiting = false;
 
 const send = (message: RunnerToMaster): void => {
@@ -22,20 +24,48 @@ const log = pino(
   pino.destination({ dest: 1, sync: true }),
 );
 
+/** How long closing the Redis connections may take on the way out. */
+const CLOSE_MS = 1000;
+
+/**
+ * Stops taking tasks, lets running commands finish (or kills them, when forced) and exits. The
+ * commands are waited for, bounded by -shutdown-timeout (master's, or ours once master is gone);
+ * Redis is not: once the commands are over it gets one lease to take their results, and what it
+ * did not take is left to the leases (another run, as the delivery contract says). Waiting longer
+ * would gain nothing: by then the leases have lapsed.
+ */
 async function drainAndExit(force: boolean): Promise<void> {
   if (exiting && !force) return;
   exiting = true;
-  if (runner) await (force ? runner.force() : runner.drain());
+  if (runner && options) {
+    const stopped = (force ? runner.force() : runner.drain()).then(() => 'stopped' as const);
+    const leaseMs = options.leaseMs;
+    const overdue = runner.commandsFinished().then(() => sleep(leaseMs, 'overdue' as const));
+    if ((await Promise.race([stopped, overdue])) === 'overdue') {
+      log.warn({ waitedMs: leaseMs }, 'Redis did not take the last results in time; their leases will return those tasks to the queue');
+    }
+  }
   send({ type: 'drained' });
-  await broker?.close();
+  await Promise.race([broker?.close(), sleep(CLOSE_MS)]);
   process.exit(0);
+}
+
+/**
+ * Master is gone (even SIGKILLed): no one else will stop this process, so it drains on its own,
+ * and enforces -shutdown-timeout itself.
+ */
+function orphaned(): void {
+  const timeoutMs = options?.shutdownTimeoutMs ?? 0;
+  log.warn({ shutdownTimeoutMs: timeoutMs }, 'master is gone: finishing running commands, then exiting');
+  if (timeoutMs > 0) setTimeout(() => void drainAndExit(true), timeoutMs).unref();
+  void drainAndExit(false);
 }
 
 process.on('message', (message: MasterToRunner) => {
   switch (message.type) {
     case 'start': {
       const { identity, channel } = message;
-      const { options } = identity;
+      options = identity.options;
       broker = Broker.connect(options, { name: `coyotes:channel:${channel.name}` });
       const channelLog = log.child({ channel: channel.name });
       runner = new ChannelRunner(
@@ -77,7 +107,7 @@ process.on('message', (message: MasterToRunner) => {
   }
 });
 
-// master gone (even SIGKILLed): finish running commands, record them, exit — no orphan runner
-process.on('disconnect', () => void drainAndExit(false));
+// master gone (even SIGKILLed): finish running commands, record them if Redis lets us, exit
+process.on('disconnect', orphaned);
 // a terminal's Ctrl-C or a process manager signalling the whole group: master coordinates, we drain
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR2'] as const) process.on(signal, () => void drainAndExit(false));
