@@ -1,27 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TaskResult } from '@coyotes/protocol';
 import type { Broker } from '../src/index.js';
-import { brokerHarness, spec } from './harness.js';
+import { brokerHarness, spec, taskResult } from './harness.js';
 
 const h = brokerHarness();
-
-function succeeded(): TaskResult {
-  const now = Date.now();
-  return {
-    outcome: 'exited',
-    exitCode: 0,
-    signal: null,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    host: 'h',
-    nodeId: 'n',
-    pid: 1,
-    stdoutTail: '',
-    stderrTail: '',
-  };
-}
 
 /** Accepts `count` tasks into a channel and cancels every one of them while queued. */
 async function cancelQueued(b: Broker, channel: string, count: number): Promise<void> {
@@ -71,7 +53,7 @@ describe('cancelled tasks', () => {
     const claimed = [...first, ...second];
     assert.equal(claimed.length, 1, `claimed ${claimed.length} times`);
     assert.equal(claimed[0]!.spec.name, 'echo again');
-    assert.equal(await b.tasks.complete(claimed[0]!, succeeded(), { success: true, retryAllowed: true, maxRetries: 0 }), 'succeeded');
+    assert.equal(await b.tasks.complete(claimed[0]!, taskResult(0), { success: true, retryAllowed: true, maxRetries: 0 }), 'succeeded');
     assert.deepEqual(await b.tasks.claim('c', 5, 'w1', 30_000), []);
     assert.equal((await b.queries.get('c', task.id))?.state, 'succeeded');
   });

@@ -1,7 +1,7 @@
 import { after, before } from 'node:test';
 import { Cluster } from 'ioredis';
 import { resolveServerOptions } from '@coyotes/protocol';
-import type { RedisOptions, ServerOptions, TaskSpec } from '@coyotes/protocol';
+import type { RedisOptions, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { Broker, newTaskId } from '../src/index.js';
 import { startCluster } from '../../../test/helpers/cluster.js';
 import { startRedis } from '../../../test/helpers/redis.js';
@@ -70,4 +70,22 @@ export async function serverHolding(broker: Broker, key: string): Promise<{ comm
 
 export function spec(channel: string, name: string, extra: Partial<TaskSpec> = {}): TaskSpec {
   return { id: newTaskId(), channel, name, createdAt: Date.now(), source: 'http', ...extra };
+}
+
+/** The result of one execution that exited with `exitCode` (or ended with `outcome`), for completing claimed tasks. */
+export function taskResult(exitCode: number, outcome: TaskResult['outcome'] = 'exited'): TaskResult {
+  const now = Date.now();
+  return {
+    outcome,
+    exitCode,
+    signal: null,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    host: 'h',
+    nodeId: 'n',
+    pid: 1,
+    stdoutTail: 'out',
+    stderrTail: '',
+  };
 }

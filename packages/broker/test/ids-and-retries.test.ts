@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TaskResult } from '@coyotes/protocol';
-import { brokerHarness, spec } from './harness.js';
+import { brokerHarness, spec, taskResult } from './harness.js';
 
 const h = brokerHarness();
 
-function exited(exitCode: number): TaskResult {
-  const now = Date.now();
-  return {
-    outcome: 'exited',
-    exitCode,
-    signal: null,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    host: 'h',
-    nodeId: 'n',
-    pid: 1,
-    stdoutTail: '',
-    stderrTail: '',
-  };
-}
 const failing = { success: false, retryAllowed: true, maxRetries: 0 };
 
 describe('distinct channels: a retry never runs beside an identical live task', () => {
@@ -29,7 +12,7 @@ describe('distinct channels: a retry never runs beside an identical live task', 
     const first = spec('d', 'php artisan report');
     await b.tasks.enqueue(first, { distinct: true });
     const [claimed] = await b.tasks.claim('d', 1, 'n', 30_000);
-    assert.equal(await b.tasks.complete(claimed!, exited(1), failing), 'failed');
+    assert.equal(await b.tasks.complete(claimed!, taskResult(1), failing), 'failed');
     const second = spec('d', 'php artisan report');
     assert.equal(await b.tasks.enqueue(second, { distinct: true }), 'queued', 'the failure released the marker');
     await assert.rejects(b.tasks.retryFailed('d', first.id), { code: 'COY_ERR_TASK_DUPLICATE' });
@@ -41,7 +24,7 @@ describe('distinct channels: a retry never runs beside an identical live task', 
       'only the identical task runs',
     );
     await assert.rejects(b.tasks.retryFailed('d', first.id), { code: 'COY_ERR_TASK_DUPLICATE' }, 'nor while it runs');
-    await b.tasks.complete(running[0]!, exited(0), { ...failing, success: true });
+    await b.tasks.complete(running[0]!, taskResult(0), { ...failing, success: true });
     await b.tasks.retryFailed('d', first.id);
     assert.equal((await b.queries.get('d', first.id))?.state, 'queued');
   });

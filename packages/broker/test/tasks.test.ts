@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { TaskResult } from '@coyotes/protocol';
-import { brokerHarness, serverHolding, spec } from './harness.js';
+import { brokerHarness, serverHolding, spec, taskResult } from './harness.js';
 
 const h = brokerHarness();
 
-function result(exitCode: number, outcome: TaskResult['outcome'] = 'exited'): TaskResult {
-  const now = Date.now();
-  return {
-    outcome,
-    exitCode,
-    signal: null,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
-    host: 'h',
-    nodeId: 'n',
-    pid: 1,
-    stdoutTail: 'out',
-    stderrTail: '',
-  };
-}
+const result = taskResult;
 const ok = { success: true, retryAllowed: true, maxRetries: 0 };
 const fail = (maxRetries = 0) => ({ success: false, retryAllowed: true, maxRetries });
 
