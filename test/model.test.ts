@@ -54,7 +54,9 @@ describe('the task state machine holds under random sequences (model-based)', ()
     await start();
   });
   after(async () => {
-    await coyotes?.stop('SIGKILL');
+    // whatever still holds its output 5 s after master's SIGKILL is killed too (the helper's 30 s
+    // grace would eat into the runner's 120 s per file); each run already killed its commands
+    await coyotes?.stop('SIGKILL', 5_000);
     await redis?.stop();
   });
 
@@ -64,7 +66,7 @@ describe('the task state machine holds under random sequences (model-based)', ()
       .then((response) => response.status === 200)
       .catch(() => false);
     if (ok) return;
-    await coyotes.stop('SIGKILL');
+    await coyotes.stop('SIGKILL', 5_000);
     await redis.client.flushall();
     await start();
   };
