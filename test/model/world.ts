@@ -446,7 +446,8 @@ export class World {
         const final =
           view.status === 404 ? 'gone' : view.data.status === 'failed' ? `failed:${view.data.result?.outcome}` : String(view.data.status);
         // an ingress entry is a task once the dispatcher moved it: a 404 may only mean "not yet"
-        const notYet = final === 'gone' && incarnation.via === 'ingress' && !incarnation.finals.has('gone');
+        const notYet =
+          final === 'gone' && incarnation.via === 'ingress' && incarnation.cancelledAt === undefined && !incarnation.finals.has('gone');
         if (!['queued', 'running', 'delayed'].includes(final) && !notYet) {
           finals.set(incarnation, final);
           break;
