@@ -54,7 +54,9 @@ describe('the task state machine holds under random sequences (model-based)', ()
     await start();
   });
   after(async () => {
-    await coyotes?.stop('SIGKILL');
+    // whatever still holds its output 5 s after master's SIGKILL is killed too (the helper's 30 s
+    // grace would eat into the runner's 120 s per file); each run already killed its commands
+    await coyotes?.stop('SIGKILL', 5_000);
     await redis?.stop();
   });
 
@@ -64,7 +66,7 @@ describe('the task state machine holds under random sequences (model-based)', ()
       .then((response) => response.status === 200)
       .catch(() => false);
     if (ok) return;
-    await coyotes.stop('SIGKILL');
+    await coyotes.stop('SIGKILL', 5_000);
     await redis.client.flushall();
     await start();
   };
@@ -73,53 +75,59 @@ describe('the task state machine holds under random sequences (model-based)', ()
     'no id runs twice at once, workers hold, every task ends once, running is live, no 5xx',
     { timeout: (BUDGET_S + 50) * 1000 },
     async (t) => {
+      let inFlight: Promise<void> = Promise.resolve();
       const property = fc.asyncProperty(
         fc.commands(steps(WITHOUT), { maxCommands: STEPS, size: 'max', ...(REPLAY === undefined ? {} : { replayPath: REPLAY }) }),
         async (commands) => {
-          await healthy();
-          const world = new World(++runs, coyotes, redis, WITHOUT);
-          for (const slot of CHANNELS) {
-            world.channels.set(slot, {
-              name: `m${world.run}${slot}`,
-              distinct: slot === 'b',
-              exists: false,
-              paused: false,
-              workers: 2,
-              changes: [],
-            });
-            await createChannel(world, slot);
-          }
-          world.startObserving();
-          const began = Date.now();
-          let outcome = 'ok';
-          try {
-            await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
-            // settle: channels back and running, then every task must reach a final state
+          // fast-check's time budget returns without waiting for the run in flight: keep it to await
+          const run = (async () => {
+            await healthy();
+            const world = new World(++runs, coyotes, redis, WITHOUT);
             for (const slot of CHANNELS) {
+              world.channels.set(slot, {
+                name: `m${world.run}${slot}`,
+                distinct: slot === 'b',
+                exists: false,
+                paused: false,
+                workers: 2,
+                changes: [],
+              });
               await createChannel(world, slot);
-              const state = world.channel(slot);
-              if (state.paused) {
-                const sent = Date.now();
-                await world.call('PATCH', `/channels/${state.name}`, { paused: false });
-                state.paused = false;
-                world.recordChange(slot, { sent, answered: Date.now(), blocked: false });
+            }
+            world.startObserving();
+            const began = Date.now();
+            let outcome = 'ok';
+            try {
+              await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
+              // settle: channels back and running, then every task must reach a final state
+              for (const slot of CHANNELS) {
+                await createChannel(world, slot);
+                const state = world.channel(slot);
+                if (state.paused) {
+                  const sent = Date.now();
+                  await world.call('PATCH', `/channels/${state.name}`, { paused: false });
+                  state.paused = false;
+                  world.recordChange(slot, { sent, answered: Date.now(), blocked: false });
+                }
               }
+              await world.checkFinals();
+            } catch (error) {
+              outcome = `FAILED: ${(error as Error).message.split('\n')[0]}`;
+              throw new Error(`${(error as Error).message}\n${world.describe()}`);
+            } finally {
+              if (env.COYOTES_MODEL_VERBOSE) {
+                const stepsRun = world.journal.filter((line) => line.startsWith('— ')).length;
+                process.stderr.write(
+                  `model run ${world.run}: ${stepsRun} steps, ${world.incarnations.length} tasks, ${world.executions.length} executions, ${Math.round((Date.now() - began) / 1000)} s, ${outcome}\n`,
+                );
+              }
+              for (const slot of CHANNELS)
+                await fetch(`${coyotes.baseUrl}/channels/${world.channel(slot).name}`, { method: 'DELETE' }).catch(() => undefined);
+              world.cleanup();
             }
-            await world.checkFinals();
-          } catch (error) {
-            outcome = `FAILED: ${(error as Error).message.split('\n')[0]}`;
-            throw new Error(`${(error as Error).message}\n${world.describe()}`);
-          } finally {
-            if (env.COYOTES_MODEL_VERBOSE) {
-              const stepsRun = world.journal.filter((line) => line.startsWith('— ')).length;
-              process.stderr.write(
-                `model run ${world.run}: ${stepsRun} steps, ${world.incarnations.length} tasks, ${world.executions.length} executions, ${Math.round((Date.now() - began) / 1000)} s, ${outcome}\n`,
-              );
-            }
-            for (const slot of CHANNELS)
-              await fetch(`${coyotes.baseUrl}/channels/${world.channel(slot).name}`, { method: 'DELETE' }).catch(() => undefined);
-            world.cleanup();
-          }
+          })();
+          inFlight = run;
+          return run;
         },
       );
       const started = Date.now();
@@ -129,9 +137,19 @@ describe('the task state machine holds under random sequences (model-based)', ()
         ...(SEED === undefined ? {} : { seed: SEED }),
         ...(PATH === undefined ? {} : { path: PATH }),
       });
+      // the run the budget interrupted finishes before the server is stopped; a violation it found counts
+      const interrupted = await inFlight.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       t.diagnostic(
         `${details.numRuns} runs of up to ${STEPS} steps in ${Math.round((Date.now() - started) / 1000)} s (seed ${details.seed}${details.interrupted ? ', interrupted by the time budget' : ''})`,
       );
+      if (!details.failed && interrupted !== undefined) {
+        throw new Error(
+          `the run in flight when the time budget ended failed (not shrunk; seed ${details.seed}):\n${(interrupted as Error).message}`,
+        );
+      }
       if (details.failed) {
         const why = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
         const replay = /replayPath="([^"]*)"/.exec(String(details.counterexample?.[0]))?.[1];

@@ -65,7 +65,8 @@ export class Push extends BaseStep {
     if (id !== undefined) body.id = id;
     if (this.delay > 0) body.delay = this.delay;
     const sentAt = Date.now();
-    const answer = await world.call('POST', `/channels/${state.name}/tasks`, body);
+    world.pending.add(key);
+    const answer = await world.call('POST', `/channels/${state.name}/tasks`, body).finally(() => world.pending.delete(key));
     if (answer.status === 404 && !state.exists) return;
     if (answer.status === 409 && reused) return;
     if (answer.status !== 200) unexpected(world, `push ${key}`, answer);
@@ -126,7 +127,8 @@ export class PushIngress extends BaseStep {
     };
     if (this.executeAt === 'soon') entry.execute_at = now / 1000 + 1;
     if (this.executeAt === 'microseconds') entry.execute_at = now * 1000;
-    await world.redis.client.lpush('task:prepare:queue', JSON.stringify(entry));
+    world.pending.add(key);
+    await world.redis.client.lpush('task:prepare:queue', JSON.stringify(entry)).finally(() => world.pending.delete(key));
     world.journal.push(`LPUSH task:prepare:queue ${JSON.stringify({ ...entry, command: '…' })}`);
     world.accept({
       key,

@@ -98,6 +98,8 @@ export class World {
   private nextKey = 0;
   private poller: NodeJS.Timeout | undefined;
   private readonly byKey = new Map<string, Incarnation>();
+  /** Keys of pushes sent and not answered yet: a task may start before its push is answered. */
+  readonly pending = new Set<string>();
 
   constructor(
     readonly run: number,
@@ -241,7 +243,6 @@ export class World {
     const ms = Number(BigInt(ns) / 1_000_000n);
     if (kind === 's') {
       this.executions.push({ key, pid: Number(pid), start: ms, lastAlive: ms });
-      if (!this.byKey.has(key)) this.note(`an execution of ${key} that no accepted task asked for (pid ${pid})`);
     } else {
       const execution = this.executions.find((e) => e.key === key && e.pid === Number(pid));
       if (execution) {
@@ -338,6 +339,11 @@ export class World {
           this.note(`${execution.key} started ${incarnation.sentAt + incarnation.delayMs - t} ms before its delay ended`);
         if (incarnation.cancelledAt !== undefined && t > incarnation.cancelledAt)
           this.note(`${execution.key} (task ${incarnation.id}) started after its cancel was answered "cancelled"`);
+      }
+    }
+    for (const execution of this.executions) {
+      if (!this.byKey.has(execution.key) && !this.pending.has(execution.key)) {
+        this.note(`an execution of ${execution.key} that no accepted task asked for (pid ${execution.pid})`);
       }
     }
     for (const incarnation of this.incarnations) {
@@ -446,7 +452,8 @@ export class World {
         const final =
           view.status === 404 ? 'gone' : view.data.status === 'failed' ? `failed:${view.data.result?.outcome}` : String(view.data.status);
         // an ingress entry is a task once the dispatcher moved it: a 404 may only mean "not yet"
-        const notYet = final === 'gone' && incarnation.via === 'ingress' && !incarnation.finals.has('gone');
+        const notYet =
+          final === 'gone' && incarnation.via === 'ingress' && incarnation.cancelledAt === undefined && !incarnation.finals.has('gone');
         if (!['queued', 'running', 'delayed'].includes(final) && !notYet) {
           finals.set(incarnation, final);
           break;
