@@ -17,6 +17,7 @@ import { benchLatency } from './latency.js';
 import type { Row } from './report.js';
 import { evaluate, renderMarkdown, renderTable, writeReport } from './report.js';
 import { describeMachine } from './stats.js';
+import { benchStartup } from './startup.js';
 import { benchThroughput } from './throughput.js';
 import type { BenchContext } from './systems.js';
 import { BENCH_DIR } from './systems.js';
@@ -40,6 +41,7 @@ const SCENARIOS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> }[] 
   { name: 'depth', run: (ctx) => benchDepth(ctx, quick ? 20_000 : 1_000_000) },
   { name: 'delay', run: (ctx) => benchDelay(ctx, quick ? 100 : 1000) },
   { name: 'idle', run: (ctx) => benchIdle(ctx) },
+  { name: 'startup', run: (ctx) => benchStartup(ctx, quick ? 3 : 10) },
 ];
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,8 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** The packages only tests use: `scripts/start.sh` must never install them. */
 const TEST_ONLY = ['chromium', 'supervisor'];
+/** Temporary directories to remove at the end. */
+const made: string[] = [];
 
 /**
  * A fresh machine as the scripts see it: a PATH holding only the basic tools, and apt-get, npm,
@@ -22,6 +24,7 @@ const TEST_ONLY = ['chromium', 'supervisor'];
  */
 function freshMachine(): { bin: string; calls: () => string[]; aptInstalled: () => string[] } {
   const bin = mkdtempSync(path.join(tmpdir(), 'coyotes-bootstrap-'));
+  made.push(bin);
   const log = path.join(bin, 'calls.log');
   writeFileSync(log, '');
   for (const tool of ['bash', 'dirname', 'id', 'env', 'seq', 'mkdir', 'sleep']) {
@@ -50,8 +53,15 @@ function freshMachine(): { bin: string; calls: () => string[]; aptInstalled: () 
   return { bin, calls, aptInstalled };
 }
 
+/**
+ * Runs one of the scripts from a copy of scripts/ in a directory of its own: start.sh keeps the
+ * data of the Redis it starts under the clone's .coyotes/, which must not be this checkout's.
+ */
 async function script(file: string, args: string[], bin: string, env: NodeJS.ProcessEnv = {}) {
-  return run('/usr/bin/bash', [path.join(ROOT, 'scripts', file), ...args], {
+  const clone = mkdtempSync(path.join(tmpdir(), 'coyotes-clone-'));
+  made.push(clone);
+  cpSync(path.join(ROOT, 'scripts'), path.join(clone, 'scripts'), { recursive: true });
+  return run('/usr/bin/bash', [path.join(clone, 'scripts', file), ...args], {
     env: { PATH: bin, HOME: process.env.HOME, ...env },
     timeout: 60_000,
   });
@@ -63,6 +73,7 @@ before(async () => {
 });
 after(async () => {
   await redis?.stop();
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('scripts/start.sh installs what running needs, nothing only tests use', () => {

@@ -1,6 +1,5 @@
 import { connect as connectTcp } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
 import type { RedisOptions } from '@coyotes/protocol';
 
 /** What one quick look at Redis found: its version, or why there is none. */
@@ -15,17 +14,19 @@ const command = (...words: string[]): string =>
  * `coyotes --version` must answer in a few milliseconds and loading ioredis alone takes longer.
  * With sentinels or a cluster, the first sentinel or seed node is asked.
  */
-export function probeRedisVersion(redis: RedisOptions, timeoutMs: number): Promise<RedisProbe> {
+export async function probeRedisVersion(redis: RedisOptions, timeoutMs: number): Promise<RedisProbe> {
   const sentinel = redis.sentinels?.[0];
   const node = redis.cluster?.[0] ?? sentinel ?? { host: redis.host, port: redis.port };
   const address = `${sentinel ? 'sentinel ' : ''}${node.host}:${node.port}`;
   // sentinels take no password of the primary's (see connectRedis)
   const auth =
     redis.password !== undefined && !sentinel ? command('AUTH', ...(redis.username ? [redis.username] : []), redis.password) : '';
+  // node:tls only when it is used: loading it is a good part of a plain --version's cost
+  const connectTls = redis.tls ? (await import('node:tls')).connect : undefined;
   return new Promise((resolve) => {
     let received = '';
     const onConnect = () => socket.write(`${auth}${command('INFO', 'server')}`);
-    const socket: Socket = redis.tls
+    const socket: Socket = connectTls
       ? connectTls({ host: node.host, port: node.port, servername: node.host }, onConnect)
       : connectTcp(node, onConnect);
     const finish = (outcome: { version: string } | { error: string }) => {
