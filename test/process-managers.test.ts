@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CoyotesClient } from '@coyotes/cli';
 import { startCoyotes } from './helpers/coyotes.js';
-import { freePort } from './helpers/ports.js';
+import { coyotesEnv, supervisordConfig } from './helpers/process-managers.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -23,20 +23,6 @@ const LONG_COMMAND = [
   '-c',
   'sleep 4; env | cut -d= -f1 | grep -E "^(pm_|PM2_|NODE_APP_INSTANCE$|name$|status$|treekill$|unique_id$)" ; echo finished',
 ];
-
-/** Where Coyotes' settings go for a process manager: COYOTES_* variables, as an operator would. */
-async function coyotesEnv(redis: TestRedis, dir: string): Promise<{ env: Record<string, string>; addr: string }> {
-  const addr = `127.0.0.1:${await freePort()}`;
-  return {
-    addr,
-    env: {
-      COYOTES_REDIS_HOST: redis.addr,
-      COYOTES_HTTP_ADDR: addr,
-      COYOTES_PIDFILE: path.join(dir, 'coyotes.pid'),
-      COYOTES_LEASE_TIMEOUT: '2',
-    },
-  };
-}
 
 /** Pushes the long command, waits until it runs, and answers its id. */
 async function pushLongCommand(client: CoyotesClient): Promise<string> {
@@ -118,34 +104,6 @@ describe('pm2: the shipped ecosystem.config.js lets pm2 stop drain', () => {
     assert.match(errors, /COYOTES_CONCURRENT must be a non-negative integer, got "many"/);
   });
 });
-
-/** The shipped [program:coyotes] section, pointed at this checkout and the test's settings. */
-function supervisordConfig(dir: string, env: Record<string, string>): string {
-  const shipped = readFileSync(path.join(ROOT, 'supervisor.conf'), 'utf8');
-  const program = shipped
-    .replace(/^command=.*$/m, `command=${process.execPath} packages/cli/bin/coyotes.js -shutdown-timeout 600`)
-    .replace(/^directory=.*$/m, `directory=${ROOT}`)
-    .replace(/^stdout_logfile=.*$/m, `stdout_logfile=${path.join(dir, 'coyotes.log')}`)
-    .replace(
-      /^\[program:coyotes\]$/m,
-      `[program:coyotes]\nenvironment=${Object.entries(env)
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(',')}`,
-    );
-  return [
-    '[supervisord]',
-    `logfile=${path.join(dir, 'supervisord.log')}`,
-    `pidfile=${path.join(dir, 'supervisord.pid')}`,
-    'nodaemon=true',
-    '[unix_http_server]',
-    `file=${path.join(dir, 'supervisor.sock')}`,
-    '[rpcinterface:supervisor]',
-    'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
-    '[supervisorctl]',
-    `serverurl=unix://${path.join(dir, 'supervisor.sock')}`,
-    program,
-  ].join('\n');
-}
 
 describe('supervisord: the shipped supervisor.conf lets supervisorctl stop drain', () => {
   let redis: TestRedis;
