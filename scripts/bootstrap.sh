@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Coyotes needs on a fresh Debian machine with Node 20 and npm:
-# pnpm, a redis-server (Debian's package) when none is installed, the dependencies, the build.
+# pnpm, a redis-server (Debian's package) when none is installed, a C compiler for the native
+# command spawner (Debian's gcc and libc6-dev) when none is installed, the dependencies, the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,11 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "bootstrap: installing redis-server from Debian's packages" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+if ! command -v cc >/dev/null 2>&1 || [ ! -e /usr/include/spawn.h ]; then
+  echo "bootstrap: installing gcc and libc6-dev from Debian's packages (the native command spawner)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "bootstrap: installing chromium from Debian's packages (the dashboard's browser tests)" >&2

@@ -33,6 +33,12 @@ export interface RunAsUser {
   home: string;
 }
 
+/**
+ * What starts commands: `auto` = the native helper (coyotes-spawner) when it was built, else
+ * node:child_process; `node` forces the fallback; `native` refuses to start without the helper.
+ */
+export type SpawnerChoice = 'auto' | 'native' | 'node';
+
 /** Every setting of a Coyotes server, resolved and frozen once at start. */
 export interface ServerOptions {
   redis: RedisOptions;
@@ -84,6 +90,8 @@ export interface ServerOptions {
   retryBackoffMs: number;
   /** Largest HTTP body accepted. @defaultValue 1048576 */
   httpBodyLimitBytes: number;
+  /** What starts commands. @defaultValue 'auto' */
+  spawner: SpawnerChoice;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -109,6 +117,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   outputTailBytes: 4096,
   retryBackoffMs: 1000,
   httpBodyLimitBytes: 1_048_576,
+  spawner: 'auto',
 };
 
 /** Splits `host:port`, failing with the option's name when it is not one. */

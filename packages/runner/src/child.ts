@@ -7,6 +7,7 @@ import { Broker } from '@coyotes/broker';
 import type { MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
+import { createSpawner, resolveSpawner } from './spawner/index.js';
 
 let runner: ChannelRunner | undefined;
 let broker: Broker | undefined;
@@ -31,6 +32,28 @@ async function drainAndExit(force: boolean): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * The native spawner died (its commands are already SIGKILLed): this process cannot run commands
+ * any more, so it goes the way of a crashed channel process — its tasks queued again at once,
+ * counted as a crash (a command that kills the spawner every time ends up parked as poison), and
+ * an exit that master answers with a restart.
+ */
+async function spawnerDied(reason: string): Promise<void> {
+  log.error({ reason }, 'the command spawner died; requeueing the running tasks and exiting');
+  exiting = true;
+  const tasks = runner?.running ?? [];
+  if (broker && runner && tasks.length > 0) {
+    await broker.tasks
+      .requeue(
+        runner.channelName,
+        tasks.map((task) => ({ id: task.spec.id, token: task.token })),
+        true,
+      )
+      .catch((error: unknown) => log.error({ err: error }, 'requeue failed; master or the leases will return the tasks'));
+  }
+  process.exit(70);
+}
+
 process.on('message', (message: MasterToRunner) => {
   switch (message.type) {
     case 'start': {
@@ -38,6 +61,7 @@ process.on('message', (message: MasterToRunner) => {
       const { options } = identity;
       broker = Broker.connect(options, { name: `coyotes:channel:${channel.name}` });
       const channelLog = log.child({ channel: channel.name });
+      const spawner = createSpawner(resolveSpawner(options.spawner).kind, (reason) => void spawnerDied(reason));
       runner = new ChannelRunner(
         broker,
         channel,
@@ -51,6 +75,7 @@ process.on('message', (message: MasterToRunner) => {
           output: new LogPublisher(broker, channelLog),
           leaseMs: options.leaseMs,
           leaseOwner: `${identity.nodeId}:${process.pid}`,
+          spawner,
         },
         {
           started: (task, pid) => send({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
