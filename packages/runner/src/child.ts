@@ -4,7 +4,8 @@
  */
 import pino from 'pino';
 import { Broker } from '@coyotes/broker';
-import type { MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
+import { TASK_EVENTS_BATCH_MS } from '@coyotes/protocol';
+import type { MasterToRunner, RunnerToMaster, TaskEvent } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
 import { createSpawner, resolveSpawner } from './spawner/index.js';
@@ -17,6 +18,23 @@ const send = (message: RunnerToMaster): void => {
   if (process.connected) process.send!(message);
 };
 
+/** Task events not yet sent: master hears of tasks in batches, not once per task. */
+let taskEvents: TaskEvent[] = [];
+let taskEventsTimer: NodeJS.Timeout | undefined;
+
+const sendTaskEvents = (): void => {
+  clearTimeout(taskEventsTimer);
+  taskEventsTimer = undefined;
+  if (taskEvents.length === 0) return;
+  send({ type: 'tasks', events: taskEvents });
+  taskEvents = [];
+};
+
+const report = (event: TaskEvent): void => {
+  taskEvents.push(event);
+  taskEventsTimer ??= setTimeout(sendTaskEvents, TASK_EVENTS_BATCH_MS);
+};
+
 const log = pino(
   { level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'channel' } },
   // synchronous: a slow log reader slows logging down instead of growing memory
@@ -27,6 +45,7 @@ async function drainAndExit(force: boolean): Promise<void> {
   if (exiting && !force) return;
   exiting = true;
   if (runner) await (force ? runner.force() : runner.drain());
+  sendTaskEvents();
   send({ type: 'drained' });
   await broker?.close();
   process.exit(0);
@@ -78,8 +97,8 @@ process.on('message', (message: MasterToRunner) => {
           spawner,
         },
         {
-          started: (task, pid) => send({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
-          finished: (task, outcome, ok) => send({ type: 'task-finished', taskId: task.spec.id, outcome, ok }),
+          started: (task, pid) => report({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
+          finished: (task, outcome, ok) => report({ type: 'task-finished', taskId: task.spec.id, outcome, ok }),
         },
         channelLog,
       );
