@@ -8,24 +8,16 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Row } from './report.js';
-import { median } from './stats.js';
+import { TICKS_PER_S, cpuTicks, median } from './stats.js';
 import type { BenchContext } from './systems.js';
 import { childrenOf, startBenchCoyotes, stopChild, stopCoyotes } from './systems.js';
 
 const SETTLE_MS = 3000;
 const CPU_WINDOW_MS = 5000;
-const TICKS_PER_S = 100;
 
 function rssKiB(pid: number): number {
   const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0);
-}
-
-/** utime + stime of a process, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** Whether the built master imports pidusage (so its idle CPU includes the sampling). */

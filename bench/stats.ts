@@ -15,6 +15,20 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+export const TICKS_PER_S = 100;
+
+/** utime + stime of a process, in clock ticks (its children's time not included); 0 once it is gone. */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
 /** Wall-clock now in milliseconds with sub-millisecond precision (comparable with `date +%s%N`). */
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();

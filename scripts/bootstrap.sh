@@ -33,6 +33,11 @@ install_run_needs() {
   if [ "${COYOTES_BOOTSTRAP_REDIS:-yes}" != no ] && ! command -v redis-server >/dev/null 2>&1; then
     apt_install "no Redis answers" redis-server redis-tools
   fi
+  # the native command spawner is compiled by the build; without a compiler Coyotes falls back
+  # to node:child_process (slower), so the compiler is a run-time need
+  if ! command -v cc >/dev/null 2>&1 || [ ! -e /usr/include/spawn.h ]; then
+    apt_install "the native command spawner" gcc libc6-dev
+  fi
 }
 
 # --- what only the tests need ---------------------------------------------------------------

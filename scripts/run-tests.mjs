@@ -1,5 +1,7 @@
 // Runs every *.test.ts under test/ and packages/*/test/ with Node's test runner (through tsx).
 // Arguments filter files by substring: `node scripts/run-tests.mjs broker` runs the broker's.
+// The files that start commands run a second time with COYOTES_SPAWNER=node, so that the
+// node:child_process fallback stays tested beside the native spawner (TEST_FALLBACK=0 skips it).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
@@ -21,11 +23,24 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files],
-  {
+const run = (selected, env) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...selected], {
     stdio: 'inherit',
-  },
-);
-process.exit(result.status ?? 1);
+    env: { ...process.env, ...env },
+  }).status ?? 1;
+
+/** What runs again on the fallback: the end-to-end files about commands and their supervision. */
+const FALLBACK_FILES = [
+  'test/supervision-channels',
+  'test/supervision-commands',
+  'test/supervision-crash',
+  'test/supervision-signals',
+  'test/cli-client',
+  'test/foundation',
+];
+const fallback = process.env.TEST_FALLBACK === '0' ? [] : files.filter((file) => FALLBACK_FILES.some((prefix) => file.startsWith(prefix)));
+
+const status = run(files, {});
+if (status !== 0 || fallback.length === 0) process.exit(status);
+console.log(`\nrun-tests: again on the node:child_process fallback (COYOTES_SPAWNER=node): ${fallback.join(' ')}`);
+process.exit(run(fallback, { COYOTES_SPAWNER: 'node' }));

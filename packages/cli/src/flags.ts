@@ -1,6 +1,6 @@
 import parse from 'yargs-parser';
 import { CoyotesError, DEFAULT_SERVER_OPTIONS, parseHostPort, parseHostPortList } from '@coyotes/protocol';
-import type { ServerOptions } from '@coyotes/protocol';
+import type { ServerOptions, SpawnerChoice } from '@coyotes/protocol';
 import { parseRedisUrl } from './redis-url.js';
 import { resolveRunAs } from './run-as.js';
 
@@ -190,6 +190,14 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'largest HTTP request body in bytes (uploads included); larger ones get 413',
     default: String(d.httpBodyLimitBytes),
     apply: (o, v) => (o.httpBodyLimitBytes = v as number),
+  },
+  {
+    name: 'spawner',
+    kind: 'string',
+    help: 'what starts commands: native (a small C helper per channel), node (node:child_process), auto (native when built)',
+    default: d.spawner,
+    choices: ['auto', 'native', 'node'],
+    apply: (o, v) => (o.spawner = String(v) as SpawnerChoice),
   },
 ];
 

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
-import type { ChannelConfig, ChannelProcessStats, ChildIdentity, MasterToRunner, RunnerToMaster } from '@coyotes/protocol';
+import type { ChannelConfig, ChannelProcessStats, ChildIdentity, MasterToRunner, RunnerToMaster, TaskEvent } from '@coyotes/protocol';
 import { signalGroup } from '@coyotes/runner';
 import { CHANNEL_ENV, PIDFILE_ENV } from './predecessors.js';
 import { SupervisedChild } from './supervised-child.js';
@@ -108,17 +108,25 @@ export class ChannelProcess {
 
   private onMessage(message: RunnerToMaster): void {
     switch (message.type) {
-      case 'task-started':
-        this.running.set(message.taskId, { token: message.token, pid: message.pid });
-        return;
-      case 'task-finished':
-        this.running.delete(message.taskId);
-        this.counters.processed += 1;
-        if (message.ok) this.counters.succeeded += 1;
-        else this.counters.failed += 1;
+      case 'tasks':
+        for (const event of message.events) this.onTaskEvent(event);
         return;
       case 'ready':
       case 'drained':
+        return;
+    }
+  }
+
+  private onTaskEvent(event: TaskEvent): void {
+    switch (event.type) {
+      case 'task-started':
+        this.running.set(event.taskId, { token: event.token, pid: event.pid });
+        return;
+      case 'task-finished':
+        this.running.delete(event.taskId);
+        this.counters.processed += 1;
+        if (event.ok) this.counters.succeeded += 1;
+        else this.counters.failed += 1;
         return;
     }
   }

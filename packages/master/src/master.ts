@@ -8,7 +8,8 @@ import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
 import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig, setLongTimeout } from '@coyotes/protocol';
 import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
-import { CHANNEL_PROCESS_ENTRY } from '@coyotes/runner';
+import { CHANNEL_PROCESS_ENTRY, resolveSpawner } from '@coyotes/runner';
+import type { ResolvedSpawner } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api';
 import { ApiProcess } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
@@ -75,6 +76,9 @@ export class Master {
     USAGE_SAMPLE_MS,
   );
 
+  /** What starts commands on this host. */
+  private spawner: ResolvedSpawner = { kind: 'node' };
+
   constructor(private readonly config: MasterOptions) {
     this.options = config.options;
     this.log = config.log.child({ nodeId: this.nodeId });
@@ -86,6 +90,8 @@ export class Master {
       // the api processes are this master's cluster workers (they share the HTTP port)
       throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'coyotes cannot run as a cluster worker (pm2 cluster mode): start it in fork mode');
     }
+    // the channel processes resolve the same choice the same way
+    this.spawner = resolveSpawner(this.options.spawner);
     acquirePidfile(this.options.pidfile);
     this.predecessors = findPredecessors(this.options.pidfile, fileURLToPath(CHANNEL_PROCESS_ENTRY));
     this.identity = { nodeId: this.nodeId, host: hostname(), options: { ...this.options } };
@@ -138,9 +144,16 @@ export class Master {
         redis: describeRedis(this.options.redis),
         channels: [...this.channels.keys()],
         taskMode: this.options.taskMode,
+        spawner: this.spawner.kind,
       },
       'coyotes started',
     );
+    if (this.spawner.reason !== undefined && this.options.spawner !== 'node') {
+      this.log.warn(
+        { spawner: 'node', reason: this.spawner.reason },
+        'commands start through node:child_process, which forks a channel process per command',
+      );
+    }
   }
 
   /** Names of the channels this master knows (for the startup banner). */
@@ -378,6 +391,7 @@ export class Master {
         }));
         return {
           nodeId: this.nodeId,
+          spawner: this.spawner.kind,
           channels: this.channelStats(usage),
           // `api` is the first api process, as before there could be several
           api: apis[0] ?? { pid: null, alive: false, cpu: null, rss: null },

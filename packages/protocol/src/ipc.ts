@@ -17,12 +17,19 @@ export type MasterToRunner =
   | { type: 'drain' }
   | { type: 'force' };
 
-/** channel process → master */
-export type RunnerToMaster =
-  | { type: 'ready' }
+/** What master must know of a channel process's tasks: which run (to kill and requeue them if it dies) and the counts. */
+export type TaskEvent =
   | { type: 'task-started'; taskId: string; token: string; pid: number | null }
-  | { type: 'task-finished'; taskId: string; outcome: TaskOutcome; ok: boolean }
-  | { type: 'drained' };
+  | { type: 'task-finished'; taskId: string; outcome: TaskOutcome; ok: boolean };
+
+/**
+ * channel process → master. Task events travel in batches (`tasks`, in the order they happened,
+ * at most one message per TASK_EVENTS_BATCH_MS): master is no IPC round trip per task.
+ */
+export type RunnerToMaster = { type: 'ready' } | { type: 'tasks'; events: TaskEvent[] } | { type: 'drained' };
+
+/** How long a channel process gathers task events before it sends them to master. */
+export const TASK_EVENTS_BATCH_MS = 10;
 
 /** Operations the api process asks of master: the ones that change processes. */
 export type ApiOperation =

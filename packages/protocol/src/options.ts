@@ -33,6 +33,12 @@ export interface RunAsUser {
   home: string;
 }
 
+/**
+ * What starts commands: `auto` = the native helper (coyotes-spawner) when it was built, else
+ * node:child_process; `node` forces the fallback; `native` refuses to start without the helper.
+ */
+export type SpawnerChoice = 'auto' | 'native' | 'node';
+
 /** Every setting of a Coyotes server, resolved and frozen once at start. */
 export interface ServerOptions {
   redis: RedisOptions;
@@ -88,6 +94,8 @@ export interface ServerOptions {
   retryBackoffMs: number;
   /** Largest HTTP body accepted. @defaultValue 1048576 */
   httpBodyLimitBytes: number;
+  /** What starts commands. @defaultValue 'auto' */
+  spawner: SpawnerChoice;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -115,6 +123,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   logStreamChannelBytes: 67_108_864,
   retryBackoffMs: 1000,
   httpBodyLimitBytes: 1_048_576,
+  spawner: 'auto',
 };
 
 /** Splits `host:port`, failing with the option's name when it is not one. */

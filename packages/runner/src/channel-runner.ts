@@ -80,6 +80,10 @@ export class ChannelRunner {
     this.wakeLoop();
   }
 
+  get channelName(): string {
+    return this.channel.name;
+  }
+
   get running(): ClaimedTask[] {
     return [...this.slots.values()].map((slot) => slot.task);
   }
@@ -238,8 +242,11 @@ export class ChannelRunner {
     const { spec } = task;
     const execution = new Execution(spec, this.channel, this.options, this.log);
     this.slots.set(spec.id, { task, execution });
-    this.hooks.started(task, execution.pid);
-    this.log.info({ taskId: spec.id, task: spec.name, pid: execution.pid }, 'task started');
+    // the native spawner learns the pid a moment after the request
+    void execution.started.then((pid) => {
+      this.hooks.started(task, pid);
+      this.log.info({ taskId: spec.id, task: spec.name, pid }, 'task started');
+    });
     if (this.pendingKills.delete(spec.id)) execution.stop('killed', this.options.killGraceMs);
     const completion = execution.done.then(async (result) => {
       const ok = isSuccess(result);

@@ -5,9 +5,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Broker } from '@coyotes/broker';
-import type { MasterToRunner, RunnerToMaster, ServerOptions } from '@coyotes/protocol';
+import { TASK_EVENTS_BATCH_MS } from '@coyotes/protocol';
+import type { MasterToRunner, RunnerToMaster, ServerOptions, TaskEvent } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
+import { createSpawner, resolveSpawner } from './spawner/index.js';
 
 let runner: ChannelRunner | undefined;
 let broker: Broker | undefined;
@@ -16,6 +18,23 @@ let exiting = false;
 
 const send = (message: RunnerToMaster): void => {
   if (process.connected) process.send!(message);
+};
+
+/** Task events not yet sent: master hears of tasks in batches, not once per task. */
+let taskEvents: TaskEvent[] = [];
+let taskEventsTimer: NodeJS.Timeout | undefined;
+
+const sendTaskEvents = (): void => {
+  clearTimeout(taskEventsTimer);
+  taskEventsTimer = undefined;
+  if (taskEvents.length === 0) return;
+  send({ type: 'tasks', events: taskEvents });
+  taskEvents = [];
+};
+
+const report = (event: TaskEvent): void => {
+  taskEvents.push(event);
+  taskEventsTimer ??= setTimeout(sendTaskEvents, TASK_EVENTS_BATCH_MS);
 };
 
 const log = pino(
@@ -45,6 +64,7 @@ async function drainAndExit(force: boolean): Promise<void> {
       log.warn({ waitedMs: leaseMs }, 'Redis did not take the last results in time; their leases will return those tasks to the queue');
     }
   }
+  sendTaskEvents();
   send({ type: 'drained' });
   await Promise.race([broker?.close(), sleep(CLOSE_MS)]);
   process.exit(0);
@@ -61,6 +81,28 @@ function orphaned(): void {
   void drainAndExit(false);
 }
 
+/**
+ * The native spawner died (its commands are already SIGKILLed): this process cannot run commands
+ * any more, so it goes the way of a crashed channel process — its tasks queued again at once,
+ * counted as a crash (a command that kills the spawner every time ends up parked as poison), and
+ * an exit that master answers with a restart.
+ */
+async function spawnerDied(reason: string): Promise<void> {
+  log.error({ reason }, 'the command spawner died; requeueing the running tasks and exiting');
+  exiting = true;
+  const tasks = runner?.running ?? [];
+  if (broker && runner && tasks.length > 0) {
+    await broker.tasks
+      .requeue(
+        runner.channelName,
+        tasks.map((task) => ({ id: task.spec.id, token: task.token })),
+        true,
+      )
+      .catch((error: unknown) => log.error({ err: error }, 'requeue failed; master or the leases will return the tasks'));
+  }
+  process.exit(70);
+}
+
 process.on('message', (message: MasterToRunner) => {
   switch (message.type) {
     case 'start': {
@@ -68,6 +110,7 @@ process.on('message', (message: MasterToRunner) => {
       options = identity.options;
       broker = Broker.connect(options, { name: `coyotes:channel:${channel.name}` });
       const channelLog = log.child({ channel: channel.name });
+      const spawner = createSpawner(resolveSpawner(options.spawner).kind, (reason) => void spawnerDied(reason));
       runner = new ChannelRunner(
         broker,
         channel,
@@ -81,10 +124,11 @@ process.on('message', (message: MasterToRunner) => {
           output: new LogPublisher(broker, channelLog),
           leaseMs: options.leaseMs,
           leaseOwner: `${identity.nodeId}:${process.pid}`,
+          spawner,
         },
         {
-          started: (task, pid) => send({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
-          finished: (task, outcome, ok) => send({ type: 'task-finished', taskId: task.spec.id, outcome, ok }),
+          started: (task, pid) => report({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
+          finished: (task, outcome, ok) => report({ type: 'task-finished', taskId: task.spec.id, outcome, ok }),
         },
         channelLog,
       );

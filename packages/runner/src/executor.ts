@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import { setLongTimeout } from '@coyotes/protocol';
 import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
@@ -7,6 +6,8 @@ import type { OutputSink } from './log-publisher.js';
 import { LineSplitter, TailBuffer } from './output.js';
 import { writeScriptFile } from './script-file.js';
 import type { ScriptFile } from './script-file.js';
+import { NodeSpawner } from './spawner/node-spawner.js';
+import type { Spawner } from './spawner/spawner.js';
 
 export interface ExecutorOptions {
   commandRoot: string;
@@ -18,7 +19,11 @@ export interface ExecutorOptions {
   runAs?: RunAsUser;
   /** Receives output lines (the live log stream); the runner ends each execution there. */
   output?: OutputSink;
+  /** What starts the commands. @defaultValue node:child_process */
+  spawner?: Spawner;
 }
+
+const nodeSpawner = new NodeSpawner();
 
 /** What login(1) would set for the user, so a command does not read root's home. */
 const userEnv = (user: RunAsUser): Record<string, string> => ({ HOME: user.home, USER: user.user, LOGNAME: user.user });
@@ -31,9 +36,14 @@ const PIPE_DRAIN_MS = 1000;
  * reaches it and a kill or timeout takes its whole tree.
  */
 export class Execution {
-  readonly pid: number | null;
+  /** Known once the command started: at once with node:child_process, a moment later natively. */
+  pid: number | null;
+  /** Resolves with the pid once the command started, or null when it could not start. */
+  readonly started: Promise<number | null>;
   readonly done: Promise<TaskResult>;
   private stopReason: TaskOutcome | null = null;
+  /** A stop or kill asked for before the pid was known, applied when it is. */
+  private onSpawn: (() => void) | undefined;
   /**
    * Set by stop() or the leader's exit: settles when the group is empty, or once the grace period
    * ended in SIGKILL.
@@ -76,19 +86,27 @@ export class Execution {
     } catch (error) {
       this.pid = null;
       log.warn({ taskId: spec.id, reason: (error as Error).message }, 'task could not start');
+      this.started = Promise.resolve(null);
       this.done = Promise.resolve(finish('spawn-error', null, null, (error as Error).message));
       return;
     }
 
-    const child = spawn(argv[0]!, argv.slice(1), {
-      detached: true,
+    const child = (options.spawner ?? nodeSpawner).spawn(argv, {
       cwd,
       env: taskEnv(process.env, options.runAs ? { ...userEnv(options.runAs), ...spec.env } : spec.env),
       uid: options.runAs?.uid,
       gid: options.runAs?.gid,
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.pid = child.pid ?? null;
+    this.started = new Promise((resolve) => {
+      if (this.pid !== null) return resolve(this.pid);
+      child.once('spawn', () => {
+        this.pid = child.pid ?? null;
+        resolve(this.pid);
+        this.onSpawn?.();
+      });
+      child.once('error', () => resolve(null));
+    });
 
     for (const [name, stream, tail] of [
       ['stdout', child.stdout, stdout],
@@ -150,7 +168,11 @@ export class Execution {
 
   /** SIGTERM to the whole process group, SIGKILL after the grace period. */
   stop(reason: TaskOutcome, graceMs: number): void {
-    if (this.pid === null || this.stopReason !== null || this.leaderExited) return;
+    if (this.pid === null) {
+      this.onSpawn = () => this.stop(reason, graceMs);
+      return;
+    }
+    if (this.stopReason !== null || this.leaderExited) return;
     this.stopReason = reason;
     signalGroup(this.pid, 'SIGTERM');
     this.groupReaped = reapGroup(this.pid, graceMs);
@@ -158,7 +180,10 @@ export class Execution {
 
   /** SIGKILL to the whole process group at once. */
   kill(reason: TaskOutcome): void {
-    if (this.pid === null) return;
+    if (this.pid === null) {
+      this.onSpawn = () => this.kill(reason);
+      return;
+    }
     this.stopReason ??= reason;
     signalGroup(this.pid, 'SIGKILL');
   }

@@ -7,3 +7,5 @@ export { LineSplitter, TailBuffer } from './output.js';
 
 /** Path of the channel process entry, for master to fork. */
 export const CHANNEL_PROCESS_ENTRY = new URL('./child.js', import.meta.url);
+export { NATIVE_SPAWNER_BINARY, NativeSpawner, NodeSpawner, createSpawner, resolveSpawner } from './spawner/index.js';
+export type { CommandOptions, ResolvedSpawner, SpawnedCommand, Spawner, SpawnerKind } from './spawner/index.js';

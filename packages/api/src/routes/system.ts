@@ -23,7 +23,8 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
     ctx.body = {
       status_code: ctx.status,
       message: healthy ? 'ok' : 'unhealthy',
-      data: { redis, master: master !== null, processes: master },
+      // what starts commands: "native" (coyotes-spawner) or "node" (the node:child_process fallback)
+      data: { redis, master: master !== null, spawner: (master as { spawner?: string } | null)?.spawner ?? null, processes: master },
     };
   });
 
