@@ -13,6 +13,7 @@ import { API_PROCESS_ENTRY } from '@coyotes/api';
 import { ApiProcess } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
+import { API_CANNOT_LISTEN_EXIT, checkHttpAddr } from './http-port.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findPredecessors } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
@@ -75,6 +76,12 @@ export class Master {
       throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'coyotes cannot run as a cluster worker (pm2 cluster mode): start it in fork mode');
     }
     acquirePidfile(this.options.pidfile);
+    try {
+      await checkHttpAddr(this.options.httpAddr);
+    } catch (error) {
+      releasePidfile(this.options.pidfile);
+      throw error;
+    }
     this.predecessors = findPredecessors(this.options.pidfile, fileURLToPath(CHANNEL_PROCESS_ENTRY));
     this.identity = { nodeId: this.nodeId, host: hostname(), options: { ...this.options } };
     let redisTrouble = false;
@@ -104,7 +111,15 @@ export class Master {
     for (let i = 1; i <= this.options.httpProcesses; i += 1) {
       const label = this.options.httpProcesses === 1 ? 'api' : `api ${i}`;
       this.apis.push(
-        new ApiProcess(label, API_PROCESS_ENTRY, this.identity, (operation) => this.handle(operation), this.log, this.config.childOutput),
+        new ApiProcess(
+          label,
+          API_PROCESS_ENTRY,
+          this.identity,
+          (operation) => this.handle(operation),
+          (code) => this.onApiExit(code),
+          this.log,
+          this.config.childOutput,
+        ),
       );
     }
     for (const api of this.apis) api.start();
@@ -130,6 +145,16 @@ export class Master {
       },
       'coyotes started',
     );
+  }
+
+  /**
+   * An api process that cannot listen (the port was taken after the start-up check) is not
+   * restarted forever while the channels consume: master says so in one line, drains and exits 2.
+   */
+  private onApiExit(code: number | null): void {
+    if (code !== API_CANNOT_LISTEN_EXIT || this.shutdown) return;
+    process.stderr.write(`coyotes: -http-addr ${this.options.httpAddr} cannot be listened on (see the api log line above); stopping\n`);
+    void this.stop().then(() => process.exit(2));
   }
 
   /** Names of the channels this master knows (for the startup banner). */
