@@ -127,6 +127,7 @@ export class Master {
       this.broker,
       this.nodeId,
       this.options.channelDefault,
+      this.options.commandRoot,
       (name) => this.channels.get(name),
       this.log,
     );

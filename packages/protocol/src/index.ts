@@ -6,3 +6,4 @@ export * from './ipc.js';
 export * from './ingress.js';
 export * from './allowlist.js';
 export * from './node.js';
+export * from './door.js';
