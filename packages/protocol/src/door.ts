@@ -36,27 +36,38 @@ export interface ExecLimits {
   baseEnvBytes: number;
 }
 
-function getconf(name: string, fallback: number, ...args: string[]): number {
+/** Every value `getconf -a` prints (path values for `/`), read with one process: start-up stays cheap under load. */
+function getconfAll(): Map<string, number> {
+  const values = new Map<string, number>();
   try {
-    const value = Number(execFileSync('getconf', [name, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+    const text = execFileSync('getconf', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const line of text.split('\n')) {
+      const match = /^(\w+)\s+(\d+)$/.exec(line.trim());
+      if (match) values.set(match[1]!, Number(match[2]));
+    }
   } catch {
-    return fallback;
+    // no getconf: the fallbacks below
   }
+  return values;
 }
 
 /** Bytes one exec string takes: its UTF-8 bytes, its NUL and its pointer. */
 const execBytes = (value: string): number => Buffer.byteLength(value) + 1 + POINTER_BYTES;
 
-/** Measures this host's exec limits (fallbacks: Linux's historical values when `getconf` is missing). */
+/** Measures this host's exec limits with `getconf -a` (fallbacks: Linux's historical values when it is missing). */
 export function measureExecLimits(env: NodeJS.ProcessEnv = process.env): ExecLimits {
   let baseEnvBytes = 0;
   for (const [name, value] of Object.entries(env)) if (value !== undefined) baseEnvBytes += execBytes(`${name}=${value}`);
+  const conf = getconfAll();
+  const value = (name: string, fallback: number) => {
+    const found = conf.get(name);
+    return found !== undefined && Number.isSafeInteger(found) && found > 0 ? found : fallback;
+  };
   return {
-    argMax: getconf('ARG_MAX', 131_072),
-    argStrMax: 32 * getconf('PAGESIZE', 4096),
-    nameMax: getconf('NAME_MAX', 255, '/'),
-    pathMax: getconf('PATH_MAX', 4096, '/'),
+    argMax: value('ARG_MAX', 131_072),
+    argStrMax: 32 * value('PAGESIZE', 4096),
+    nameMax: value('NAME_MAX', 255),
+    pathMax: value('PATH_MAX', 4096),
     baseEnvBytes,
   };
 }
