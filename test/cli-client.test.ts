@@ -104,6 +104,10 @@ describe('client verbs against a running server', () => {
       unreachable.stderr,
       `coyotes: cannot reach http://127.0.0.1:${closed}: ECONNREFUSED (is coyotes running? set --addr or COYOTES_ADDR)\n`,
     );
+    // the library says the same with its code; an answered error has the other code and the status
+    const nowhere = new CoyotesClient({ addr: `127.0.0.1:${closed}` });
+    await assert.rejects(nowhere.task('x'), { code: 'COY_ERR_CLIENT_UNREACHABLE', status: 0 });
+    await assert.rejects(client.task('no-such-task'), { code: 'COY_ERR_CLIENT_REQUEST_FAILED', status: 404 });
   });
 
   test('status: a table of channels with workers and counts; one channel; --json', async () => {

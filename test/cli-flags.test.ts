@@ -31,6 +31,11 @@ async function coyotes(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 }
 
 describe('server flags: every form of every seed flag', () => {
+  test('an unknown flag and an invalid value are refused with their codes', () => {
+    assert.throws(() => resolve(['-no-such-flag']), { code: 'COY_ERR_CONFIG_UNKNOWN_FLAG' });
+    assert.throws(() => resolve(['-concurrent', 'many']), { code: 'COY_ERR_CONFIG_INVALID', message: /concurrent/ });
+  });
+
   test('-name value, -name=value, --name value and --name=value mean the same', () => {
     for (const argv of [['-concurrent', '7'], ['-concurrent=7'], ['--concurrent', '7'], ['--concurrent=7']]) {
       assert.equal(resolve(argv).options.concurrent, 7, argv.join(' '));

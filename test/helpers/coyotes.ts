@@ -123,14 +123,14 @@ export async function startCoyotes(options: StartOptions): Promise<RunningCoyote
   return running;
 }
 
-/** Sends a request and parses the envelope. */
+/** Sends a request and parses the envelope; `code` is the refusal's `X-Coyotes-Error` header (null when absent). */
 export async function api(
   base: string,
   method: string,
   route: string,
   body?: Record<string, string | string[]> | FormData | string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: { status_code: number; message: string; data: any } }> {
+): Promise<{ status: number; json: { status_code: number; message: string; data: any }; code: string | null }> {
   let payload: BodyInit | undefined;
   if (body instanceof FormData || typeof body === 'string') payload = body;
   else if (body) {
@@ -146,5 +146,5 @@ export async function api(
   } catch {
     throw new Error(`${method} ${route}: not JSON (${response.status}): ${text.slice(0, 200)}`);
   }
-  return { status: response.status, json };
+  return { status: response.status, json, code: response.headers.get('x-coyotes-error') };
 }

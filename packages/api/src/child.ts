@@ -60,6 +60,7 @@ process.on('message', (message: MasterToApi) => {
       });
       server.on('error', (error) => {
         log.fatal({ err: error, http: options.httpAddr }, 'HTTP API cannot listen');
+        // EX_CONFIG: master stops instead of restarting a process that cannot listen
         process.exit(78);
       });
       return;

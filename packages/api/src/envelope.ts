@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { redisUnavailable } from '@coyotes/broker';
 import { isCoyotesError } from '@coyotes/protocol';
 import type { ErrorCode } from '@coyotes/protocol';
 
@@ -21,6 +22,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   COY_ERR_TASK_NOT_FOUND: 404,
   COY_ERR_CHANNEL_NAME_INVALID: 400,
   COY_ERR_TASK_INVALID: 400,
+  COY_ERR_TASK_TOO_LARGE: 400,
+  COY_ERR_REQUEST_INVALID: 400,
   COY_ERR_TASK_FINISHED: 409,
   COY_ERR_TASK_NOT_FAILED: 409,
   COY_ERR_TASK_ID_EXISTS: 409,
@@ -29,9 +32,13 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   COY_ERR_REDIS_UNAVAILABLE: 503,
 };
 
+/** The header that carries a refused request's error code (the seed's envelope has no field for it). */
+export const ERROR_CODE_HEADER = 'X-Coyotes-Error';
+
 /**
  * Turns every error into the envelope: client errors show their message, server errors never
- * leak internals. Logged once: 5xx at error level, 4xx at info.
+ * leak internals; a Coyotes error's code goes in the `X-Coyotes-Error` header. Logged once: 5xx
+ * at error level, 4xx at info.
  */
 export function errorEnvelope(log: Logger): Middleware {
   return async (ctx, next) => {
@@ -46,13 +53,16 @@ export function errorEnvelope(log: Logger): Middleware {
           allow ? `${ctx.method} is not allowed on ${ctx.path} (allowed: ${allow})` : `${ctx.method} ${ctx.path} failed`,
         );
       }
-    } catch (caught) {
+    } catch (thrown) {
+      // a Redis connection failure is the server's trouble, told as such (503), not a bug (500)
+      const caught = redisUnavailable(thrown) ?? thrown;
       const error = caught as { status?: number; statusCode?: number; expose?: boolean; message?: string; code?: string };
       let status = error.status ?? error.statusCode ?? 500;
       if (isCoyotesError(caught)) status = STATUS[caught.code] ?? 500;
       if (status < 400 || status > 599) status = 500;
       const message = status < 500 || isCoyotesError(caught) ? (error.message ?? 'error') : 'internal server error';
       ctx.status = status;
+      if (isCoyotesError(caught)) ctx.set(ERROR_CODE_HEADER, caught.code);
       ctx.body = { status_code: status, message, data: null } satisfies Envelope<null>;
       if (status >= 500) log.error({ err: caught, method: ctx.method, path: ctx.path }, 'request failed');
       else log.info({ status, method: ctx.method, path: ctx.path, reason: message }, 'request refused');

@@ -1,10 +1,31 @@
 import type { Context } from 'koa';
+import { CoyotesError } from '@coyotes/protocol';
 
 /**
  * Reading request fields the same way whatever the encoding (multipart, urlencoded, JSON):
- * each reader throws a 400 naming the field when the value does not fit.
+ * each reader throws a 400 (`COY_ERR_REQUEST_INVALID`) naming the field when the value does not fit.
  */
 export type Fields = Record<string, unknown>;
+
+/** A field that does not fit: HTTP 400 with the code and a message naming the field. */
+export function invalidField(message: string): never {
+  throw new CoyotesError('COY_ERR_REQUEST_INVALID', message);
+}
+
+/**
+ * Refuses a field the route does not take (a typo such as `comand` would otherwise be dropped
+ * and the task run without it). `allowed` names fields; an entry ending in `[` also takes
+ * `name[...]` keys (`env[HOME]`, `args[]`).
+ */
+export function onlyFields(body: Fields, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    const known = allowed.some((name) => (name.endsWith('[') ? key.startsWith(name) && key.endsWith(']') : key === name));
+    if (!known) {
+      const names = allowed.map((name) => (name.endsWith('[') ? `${name}…]` : name)).join(', ');
+      invalidField(`unknown field ${JSON.stringify(key.slice(0, 64))} (this route takes ${names})`);
+    }
+  }
+}
 
 export function fields(ctx: Context): Fields {
   const body = (ctx.request as { body?: unknown }).body;
@@ -13,60 +34,60 @@ export function fields(ctx: Context): Fields {
 
 const first = (value: unknown): unknown => (Array.isArray(value) ? value[value.length - 1] : value);
 
-export function optionalString(ctx: Context, body: Fields, name: string): string | undefined {
+export function optionalString(body: Fields, name: string): string | undefined {
   const value = first(body[name]);
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'number') return String(value);
-  if (typeof value !== 'string') ctx.throw(400, `${name} must be a string`);
-  if (value.includes('\0')) ctx.throw(400, `${name} must not contain NUL bytes`);
+  if (typeof value !== 'string') invalidField(`${name} must be a string`);
+  if (value.includes('\0')) invalidField(`${name} must not contain NUL bytes`);
   return value;
 }
 
-export function requiredString(ctx: Context, body: Fields, name: string): string {
-  const value = optionalString(ctx, body, name);
-  if (value === undefined || value.trim() === '') ctx.throw(400, `${name} is required`);
+export function requiredString(body: Fields, name: string): string {
+  const value = optionalString(body, name);
+  if (value === undefined || value.trim() === '') invalidField(`${name} is required`);
   return value;
 }
 
 /** A non-negative integer (or a positive one with `min: 1`). */
-export function optionalInteger(ctx: Context, body: Fields, name: string, min = 0): number | undefined {
+export function optionalInteger(body: Fields, name: string, min = 0): number | undefined {
   const value = first(body[name]);
   if (value === undefined || value === null || value === '') return undefined;
   const number = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isSafeInteger(number) || number < min) {
-    ctx.throw(400, `${name} must be ${min === 1 ? 'a positive' : 'a non-negative'} integer`);
+    invalidField(`${name} must be ${min === 1 ? 'a positive' : 'a non-negative'} integer`);
   }
   return number;
 }
 
-export function optionalBoolean(ctx: Context, body: Fields, name: string): boolean | undefined {
+export function optionalBoolean(body: Fields, name: string): boolean | undefined {
   const value = first(body[name]);
   if (value === undefined || value === null || value === '') return undefined;
   if (value === true || value === 'true' || value === '1' || value === 1) return true;
   if (value === false || value === 'false' || value === '0' || value === 0) return false;
-  return ctx.throw(400, `${name} must be true or false`);
+  invalidField(`${name} must be true or false`);
 }
 
 /** A repeated field (`args=a&args=b`, `args[]`, or a JSON array). */
-export function stringList(ctx: Context, body: Fields, name: string): string[] {
+export function stringList(body: Fields, name: string): string[] {
   const value = body[name] ?? body[`${name}[]`];
   if (value === undefined || value === null || value === '') return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((item) => {
-    if (typeof item !== 'string' && typeof item !== 'number') ctx.throw(400, `${name} must be a list of strings`);
-    if (String(item).includes('\0')) ctx.throw(400, `${name} must not contain NUL bytes`);
+    if (typeof item !== 'string' && typeof item !== 'number') invalidField(`${name} must be a list of strings`);
+    if (String(item).includes('\0')) invalidField(`${name} must not contain NUL bytes`);
     return String(item);
   });
 }
 
 /** `env` as a JSON object of strings, or `env[NAME]=value` fields. */
-export function envMap(ctx: Context, body: Fields): Record<string, string> | undefined {
+export function envMap(body: Fields): Record<string, string> | undefined {
   let value = body.env;
   if (typeof value === 'string' && value.trim() !== '') {
     try {
       value = JSON.parse(value);
     } catch {
-      ctx.throw(400, 'env must be a JSON object of strings');
+      invalidField('env must be a JSON object of strings');
     }
   }
   if (value === undefined || value === '') {
@@ -74,11 +95,11 @@ export function envMap(ctx: Context, body: Fields): Record<string, string> | und
     if (bracketed.length === 0) return undefined;
     value = Object.fromEntries(bracketed.map(([key, v]) => [key.slice(4, -1), first(v)]));
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) ctx.throw(400, 'env must be an object of strings');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalidField('env must be an object of strings');
   const env: Record<string, string> = {};
   for (const [key, v] of Object.entries(value as Fields)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.throw(400, `env name "${key}" is invalid`);
-    if (typeof v !== 'string' && typeof v !== 'number') ctx.throw(400, `env.${key} must be a string`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) invalidField(`env name "${key}" is invalid`);
+    if (typeof v !== 'string' && typeof v !== 'number') invalidField(`env.${key} must be a string`);
     env[key] = String(v);
   }
   return env;
@@ -87,9 +108,9 @@ export function envMap(ctx: Context, body: Fields): Record<string, string> | und
 /** `limit` and `offset` query parameters, bounded. */
 export function page(ctx: Context, defaultLimit = 100): { offset: number; limit: number } {
   const query = ctx.query as Fields;
-  const limit = optionalInteger(ctx, query, 'limit', 1) ?? defaultLimit;
-  const offset = optionalInteger(ctx, query, 'offset') ?? 0;
-  if (limit > 1000) ctx.throw(400, 'limit must be at most 1000');
+  const limit = optionalInteger(query, 'limit', 1) ?? defaultLimit;
+  const offset = optionalInteger(query, 'offset') ?? 0;
+  if (limit > 1000) invalidField('limit must be at most 1000');
   return { offset, limit };
 }
 
@@ -97,7 +118,7 @@ export function page(ctx: Context, defaultLimit = 100): { offset: number; limit:
  * `allowed_commands`: repeated fields, a JSON array (or its text), or empty to clear the list;
  * undefined when absent.
  */
-export function commandPatterns(ctx: Context, body: Fields): string[] | undefined {
+export function commandPatterns(body: Fields): string[] | undefined {
   const name = 'allowed_commands';
   if (!(name in body) && !(`${name}[]` in body)) return undefined;
   let value = body[name] ?? body[`${name}[]`];
@@ -105,11 +126,11 @@ export function commandPatterns(ctx: Context, body: Fields): string[] | undefine
     try {
       value = JSON.parse(value);
     } catch {
-      ctx.throw(400, `${name} must be a JSON array of strings, or a repeated field`);
+      invalidField(`${name} must be a JSON array of strings, or a repeated field`);
     }
   }
-  const patterns = stringList(ctx, { [name]: value }, name).filter((pattern) => pattern.trim() !== '');
-  if (patterns.length > 100) ctx.throw(400, `${name} must hold at most 100 patterns`);
-  for (const pattern of patterns) if (pattern.length > 256) ctx.throw(400, `${name} patterns must be at most 256 characters`);
+  const patterns = stringList({ [name]: value }, name).filter((pattern) => pattern.trim() !== '');
+  if (patterns.length > 100) invalidField(`${name} must hold at most 100 patterns`);
+  for (const pattern of patterns) if (pattern.length > 256) invalidField(`${name} patterns must be at most 256 characters`);
   return patterns;
 }

@@ -1,15 +1,30 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
-import { TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
+import { MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
 import type { TaskInput, TaskScript } from '@coyotes/protocol';
-import { envMap, fields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
+import { envMap, fields, invalidField, onlyFields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
 
 /** What `POST /channels/:name/tasks` takes beyond the seed's task, command, args, delay and id. */
 export type TaskExtras = { cwd?: string; env?: Record<string, string>; maxRetries?: number; callback?: string; script?: TaskScript };
 
 /** An uploaded script is stored with its task in Redis: kept small. */
 export const SCRIPT_MAX_BYTES = 256 * 1024;
-const MAX_TIMEOUT_S = 30 * 24 * 3600;
+/** The fields of `POST /channels/:name/tasks`: the seed's task, command, args, delay, then Coyotes' own. */
+const TASK_FIELDS = [
+  'task',
+  'command',
+  'args',
+  'args[',
+  'delay',
+  'id',
+  'timeout',
+  'max_retries',
+  'cwd',
+  'env',
+  'env[',
+  'callback',
+  'script',
+];
 
 /** Formidable's view of one uploaded file. */
 interface UploadedFile {
@@ -23,20 +38,20 @@ function scriptField(ctx: Context): TaskScript | undefined {
   const files = (ctx.request as { files?: Record<string, UploadedFile | UploadedFile[]> }).files;
   const upload = files?.script;
   if (upload !== undefined) {
-    if (Array.isArray(upload)) ctx.throw(400, 'script must be a single file');
+    if (Array.isArray(upload)) invalidField('script must be a single file');
     if (upload.size > SCRIPT_MAX_BYTES) ctx.throw(413, `script larger than ${SCRIPT_MAX_BYTES} bytes`);
     const bytes = readFileSync(upload.filepath);
-    if (bytes.length === 0) ctx.throw(400, 'script is empty');
+    if (bytes.length === 0) invalidField('script is empty');
     return { name: upload.originalFilename || 'script', base64: bytes.toString('base64') };
   }
   const text = fields(ctx).script;
   if (text === undefined || text === null || text === '') return undefined;
-  if (typeof text !== 'string') ctx.throw(400, 'script must be a file or a string');
+  if (typeof text !== 'string') invalidField('script must be a file or a string');
   if (Buffer.byteLength(text) > SCRIPT_MAX_BYTES) ctx.throw(413, `script larger than ${SCRIPT_MAX_BYTES} bytes`);
   return { name: 'script', base64: Buffer.from(text).toString('base64') };
 }
 
-function callbackField(ctx: Context, value: string | undefined): string | undefined {
+function callbackField(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL | undefined;
   try {
@@ -45,7 +60,7 @@ function callbackField(ctx: Context, value: string | undefined): string | undefi
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || value.length > 2048) {
-    ctx.throw(400, 'callback must be an http:// or https:// URL of at most 2048 characters');
+    invalidField('callback must be an http:// or https:// URL of at most 2048 characters');
   }
   return value;
 }
@@ -53,20 +68,21 @@ function callbackField(ctx: Context, value: string | undefined): string | undefi
 /** Reads and validates the full task form of `POST /channels/:name/tasks`. */
 export function taskForm(ctx: Context): TaskInput & TaskExtras {
   const body = fields(ctx);
-  const commandName = optionalString(ctx, body, 'command');
-  const args = stringList(ctx, body, 'args');
+  onlyFields(body, TASK_FIELDS);
+  const commandName = optionalString(body, 'command');
+  const args = stringList(body, 'args');
   const task =
-    commandName === undefined ? requiredString(ctx, body, 'task') : (optionalString(ctx, body, 'task') ?? [commandName, ...args].join(' '));
-  const id = optionalString(ctx, body, 'id');
-  if (id !== undefined && !isValidTaskId(id)) ctx.throw(400, TASK_ID_RULE);
-  const delay = optionalInteger(ctx, body, 'delay');
-  const timeout = optionalInteger(ctx, body, 'timeout');
-  if (timeout !== undefined && timeout > MAX_TIMEOUT_S) ctx.throw(400, `timeout must be at most ${MAX_TIMEOUT_S} seconds`);
-  if (delay !== undefined && delay > 10 * 365 * 24 * 3600) ctx.throw(400, 'delay must be at most ten years in seconds');
-  const maxRetries = optionalInteger(ctx, body, 'max_retries');
-  if (maxRetries !== undefined && maxRetries > 100) ctx.throw(400, 'max_retries must be at most 100');
+    commandName === undefined ? requiredString(body, 'task') : (optionalString(body, 'task') ?? [commandName, ...args].join(' '));
+  const id = optionalString(body, 'id');
+  if (id !== undefined && !isValidTaskId(id)) invalidField(TASK_ID_RULE);
+  const delay = optionalInteger(body, 'delay');
+  const timeout = optionalInteger(body, 'timeout');
+  if (timeout !== undefined && timeout > MAX_TIMEOUT_S) invalidField(`timeout must be at most ${MAX_TIMEOUT_S} seconds`);
+  if (delay !== undefined && delay > MAX_DELAY_S) invalidField(`delay must be at most ten years (${MAX_DELAY_S} seconds)`);
+  const maxRetries = optionalInteger(body, 'max_retries');
+  if (maxRetries !== undefined && maxRetries > 100) invalidField('max_retries must be at most 100');
   const script = scriptField(ctx);
-  if (script && commandName === undefined) ctx.throw(400, 'command is required with script: it names the interpreter');
+  if (script && commandName === undefined) invalidField('command is required with script: it names the interpreter');
   return {
     id,
     name: task,
@@ -74,9 +90,9 @@ export function taskForm(ctx: Context): TaskInput & TaskExtras {
     executeAt: delay ? Date.now() + delay * 1000 : undefined,
     timeoutMs: timeout ? timeout * 1000 : undefined,
     maxRetries,
-    cwd: optionalString(ctx, body, 'cwd'),
-    env: envMap(ctx, body),
-    callback: callbackField(ctx, optionalString(ctx, body, 'callback')),
+    cwd: optionalString(body, 'cwd'),
+    env: envMap(body),
+    callback: callbackField(optionalString(body, 'callback')),
     script,
   };
 }

@@ -4,7 +4,7 @@ export { ChannelCache } from './channel-cache.js';
 export { ChannelRegistry, EventSubscriber } from './channels.js';
 export type { ConnectionOptions } from './connection.js';
 export { describeRedis } from './connection.js';
-export { BrokerErrorCode, brokerError } from './errors.js';
+export { BrokerErrorCode, brokerError, redisUnavailable } from './errors.js';
 export type { ChannelKeys } from './keys.js';
 export { Keys } from './keys.js';
 export type { DeadLetter } from './prepare.js';

@@ -347,6 +347,7 @@ export class TaskStore {
       k.marker,
       k.distinct,
       k.tasks,
+      k.stats,
       id,
       Date.now(),
       this.options.distinctTtlMs,

@@ -188,7 +188,10 @@ describe('failure, retry, failed list', () => {
     const [one, two] = [spec('f', 'a'), spec('f', 'b')];
     for (const t of [one, two]) await b.tasks.enqueue(t, { distinct: false });
     for (const c of await b.tasks.claim('f', 2, 'n', 30_000)) await b.tasks.complete(c, result(1), fail());
+    const retriedBefore = (await b.queries.stats('f')).retried ?? 0;
     await b.tasks.retryFailed('f', one.id);
+    // coyotes_tasks_retried_total counts a manual retry too
+    assert.equal((await b.queries.stats('f')).retried, retriedBefore + 1);
     const view = await b.queries.get('f', one.id);
     assert.equal(view?.state, 'queued');
     assert.equal(view?.retries, 0);

@@ -13,7 +13,16 @@ export type ApiHandler = (operation: ApiOperation) => Promise<unknown>;
 export class ApiProcess {
   private readonly child: SupervisedChild<MasterToApi>;
 
-  constructor(label: string, entry: URL, identity: ChildIdentity, handle: ApiHandler, log: Logger, output?: Writable) {
+  constructor(
+    label: string,
+    entry: URL,
+    identity: ChildIdentity,
+    handle: ApiHandler,
+    /** Told each unrequested exit (before the restart). */
+    onExit: (code: number | null) => void,
+    log: Logger,
+    output?: Writable,
+  ) {
     this.child = new SupervisedChild<MasterToApi>({
       label,
       entry,
@@ -39,7 +48,7 @@ export class ApiProcess {
             }),
         );
       },
-      onCrash: () => undefined,
+      onCrash: (code) => onExit(code),
     });
   }
 

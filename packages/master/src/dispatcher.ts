@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { newTaskId } from '@coyotes/broker';
 import type { Broker, ScriptedRedis } from '@coyotes/broker';
 import { allowedTaskArgv } from '@coyotes/runner';
-import { isCoyotesError, parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
+import { checkRunnable, execLimits, isCoyotesError, parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
 import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
 /** Entries taken from the ingress list per round trip. */
@@ -23,10 +23,14 @@ export class PrepareDispatcher {
     private readonly broker: Broker,
     private readonly nodeId: string,
     private readonly channelDefault: string,
+    /** Task `cwd`s must lie inside it (-command-root). */
+    private readonly commandRoot: string,
     private readonly channel: (name: string) => ChannelConfig | undefined,
     private readonly log: Logger,
   ) {
     this.blocking = broker.blockingConnection();
+    // measured once at start (getconf): what a task's argv may take on this host
+    execLimits();
   }
 
   async start(): Promise<void> {
@@ -86,7 +90,9 @@ export class PrepareDispatcher {
       }
       const spec = taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now });
       try {
-        // the ingress list is a door too: the channel's allowed_commands hold here as over HTTP
+        // the ingress list is a door too: what can never run, and what the channel's
+        // allowed_commands do not list, is dead-lettered here as it is refused over HTTP
+        checkRunnable(spec, config, this.commandRoot);
         allowedTaskArgv(spec, config);
       } catch (error) {
         letters.push(this.deadLetter((error as Error).message, entry));

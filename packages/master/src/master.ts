@@ -14,6 +14,7 @@ import { API_PROCESS_ENTRY } from '@coyotes/api';
 import { ApiProcess } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
+import { API_CANNOT_LISTEN_EXIT, checkHttpAddr } from './http-port.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findApiPredecessors, findPredecessors, retire } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
@@ -93,6 +94,12 @@ export class Master {
     // the channel processes resolve the same choice the same way
     this.spawner = resolveSpawner(this.options.spawner);
     acquirePidfile(this.options.pidfile);
+    try {
+      await checkHttpAddr(this.options.httpAddr);
+    } catch (error) {
+      releasePidfile(this.options.pidfile);
+      throw error;
+    }
     this.predecessors = findPredecessors(this.options.pidfile, fileURLToPath(CHANNEL_PROCESS_ENTRY));
     this.identity = { nodeId: this.nodeId, host: hostname(), options: { ...this.options } };
     let redisTrouble = false;
@@ -121,7 +128,15 @@ export class Master {
     for (let i = 1; i <= this.options.httpProcesses; i += 1) {
       const label = this.options.httpProcesses === 1 ? 'api' : `api ${i}`;
       this.apis.push(
-        new ApiProcess(label, API_PROCESS_ENTRY, this.identity, (operation) => this.handle(operation), this.log, this.config.childOutput),
+        new ApiProcess(
+          label,
+          API_PROCESS_ENTRY,
+          this.identity,
+          (operation) => this.handle(operation),
+          (code) => this.onApiExit(code),
+          this.log,
+          this.config.childOutput,
+        ),
       );
     }
     for (const api of this.apis) api.start();
@@ -129,6 +144,7 @@ export class Master {
       this.broker,
       this.nodeId,
       this.options.channelDefault,
+      this.options.commandRoot,
       (name) => this.channels.get(name),
       this.log,
     );
@@ -154,6 +170,16 @@ export class Master {
         'commands start through node:child_process, which forks a channel process per command',
       );
     }
+  }
+
+  /**
+   * An api process that cannot listen (the port was taken after the start-up check) is not
+   * restarted forever while the channels consume: master says so in one line, drains and exits 2.
+   */
+  private onApiExit(code: number | null): void {
+    if (code !== API_CANNOT_LISTEN_EXIT || this.shutdown) return;
+    process.stderr.write(`coyotes: -http-addr ${this.options.httpAddr} cannot be listened on (see the api log line above); stopping\n`);
+    void this.stop().then(() => process.exit(2));
   }
 
   /** Names of the channels this master knows (for the startup banner). */

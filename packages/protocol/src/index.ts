@@ -7,3 +7,4 @@ export * from './ingress.js';
 export * from './allowlist.js';
 export * from './node.js';
 export * from './timers.js';
+export * from './door.js';

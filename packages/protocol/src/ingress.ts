@@ -1,4 +1,5 @@
 import { TASK_ID_RULE, isValidTaskId } from './task.js';
+import { MAX_DELAY_S, MAX_TIMEOUT_S } from './door.js';
 import type { TaskCommand, TaskScript, TaskSource, TaskSpec } from './task.js';
 
 /** What a producer asked for, before ids and defaults are applied. */
@@ -18,6 +19,18 @@ type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
+
+/** The fields each entry shape has (the seed's, task-job's, Coyotes' additions); any other is refused. */
+const ENTRY_FIELDS = new Set(['task', 'chan', 'channel', 'ts', 'id', 'command', 'execute_at']);
+const TASK_JOB_FIELDS = new Set(['id', 'type', 'tube', 'chan', 'task']);
+const TASK_JOB_TASK_FIELDS = new Set(['cmdline', 'cmd_args', 'timeout']);
+const COMMAND_FIELDS = new Set(['name', 'args']);
+
+/** The reason an object has a field its shape does not, or undefined. */
+function unknownField(doc: Json, known: Set<string>, where: string): string | undefined {
+  const key = Object.keys(doc).find((name) => !known.has(name));
+  return key === undefined ? undefined : `unknown field ${where}${JSON.stringify(key.slice(0, 64))} (takes ${[...known].join(', ')})`;
+}
 
 function parseArgs(value: unknown): string[] | undefined | false {
   if (value === undefined || value === null) return undefined;
@@ -46,6 +59,11 @@ export function parseIngressEntry(raw: string): IngressParse {
   if (id !== undefined && !isValidTaskId(id)) return { ok: false, reason: TASK_ID_RULE };
 
   if (isObject(doc.task)) return parseTaskJob(doc, doc.task, id);
+  const unknown = unknownField(doc, ENTRY_FIELDS, '');
+  if (unknown) return { ok: false, reason: unknown };
+  if (doc.task !== undefined && doc.task !== null && typeof doc.task !== 'string') {
+    return { ok: false, reason: 'task must be a string (the command line)' };
+  }
 
   const channel = doc.chan ?? doc.channel;
   if (channel !== undefined && !nonEmptyString(channel)) return { ok: false, reason: 'chan must be a string' };
@@ -53,6 +71,8 @@ export function parseIngressEntry(raw: string): IngressParse {
   if (doc.command !== undefined && doc.command !== null) {
     if (!isObject(doc.command) || !nonEmptyString(doc.command.name))
       return { ok: false, reason: 'command.name must be a non-empty string' };
+    const unknownInCommand = unknownField(doc.command, COMMAND_FIELDS, 'command.');
+    if (unknownInCommand) return { ok: false, reason: unknownInCommand };
     const args = parseArgs(doc.command.args);
     if (args === false) return { ok: false, reason: 'command.args must be an array of strings' };
     command = { name: doc.command.name, args: args ?? [] };
@@ -61,8 +81,10 @@ export function parseIngressEntry(raw: string): IngressParse {
   if (name === undefined) return { ok: false, reason: 'task must be a non-empty command line' };
   let executeAt: number | undefined;
   if (doc.execute_at !== undefined && doc.execute_at !== null && doc.execute_at !== 0) {
-    if (typeof doc.execute_at !== 'number' || !Number.isFinite(doc.execute_at) || doc.execute_at < 0) {
-      return { ok: false, reason: 'execute_at must be a unix timestamp in seconds' };
+    // a timestamp in ms or µs would be read as a date thousands of years ahead: refused, not kept forever
+    const latest = Date.now() / 1000 + MAX_DELAY_S;
+    if (typeof doc.execute_at !== 'number' || !Number.isFinite(doc.execute_at) || doc.execute_at < 0 || doc.execute_at > latest) {
+      return { ok: false, reason: 'execute_at must be a unix timestamp in seconds, at most ten years ahead' };
     }
     executeAt = Math.round(doc.execute_at * 1000);
   }
@@ -70,6 +92,8 @@ export function parseIngressEntry(raw: string): IngressParse {
 }
 
 function parseTaskJob(doc: Json, task: Json, id: string | undefined): IngressParse {
+  const unknown = unknownField(doc, TASK_JOB_FIELDS, '') ?? unknownField(task, TASK_JOB_TASK_FIELDS, 'task.');
+  if (unknown) return { ok: false, reason: unknown };
   if (!nonEmptyString(task.cmdline)) return { ok: false, reason: 'task.cmdline must be a non-empty string' };
   const args = parseArgs(task.cmd_args);
   if (args === false) return { ok: false, reason: 'task.cmd_args must be an array of strings' };
@@ -77,8 +101,8 @@ function parseTaskJob(doc: Json, task: Json, id: string | undefined): IngressPar
   if (channel !== undefined && !nonEmptyString(channel)) return { ok: false, reason: 'tube must be a string' };
   let timeoutMs: number | undefined;
   if (task.timeout !== undefined && task.timeout !== null) {
-    if (typeof task.timeout !== 'number' || !Number.isFinite(task.timeout))
-      return { ok: false, reason: 'task.timeout must be a number of seconds' };
+    if (typeof task.timeout !== 'number' || !Number.isFinite(task.timeout) || task.timeout > MAX_TIMEOUT_S)
+      return { ok: false, reason: `task.timeout must be a number of seconds, at most ${MAX_TIMEOUT_S}` };
     // task-job: "less than 0: no timeout"
     timeoutMs = task.timeout > 0 ? Math.round(task.timeout * 1000) : undefined;
   }

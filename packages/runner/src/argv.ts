@@ -1,25 +1,8 @@
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
-import { split } from 'shlex';
-import { CoyotesError, isCommandAllowed, refusedEnvNames } from '@coyotes/protocol';
+import { CoyotesError, isCommandAllowed, refusedEnvNames, taskArgv } from '@coyotes/protocol';
 import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
-/**
- * The argv a task runs: `command` + `args` exactly; a bare task line split with shell-like
- * quoting and no expansion; or `/bin/sh -c line` in channels that opt into a shell.
- */
-export function taskArgv(spec: Pick<TaskSpec, 'name' | 'command'>, channel: Pick<ChannelConfig, 'shell'>): string[] {
-  if (spec.command) return [spec.command.name, ...spec.command.args];
-  if (channel.shell) return ['/bin/sh', '-c', spec.name];
-  let argv: string[];
-  try {
-    argv = split(spec.name);
-  } catch (error) {
-    throw new CoyotesError('COY_ERR_TASK_INVALID', `cannot split command line: ${(error as Error).message}`);
-  }
-  if (argv.length === 0) throw new CoyotesError('COY_ERR_TASK_INVALID', 'empty command line');
-  return argv;
-}
+// the door (protocol) and the runner split and place a task the same way
+export { taskArgv, taskCwd } from '@coyotes/protocol';
 
 /**
  * The argv a task runs, refused when the channel's `allowed_commands` does not list its program
@@ -43,25 +26,6 @@ export function allowedTaskArgv(
     );
   }
   return argv;
-}
-
-/**
- * The working directory of a task: the master's own when the task names none; otherwise it must
- * resolve (symlinks included) inside the command root.
- */
-export function taskCwd(cwd: string | undefined, commandRoot: string): string | undefined {
-  if (cwd === undefined || cwd === '') return undefined;
-  const root = realpathSync(commandRoot);
-  let resolved: string;
-  try {
-    resolved = realpathSync(path.resolve(root, cwd));
-  } catch {
-    throw new CoyotesError('COY_ERR_TASK_INVALID', `cwd ${cwd} does not exist`);
-  }
-  if (resolved !== root && !resolved.startsWith(root + path.sep)) {
-    throw new CoyotesError('COY_ERR_TASK_INVALID', `cwd ${cwd} lies outside the command root ${commandRoot}`);
-  }
-  return resolved;
 }
 
 /** Variables never passed to commands: process managers' own and Coyotes' secrets. */

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { isValidChannelName } from '@coyotes/protocol';
+import { CoyotesError, isValidChannelName } from '@coyotes/protocol';
 import type { ChannelConfig, ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
@@ -67,25 +67,25 @@ async function allChannels(ctx: Context, deps: ApiDeps): Promise<void> {
 function channelPatch(ctx: Context): Partial<ChannelConfig> {
   const body = fields(ctx);
   const patch: Partial<ChannelConfig> = {};
-  const workers = optionalInteger(ctx, body, 'worker', 1);
+  const workers = optionalInteger(body, 'worker', 1);
   if (workers !== undefined) {
     if (workers > 1024) ctx.throw(400, 'worker must be at most 1024');
     patch.workers = workers;
   }
   // cluster-wide cap of running tasks; 0 lifts it
-  const globalWorkers = optionalInteger(ctx, body, 'global_workers');
+  const globalWorkers = optionalInteger(body, 'global_workers');
   if (globalWorkers !== undefined) patch.globalWorkers = globalWorkers;
-  const distinct = optionalBoolean(ctx, body, 'distinct');
+  const distinct = optionalBoolean(body, 'distinct');
   if (distinct !== undefined) patch.distinct = distinct;
-  const paused = optionalBoolean(ctx, body, 'paused');
+  const paused = optionalBoolean(body, 'paused');
   if (paused !== undefined) patch.paused = paused;
-  const maxRetries = optionalInteger(ctx, body, 'max_retries');
+  const maxRetries = optionalInteger(body, 'max_retries');
   if (maxRetries !== undefined) patch.maxRetries = maxRetries;
-  const timeout = optionalInteger(ctx, body, 'timeout');
+  const timeout = optionalInteger(body, 'timeout');
   if (timeout !== undefined) patch.timeoutMs = timeout * 1000;
-  const shell = optionalBoolean(ctx, body, 'shell');
+  const shell = optionalBoolean(body, 'shell');
   if (shell !== undefined) patch.shell = shell;
-  const allowedCommands = commandPatterns(ctx, body);
+  const allowedCommands = commandPatterns(body);
   if (allowedCommands !== undefined) patch.allowedCommands = allowedCommands;
   return patch;
 }
@@ -102,8 +102,9 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   // creates a channel, or updates one that exists (TaskRunner called it POST /queue)
   const createChannel = async (ctx: Context): Promise<void> => {
-    const name = requiredString(ctx, fields(ctx), 'name');
-    if (!isValidChannelName(name)) ctx.throw(400, 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
+    const name = requiredString(fields(ctx), 'name');
+    if (!isValidChannelName(name))
+      throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
     await deps.master.request({ op: 'channel.upsert', channel: { ...channelPatch(ctx), name } });
     // this process's next push must see the change even before its event arrives
     deps.channels.forget(name);

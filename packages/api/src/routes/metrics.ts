@@ -86,16 +86,18 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
     registers: [registry],
   });
   const nodes = new Gauge({ name: 'coyotes_nodes_live', help: 'Hosts whose heartbeat is fresh', registers: [registry] });
+  // labelled by role and channel only: a pid or task id label would make a new series per
+  // process and per task, without bound (per-process figures are in /health and /stats)
   const cpu = new Gauge({
     name: 'coyotes_process_cpu_percent',
-    help: "CPU % of this host's processes at master's last sample (commands: their whole process group)",
-    labelNames: ['role', 'channel', 'pid', 'task_id'],
+    help: "CPU % of this host's processes at master's last sample, summed per role and channel (commands: their whole process groups)",
+    labelNames: ['role', 'channel'],
     registers: [registry],
   });
   const rss = new Gauge({
     name: 'coyotes_process_rss_bytes',
-    help: "Resident memory of this host's processes (commands: their whole process group)",
-    labelNames: ['role', 'channel', 'pid', 'task_id'],
+    help: "Resident memory of this host's processes, summed per role and channel (commands: their whole process groups)",
+    labelNames: ['role', 'channel'],
     registers: [registry],
   });
   const durations = new DurationHistogram();
@@ -138,17 +140,17 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
       durations.values.push({ metricName: `${durations.name}_count`, labels: { channel: name }, value: histogram.count });
     }
     nodes.set(live.length);
-    const figures = (role: string, channel: string, taskId: string, process: ProcessFigures | undefined) => {
-      if (!process || process.pid === null) return;
-      const labels = { role, channel, pid: String(process.pid), task_id: taskId };
-      if (process.cpu !== null) cpu.set(labels, process.cpu);
-      if (process.rss !== null) rss.set(labels, process.rss);
+    const figures = (role: string, channel: string, processes: (ProcessFigures | undefined)[]) => {
+      const sampled = processes.filter((process): process is ProcessFigures => process !== undefined && process.pid !== null);
+      const sum = (values: (number | null)[]) => values.filter((value): value is number => value !== null).reduce((a, b) => a + b, 0);
+      if (sampled.some((process) => process.cpu !== null)) cpu.set({ role, channel }, sum(sampled.map((process) => process.cpu)));
+      if (sampled.some((process) => process.rss !== null)) rss.set({ role, channel }, sum(sampled.map((process) => process.rss)));
     };
-    figures('master', '', '', local?.master);
-    for (const api of local?.apis ?? [local?.api]) figures('api', '', '', api);
+    figures('master', '', [local?.master]);
+    figures('api', '', local?.apis ?? [local?.api]);
     for (const [name, process] of Object.entries(local?.channels ?? {})) {
-      figures('channel', name, '', process);
-      for (const command of process.running ?? []) figures('command', name, command.taskId, command);
+      figures('channel', name, [process]);
+      figures('command', name, process.running ?? []);
     }
 
     ctx.status = 200;

@@ -1,13 +1,12 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { split } from 'shlex';
 import { newTaskId } from '@coyotes/broker';
-import { CoyotesError, isCommandAllowed, refusedEnvNames, taskSpecFrom } from '@coyotes/protocol';
+import { CoyotesError, checkRunnable, isCommandAllowed, refusedEnvNames, taskSpecFrom } from '@coyotes/protocol';
 import type { ChannelConfig, TaskInput, TaskSpec } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
-import { fields, optionalString, requiredString } from '../fields.js';
+import { fields, onlyFields, optionalString, requiredString } from '../fields.js';
 import { taskForm } from '../task-form.js';
 import type { TaskExtras } from '../task-form.js';
 
@@ -15,8 +14,7 @@ import type { TaskExtras } from '../task-form.js';
 const CALLBACK_SAFETY_NET_MS = 3_600_000;
 
 /** Refuses (403) a program the channel's `allowed_commands` does not list, before anything is queued. */
-function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec): void {
-  if (!channel.allowedCommands || channel.allowedCommands.length === 0) return;
+function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec, program: string): void {
   const refused = refusedEnvNames(channel, spec.env);
   if (refused.length > 0) {
     throw new CoyotesError(
@@ -24,17 +22,8 @@ function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec): voi
       `env ${refused.join(', ')} may not be set in channel ${channel.name}: it has allowed_commands, and these change which program runs`,
     );
   }
-  // in a shell channel a bare line runs as /bin/sh -c line: the program is the shell
-  let program = spec.command?.name ?? (channel.shell ? '/bin/sh' : undefined);
-  if (program === undefined) {
-    try {
-      program = split(spec.name)[0];
-    } catch {
-      ctx.throw(400, 'task is not a valid command line (unbalanced quotes)');
-    }
-  }
-  if (program === undefined || !isCommandAllowed(channel, program)) {
-    ctx.throw(403, `command "${program ?? ''}" is not in the allowed_commands of channel ${channel.name}`);
+  if (!isCommandAllowed(channel, program)) {
+    ctx.throw(403, `command "${program}" is not in the allowed_commands of channel ${channel.name}`);
   }
 }
 
@@ -43,7 +32,10 @@ async function submit(ctx: Context, deps: ApiDeps, channelName: string, input: T
   const channel = await requireChannel(deps, channelName);
   const now = Date.now();
   const spec = taskSpecFrom(input, { id: newTaskId(), channel: channel.name, source: 'http', now });
-  checkAllowed(ctx, channel, spec);
+  // what can never run is refused here (400), not accepted to fail later; argv[0] is the program
+  // (in a shell channel /bin/sh, so a shell line cannot smuggle other programs past the allowlist)
+  const argv = checkRunnable(spec, channel, deps.options.commandRoot);
+  checkAllowed(ctx, channel, spec, argv[0]!);
   // armed before the task exists, so no crash can leave a finished task without its callback
   if (spec.callback) await deps.broker.callbacks.arm(channel.name, spec.id, (spec.executeAt ?? now) + CALLBACK_SAFETY_NET_MS);
   const outcome = await deps.broker.tasks.enqueue(spec, channel, input.id !== undefined);
@@ -58,15 +50,18 @@ export function pushRoutes(router: Router, deps: ApiDeps): void {
   // TaskRunner's route: task + channel
   router.post('/push', async (ctx) => {
     const body = fields(ctx);
-    const name = requiredString(ctx, body, 'task');
-    const channel = optionalString(ctx, body, 'channel') ?? deps.options.channelDefault;
+    onlyFields(body, ['task', 'channel']);
+    const name = requiredString(body, 'task');
+    const channel = optionalString(body, 'channel') ?? deps.options.channelDefault;
     const { accepted } = await submit(ctx, deps, channel, { name });
     ok(ctx, { task_name: name, result: accepted });
   });
 
   // Coyotes' short route: task only
   router.post('/channels/:name', async (ctx) => {
-    const name = requiredString(ctx, fields(ctx), 'task');
+    const body = fields(ctx);
+    onlyFields(body, ['task']);
+    const name = requiredString(body, 'task');
     const { accepted } = await submit(ctx, deps, ctx.params.name!, { name });
     ok(ctx, { task_name: name, result: accepted });
   });

@@ -3,7 +3,7 @@
   channel it re-takes its dedup marker, and is refused (nothing changes) while an identical
   command line queued, delayed or running holds it: the retry would run beside that task.
   Input:  KEYS[1] failed  KEYS[2] queued  KEYS[3] retries  KEYS[4] crashes  KEYS[5] marker
-          KEYS[6] distinct  KEYS[7] tasks
+          KEYS[6] distinct  KEYS[7] tasks  KEYS[8] stats (a manual retry counts in `retried`, as an automatic one does)
           ARGV[1] id  ARGV[2] now ms  ARGV[3] distinct marker TTL ms
   Output: 1 requeued; -4 not in the failed list; -1 an identical task holds the distinct marker
 ]]
@@ -20,5 +20,6 @@ redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[3], id)
 redis.call('HDEL', KEYS[4], id)
 redis.call('LPUSH', KEYS[2], id)
+redis.call('HINCRBY', KEYS[8], 'retried', 1)
 wake(KEYS[5])
 return 1
