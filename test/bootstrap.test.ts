@@ -13,6 +13,8 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** The packages only tests use: `scripts/start.sh` must never install them. */
 const TEST_ONLY = ['chromium', 'supervisor'];
+/** The C compiler the build needs for the native command spawner: a run-time need (no `cc` on the fresh PATH). */
+const COMPILER = ['gcc', 'libc6-dev'];
 /** Temporary directories to remove at the end. */
 const made: string[] = [];
 
@@ -77,11 +79,11 @@ after(async () => {
 });
 
 describe('scripts/start.sh installs what running needs, nothing only tests use', () => {
-  test('on a fresh machine with no Redis answering: pnpm, redis-server, the dependencies and the build; then the server', async () => {
+  test('on a fresh machine with no Redis answering: pnpm, redis-server, a C compiler, the dependencies and the build; then the server', async () => {
     const machine = freshMachine();
     const port = await freePort();
     await script('start.sh', ['-redis-host', `127.0.0.1:${port}`, '-concurrent', '2'], machine.bin);
-    assert.deepEqual(machine.aptInstalled(), ['redis-server', 'redis-tools']);
+    assert.deepEqual(machine.aptInstalled(), ['redis-server', 'redis-tools', ...COMPILER]);
     for (const pkg of TEST_ONLY) assert.ok(!machine.calls().some((line) => line.includes(pkg)), `${pkg} was asked for`);
     const calls = machine.calls().filter((line) => !line.startsWith('apt-get'));
     assert.deepEqual(calls, [
@@ -92,19 +94,19 @@ describe('scripts/start.sh installs what running needs, nothing only tests use',
     ]);
   });
 
-  test('with a Redis answering on the address: no redis-server either, so apt installs nothing', async () => {
+  test('with a Redis answering on the address: no redis-server either, so apt installs only the compiler', async () => {
     const machine = freshMachine();
     await script('start.sh', ['-redis-host', redis.addr], machine.bin);
-    assert.deepEqual(machine.aptInstalled(), []);
+    assert.deepEqual(machine.aptInstalled(), COMPILER);
     assert.ok(machine.calls().includes(`node packages/cli/bin/coyotes.js -redis-host ${redis.addr}`));
   });
 });
 
 describe('scripts/test.sh installs the test-only packages', () => {
-  test('on a fresh machine: redis-server, chromium and supervisor (the recorder sees them), then lint and the tests', async () => {
+  test('on a fresh machine: redis-server, a C compiler, chromium and supervisor (the recorder sees them), then lint and the tests', async () => {
     const machine = freshMachine();
     await script('test.sh', ['startup'], machine.bin);
-    assert.deepEqual(machine.aptInstalled(), ['redis-server', 'redis-tools', 'chromium', 'supervisor']);
+    assert.deepEqual(machine.aptInstalled(), ['redis-server', 'redis-tools', ...COMPILER, ...TEST_ONLY]);
     // the index is refreshed once, not once per package
     assert.equal(machine.calls().filter((line) => line.startsWith('apt-get update')).length, 1);
     assert.deepEqual(machine.calls().slice(-2), ['pnpm run --silent lint', 'node scripts/run-tests.mjs startup']);
