@@ -73,7 +73,14 @@ class FaultWorld {
     const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
     const dir = mkdtempSync(path.join(work, `${name}-`));
     const world = new FaultWorld(redis, dir, path.join(dir, 'coyotes.pid'), await freePort());
-    await world.start(true);
+    try {
+      await world.start();
+      // generous: on a loaded machine the first start alone can take long, and it is not what is measured
+      await waitFor('the first start to serve', async () => (await fetch(`${world.baseUrl}/health`)).status === 200, 90_000, 100);
+    } catch (error) {
+      await world.close();
+      throw error;
+    }
     return world;
   }
 
@@ -86,8 +93,8 @@ class FaultWorld {
     return pidfileHolder(this.pidfile);
   }
 
-  private async start(waitHttp: boolean): Promise<void> {
-    const coyotes = await startCoyotes({ redisAddr: this.redis.addr, pidfile: this.pidfile, httpPort: this.port, waitHttp });
+  private async start(): Promise<void> {
+    const coyotes = await startCoyotes({ redisAddr: this.redis.addr, pidfile: this.pidfile, httpPort: this.port, waitHttp: false });
     this.started.push(coyotes);
     // until it has written the pidfile, "no master" would start another
     await waitFor('the new master to take the pidfile', () => this.master === coyotes.pid || !isAlive(coyotes.pid), 30_000);
@@ -168,7 +175,7 @@ class FaultWorld {
         // a restart while something else holds the HTTP port
         await this.stopMaster();
         await this.takePort();
-        await this.start(false);
+        await this.start();
         return;
       }
     }
@@ -186,6 +193,7 @@ class FaultWorld {
   }
 
   private async takePort(): Promise<void> {
+    if (this.blocker) return; // still ours from an earlier fault
     await waitFor(
       'the HTTP port to be free for the squatter',
       () =>
@@ -224,7 +232,7 @@ class FaultWorld {
       await waitFor(
         'convergence',
         async () => {
-          if (this.master === undefined && !starting) starting = this.start(false).finally(() => (starting = undefined));
+          if (this.master === undefined && !starting) starting = this.start().finally(() => (starting = undefined));
           last = await this.divergence();
           return last === '';
         },
@@ -271,8 +279,8 @@ class FaultWorld {
 }
 
 /**
- * The CI run (three pairs, so the file stays within the runner's 120 s per file): the pair most
- * likely to break, plus two others sampled by a seed that changes daily; COYOTES_FAULTS_SEED picks another
+ * The CI run (two pairs, so the file stays within the runner's 120 s per file on a loaded machine):
+ * the pair most likely to break, plus one other sampled by a seed that changes daily; COYOTES_FAULTS_SEED picks another
  * sample, COYOTES_FAULTS=all runs every ordered pair (`pnpm test:faults`, docs/reliability.md), and
  * COYOTES_FAULTS=first+second,… the pairs it names.
  */
@@ -284,8 +292,8 @@ function pairsToRun(): { pairs: [Fault, Fault][]; seed: number } {
   if (chosen) return { pairs: chosen.split(',').map((pair) => pair.split('+') as [Fault, Fault]), seed };
   // the issue's own pair is test/outage-restart.test.ts; an outage with a master's death is the likeliest to break
   const always: [Fault, Fault] = ['redis-stopped', 'master-sigkill'];
-  const sampled = samplePairs(seed, 3).filter(([a, b]) => a !== always[0] || b !== always[1]);
-  return { pairs: [always, ...sampled.slice(0, 2)], seed };
+  const sampled = samplePairs(seed, 2).filter(([a, b]) => a !== always[0] || b !== always[1]);
+  return { pairs: [always, sampled[0]!], seed };
 }
 
 const { pairs, seed } = pairsToRun();
