@@ -1,6 +1,6 @@
 import type { TaskResult, TaskSpec, TaskState } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
-import { decodeSpec } from './spec-codec.js';
+import { readableSpec } from './spec-codec.js';
 import { claimedAt } from './tasks.js';
 import type { ScriptedRedis } from './scripts.js';
 
@@ -10,7 +10,7 @@ export interface TaskView {
   state: TaskState;
   /** The last execution's result, if it ran. */
   result: TaskResult | null;
-  /** Failed executions so far. */
+  /** Re-runs after failures so far, automatic and manual (crash recoveries are not retries). */
   retries: number;
   /** Unix ms it entered the failed list. */
   failedAt: number | null;
@@ -33,6 +33,9 @@ export interface ChannelCounts {
   done: number;
 }
 
+/** The re-runs part of a stored retry count ('<re-runs>:<automatic this round>', or a bare number from older versions). */
+const retriesTotal = (stored: string | null): number => (stored === null ? 0 : Number.parseInt(stored, 10) || 0);
+
 const parse = <T>(json: string | null | undefined): T | null => (json ? (JSON.parse(json) as T) : null);
 
 /** Read side of the task store: lookups and paginated listings, never a full scan of a queue. */
@@ -53,6 +56,7 @@ export class TaskQueries {
       .zscore(k.done, id)
       .hget(k.results, id)
       .hget(k.retries, id)
+      .zscore(k.leases, id)
       .exec();
     const value = (i: number): unknown => {
       const [error, reply] = replies![i]!;
@@ -61,11 +65,13 @@ export class TaskQueries {
     };
     const json = value(0) as string | null;
     if (json === null) return null;
-    const spec = decodeSpec(json, id, channel);
+    const spec = readableSpec(json, id, channel);
     const failedAt = value(3) === null ? null : Number(value(3));
     const dueAt = value(2) === null ? null : Number(value(2));
     let state: TaskState = 'queued';
-    const token = value(1) as string | null;
+    // running means a live lease: one that lapsed (its host died) is about to be queued again
+    const leased = value(1) !== null && Number(value(7) ?? 0) > Date.now();
+    const token = leased ? (value(1) as string) : null;
     if (token !== null) state = 'running';
     else if (failedAt !== null) state = 'failed';
     else if (value(4) !== null) state = 'succeeded';
@@ -74,7 +80,7 @@ export class TaskQueries {
       spec,
       state,
       result: parse<TaskResult>(value(5) as string | null),
-      retries: Number(value(6) ?? 0),
+      retries: retriesTotal(value(6) as string | null),
       failedAt,
       dueAt,
       runningSince: token === null ? null : claimedAt(token),
@@ -92,18 +98,20 @@ export class TaskQueries {
 
   async counts(channel: string): Promise<ChannelCounts> {
     const k = this.keys.channel(channel);
-    const [queued, running, delayed, failed, done] = (await this.redis
+    const [queued, leased, running, delayed, failed, done] = (await this.redis
       .pipeline()
       .llen(k.queued)
       .hlen(k.running)
+      .zcount(k.leases, `(${Date.now()}`, '+inf')
       .zcard(k.delayed)
       .zcard(k.failed)
       .zcard(k.done)
       .exec())!.map(([error, reply]) => {
       if (error) throw error;
       return Number(reply);
-    }) as [number, number, number, number, number];
-    return { queued, running, delayed, failed, done };
+    }) as [number, number, number, number, number, number];
+    // a task whose lease lapsed runs nowhere: it counts as queued until it is requeued
+    return { queued: queued + Math.max(0, leased - running), running, delayed, failed, done };
   }
 
   async stats(channel: string): Promise<Record<string, number>> {
@@ -111,10 +119,13 @@ export class TaskQueries {
     return Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, Number(value)]));
   }
 
-  /** Running tasks of a channel across every host (bounded by the slots in the cluster). */
+  /**
+   * Running tasks of a channel across every host (bounded by the slots in the cluster): those
+   * with a live lease, so a task whose host died is not shown running.
+   */
   async listRunning(channel: string): Promise<TaskSpec[]> {
     const k = this.keys.channel(channel);
-    const ids = await this.redis.hkeys(k.running);
+    const ids = await this.redis.zrangebyscore(k.leases, `(${Date.now()}`, '+inf');
     return this.specs(channel, ids);
   }
 
@@ -151,6 +162,6 @@ export class TaskQueries {
   private async specs(channel: string, ids: string[]): Promise<TaskSpec[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.channel(channel).tasks, ...ids);
-    return raw.flatMap((json, i) => (json ? [decodeSpec(json, ids[i]!, channel)] : []));
+    return raw.flatMap((json, i) => (json ? [readableSpec(json, ids[i]!, channel)] : []));
   }
 }

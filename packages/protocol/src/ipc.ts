@@ -20,6 +20,8 @@ export type MasterToRunner =
 /** channel process → master */
 export type RunnerToMaster =
   | { type: 'ready' }
+  /** Sent before the runner starts a task: a death from here until `task-started` is put down to it. */
+  | { type: 'task-starting'; taskId: string; token: string }
   | { type: 'task-started'; taskId: string; token: string; pid: number | null }
   | { type: 'task-finished'; taskId: string; outcome: TaskOutcome; ok: boolean }
   | { type: 'drained' };

@@ -53,6 +53,7 @@ process.on('message', (message: MasterToRunner) => {
           leaseOwner: `${identity.nodeId}:${process.pid}`,
         },
         {
+          starting: (task) => send({ type: 'task-starting', taskId: task.spec.id, token: task.token }),
           started: (task, pid) => send({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
           finished: (task, outcome, ok) => send({ type: 'task-finished', taskId: task.spec.id, outcome, ok }),
         },
