@@ -25,10 +25,13 @@ export class ChannelProcess {
   private readonly child: SupervisedChild<MasterToRunner>;
   private readonly running = new Map<string, RunningTask>();
   private counters = { processed: 0, succeeded: 0, failed: 0 };
+  /** The tasks requeued uncharged by the last death no task could be charged with, until they finish here. */
+  private readonly bystanders = new Set<string>();
   /**
-   * Tasks that were running together when the process died of a cause none of them could be
-   * charged with. Until each has run again (or PROBATION_MS passed), the channel runs one task at
-   * a time here, so that a task that kills its runner does it alone and is charged for it.
+   * Tasks running together when the process died a second time beside one of them, with none to
+   * charge. Until each has run again (or PROBATION_MS passed), the channel runs one task at a time
+   * here, so that a task that kills its runner does it alone and is charged for it. A single
+   * death (an operator's kill, the OOM killer) does not slow the channel down.
    */
   private readonly suspects = new Set<string>();
   private probationTimer: NodeJS.Timeout | undefined;
@@ -82,7 +85,7 @@ export class ChannelProcess {
     this.probationTimer = setTimeout(() => this.endProbation(), PROBATION_MS).unref();
     this.log.warn(
       { channel: this.channel.name, suspects: [...this.suspects] },
-      'channel process died beside several running tasks, none to blame: running one task at a time until they have run again',
+      'channel process died again beside the same running tasks, none to blame: running one task at a time until they have run again',
     );
   }
 
@@ -152,6 +155,7 @@ export class ChannelProcess {
         return;
       case 'task-finished':
         this.running.delete(message.taskId);
+        this.bystanders.delete(message.taskId);
         if (this.suspects.delete(message.taskId) && this.suspects.size === 0) this.endProbation();
         this.counters.processed += 1;
         if (message.ok) this.counters.succeeded += 1;
@@ -166,7 +170,8 @@ export class ChannelProcess {
   /**
    * The process died: its commands must not run on as orphans while their tasks run again. The
    * death is charged to the task that caused it when that is known (see chargedWithDeath);
-   * otherwise the tasks it ran go on probation, to run alone.
+   * otherwise nobody is charged, and when it happens again beside one of the same tasks, the
+   * tasks it ran go on probation, to run alone.
    */
   private async recoverOrphans(): Promise<void> {
     const orphans = [...this.running];
@@ -175,8 +180,14 @@ export class ChannelProcess {
     for (const [, task] of orphans) if (task.pid !== null) signalGroup(task.pid, 'SIGKILL');
     const anyStarting = orphans.some(([, task]) => task.phase === 'starting');
     const charged = orphans.filter(([, task]) => chargedWithDeath(task, orphans.length, anyStarting)).map(([id]) => id);
-    // decided before the restart (at least 100 ms away): the next process starts on probation
-    if (charged.length === 0) this.startProbation(orphans.map(([id]) => id));
+    if (charged.length === 0) {
+      const ids = orphans.map(([id]) => id);
+      const again = ids.some((id) => this.bystanders.has(id));
+      this.bystanders.clear();
+      for (const id of ids) this.bystanders.add(id);
+      // decided before the restart (at least 100 ms away): the next process starts on probation
+      if (again) this.startProbation(ids);
+    }
     try {
       const { requeued, poisoned } = await this.broker.tasks.requeue(
         this.channel.name,
