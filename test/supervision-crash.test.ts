@@ -82,7 +82,7 @@ describe('a channel process that dies', () => {
         return json.data.status === 'failed' && json.data;
       });
       assert.equal(task.result.outcome, 'killed');
-      assert.equal(task.retry_count, 1, 'the kill is the one failure counted: the crash recovery used up no retry');
+      assert.equal(task.retry_count, 0, 'the crash recovery is no retry, and a killed task is not retried');
     }
     await allGone(secondRuns);
     assert.deepEqual([lines('t1.runs'), lines('t2.runs')], [2, 2], 'each task ran exactly twice');

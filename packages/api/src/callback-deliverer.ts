@@ -116,6 +116,17 @@ async function post(url: string, view: TaskView): Promise<string | null> {
     await response.body?.cancel();
     return response.ok ? null : `HTTP ${response.status}`;
   } catch (error) {
-    return (error as Error).message;
+    return deliveryError(error);
   }
+}
+
+/**
+ * Why a delivery failed, in words an operator can act on: fetch's own message is only "fetch
+ * failed", the reason (ECONNREFUSED, ENOTFOUND, a bad URL…) is in its cause.
+ */
+function deliveryError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as (Error & { code?: string }) | undefined;
+  if (cause === undefined) return error.message;
+  return `${error.message}: ${cause.code !== undefined && !cause.message.includes(cause.code) ? `${cause.code} ` : ''}${cause.message}`;
 }

@@ -10,7 +10,7 @@ export { Keys } from './keys.js';
 export type { DeadLetter } from './prepare.js';
 export type { ChannelCounts, Page, TaskView } from './queries.js';
 export type { ScriptedRedis } from './scripts.js';
-export type { BrokerOptions, ClaimedTask, CompletionOutcome, EnqueueOutcome } from './tasks.js';
+export type { BrokerOptions, ClaimedTask, CompletionOutcome, EnqueueOutcome, RequeuedTask } from './tasks.js';
 export { fingerprint } from './tasks.js';
 export type { LogStreamName, TaskLogRecord } from './task-logs.js';
 export { DURATION_BUCKETS_S, TaskLogs } from './task-logs.js';

@@ -1,6 +1,6 @@
 import type { TaskResult, TaskSpec, TaskState } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
-import { decodeSpec } from './spec-codec.js';
+import { readableSpec } from './spec-codec.js';
 import { claimedAt } from './tasks.js';
 import type { ScriptedRedis } from './scripts.js';
 
@@ -10,7 +10,7 @@ export interface TaskView {
   state: TaskState;
   /** The last execution's result, if it ran. */
   result: TaskResult | null;
-  /** Failed executions so far. */
+  /** Re-runs after failures so far, automatic and manual (crash recoveries are not retries). */
   retries: number;
   /** Unix ms it entered the failed list. */
   failedAt: number | null;
@@ -37,6 +37,9 @@ export interface ChannelCounts {
   cancelled: number;
 }
 
+/** The re-runs part of a stored retry count ('<re-runs>:<automatic this round>', or a bare number from older versions). */
+const retriesTotal = (stored: string | null): number => (stored === null ? 0 : Number.parseInt(stored, 10) || 0);
+
 const parse = <T>(json: string | null | undefined): T | null => (json ? (JSON.parse(json) as T) : null);
 
 /** Read side of the task store: lookups and paginated listings, never a full scan of a queue. */
@@ -58,6 +61,7 @@ export class TaskQueries {
       .hget(k.results, id)
       .hget(k.retries, id)
       .zscore(k.cancelled, id)
+      .zscore(k.leases, id)
       .exec();
     const value = (i: number): unknown => {
       const [error, reply] = replies![i]!;
@@ -66,12 +70,14 @@ export class TaskQueries {
     };
     const json = value(0) as string | null;
     if (json === null) return null;
-    const spec = decodeSpec(json, id, channel);
+    const spec = readableSpec(json, id, channel);
     const failedAt = value(3) === null ? null : Number(value(3));
     const dueAt = value(2) === null ? null : Number(value(2));
     const cancelledAt = value(7) === null ? null : Number(value(7));
     let state: TaskState = 'queued';
-    const token = value(1) as string | null;
+    // running means a live lease: one that lapsed (its host died) is about to be queued again
+    const leased = value(1) !== null && Number(value(8) ?? 0) > Date.now();
+    const token = leased ? (value(1) as string) : null;
     if (token !== null) state = 'running';
     else if (cancelledAt !== null) state = 'cancelled';
     else if (failedAt !== null) state = 'failed';
@@ -81,7 +87,7 @@ export class TaskQueries {
       spec,
       state,
       result: parse<TaskResult>(value(5) as string | null),
-      retries: Number(value(6) ?? 0),
+      retries: retriesTotal(value(6) as string | null),
       failedAt,
       cancelledAt,
       dueAt,
@@ -106,11 +112,12 @@ export class TaskQueries {
 
   async counts(channel: string): Promise<ChannelCounts> {
     const k = this.keys.channel(channel);
-    const [entries, stale, running, delayed, failed, done, cancelled] = (await this.redis
+    const [entries, stale, leased, running, delayed, failed, done, cancelled] = (await this.redis
       .pipeline()
       .llen(k.queued)
       .get(k.staleCount)
       .hlen(k.running)
+      .zcount(k.leases, `(${Date.now()}`, '+inf')
       .zcard(k.delayed)
       .zcard(k.failed)
       .zcard(k.done)
@@ -118,9 +125,10 @@ export class TaskQueries {
       .exec())!.map(([error, reply]) => {
       if (error) throw error;
       return Number(reply ?? 0);
-    }) as [number, number, number, number, number, number, number];
-    // entries of tasks cancelled while queued wait in the list until a claim drops them
-    return { queued: Math.max(0, entries - stale), running, delayed, failed, done, cancelled };
+    }) as [number, number, number, number, number, number, number, number];
+    // entries of tasks cancelled while queued wait in the list until a claim drops them; a task
+    // whose lease lapsed runs nowhere: it counts as queued until it is requeued
+    return { queued: Math.max(0, entries - stale) + Math.max(0, leased - running), running, delayed, failed, done, cancelled };
   }
 
   async stats(channel: string): Promise<Record<string, number>> {
@@ -128,10 +136,13 @@ export class TaskQueries {
     return Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, Number(value)]));
   }
 
-  /** Running tasks of a channel across every host (bounded by the slots in the cluster). */
+  /**
+   * Running tasks of a channel across every host (bounded by the slots in the cluster): those
+   * with a live lease, so a task whose host died is not shown running.
+   */
   async listRunning(channel: string): Promise<TaskSpec[]> {
     const k = this.keys.channel(channel);
-    const ids = await this.redis.hkeys(k.running);
+    const ids = await this.redis.zrangebyscore(k.leases, `(${Date.now()}`, '+inf');
     return this.specs(channel, ids);
   }
 
@@ -173,6 +184,6 @@ export class TaskQueries {
   private async specs(channel: string, ids: string[]): Promise<TaskSpec[]> {
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(this.keys.channel(channel).tasks, ...ids);
-    return raw.flatMap((json, i) => (json ? [decodeSpec(json, ids[i]!, channel)] : []));
+    return raw.flatMap((json, i) => (json ? [readableSpec(json, ids[i]!, channel)] : []));
   }
 }

@@ -19,6 +19,15 @@ export type EnqueueOutcome = 'queued' | 'delayed' | 'duplicate';
 export interface ClaimedTask {
   spec: TaskSpec;
   token: string;
+  /** Set when the stored spec could not be decoded: the runner fails the task with this reason. */
+  unreadable?: string;
+}
+
+/** A running task handed back to the queue, and whether its runner's death is put down to it. */
+export interface RequeuedTask {
+  id: string;
+  token: string;
+  charged: boolean;
 }
 
 export type CompletionOutcome = 'succeeded' | 'retry-scheduled' | 'failed' | 'lease-lost';
@@ -176,7 +185,15 @@ export class TaskStore {
     );
     const claimed: ClaimedTask[] = [];
     for (let i = 0; i < flat.length; i += 3) {
-      claimed.push({ spec: decodeSpec(flat[i + 1]!, flat[i]!, channel), token: flat[i + 2]! });
+      const id = flat[i]!;
+      const token = flat[i + 2]!;
+      try {
+        claimed.push({ spec: decodeSpec(flat[i + 1]!, id, channel), token });
+      } catch (error) {
+        // one unreadable entry must not cost the others their claim: it is failed by the runner
+        const spec: TaskSpec = { id, channel, name: '', createdAt: 0, source: 'prepare-queue' };
+        claimed.push({ spec, token, unreadable: `stored task is not valid JSON: ${(error as Error).message}` });
+      }
     }
     return claimed;
   }
@@ -241,29 +258,25 @@ export class TaskStore {
   }
 
   /**
-   * Puts running tasks back at the front of their queue. `crashed`: the runner died, which counts
-   * toward the poison limit (never toward retries); otherwise an operator forced the stop.
+   * Puts running tasks back at the front of their queue. A task `charged` with its runner's
+   * death counts it toward the poison limit (never toward retries); the others — running beside
+   * it, or stopped by an operator — are requeued as they were.
    */
-  async requeue(
-    channel: string,
-    tasks: { id: string; token: string }[],
-    crashed: boolean,
-  ): Promise<{ requeued: number; poisoned: number }> {
+  async requeue(channel: string, tasks: RequeuedTask[]): Promise<{ requeued: number; poisoned: number }> {
     if (tasks.length === 0) return { requeued: 0, poisoned: 0 };
     return this.runRequeue(
       channel,
-      crashed,
       'ids',
-      tasks.flatMap((task) => [task.id, task.token]),
+      tasks.flatMap((task) => [task.id, task.token, task.charged ? '1' : '0']),
     );
   }
 
-  /** Requeues every task of a channel whose lease lapsed (its host died). */
+  /** Requeues every task of a channel whose lease lapsed (its host died); none is charged with it. */
   async requeueExpired(channel: string): Promise<{ requeued: number; poisoned: number }> {
-    return this.runRequeue(channel, true, 'expired', []);
+    return this.runRequeue(channel, 'expired', []);
   }
 
-  private async runRequeue(channel: string, crashed: boolean, mode: 'ids' | 'expired', pairs: string[]) {
+  private async runRequeue(channel: string, mode: 'ids' | 'expired', triples: string[]) {
     const k = this.keys.channel(channel);
     const now = Date.now();
     const poison = JSON.stringify({
@@ -278,7 +291,7 @@ export class TaskStore {
       pid: null,
       stdoutTail: '',
       stderrTail: '',
-      error: `runner died ${this.options.poisonLimit} times while running this task`,
+      error: `runner died ${this.options.poisonLimit} times because of this task (while starting it, or running it alone)`,
     } satisfies TaskResult);
     const [requeued, poisoned] = await this.redis.requeueTasks(
       k.running,
@@ -293,10 +306,9 @@ export class TaskStore {
       k.stats,
       now,
       this.options.poisonLimit,
-      crashed ? 1 : 0,
       poison,
       mode,
-      ...pairs,
+      ...triples,
     );
     return { requeued, poisoned };
   }

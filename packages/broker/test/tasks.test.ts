@@ -172,7 +172,7 @@ describe('failure, retry, failed list', () => {
     assert.equal(await b.tasks.complete(last!, result(1), fail(2)), 'failed');
     const view = await b.queries.get('f', task.id);
     assert.equal(view?.state, 'failed');
-    assert.equal(view?.retries, 3);
+    assert.equal(view?.retries, 2, 'two re-runs; the last failure is not a retry');
     assert.ok(view?.failedAt && view.failedAt <= Date.now());
   });
 
@@ -194,14 +194,105 @@ describe('failure, retry, failed list', () => {
     assert.equal((await b.queries.stats('f')).retried, retriedBefore + 1);
     const view = await b.queries.get('f', one.id);
     assert.equal(view?.state, 'queued');
-    assert.equal(view?.retries, 0);
+    assert.equal(view?.retries, 1, 'the manual retry is a re-run');
     await b.tasks.deleteFailed('f', two.id);
     assert.equal(await b.queries.get('f', two.id), null);
     await assert.rejects(b.tasks.retryFailed('f', two.id), { code: 'COY_ERR_TASK_NOT_FAILED' });
   });
 });
 
+describe('retry counts', () => {
+  test('retry_count counts re-runs, automatic and manual; a manual retry gives max_retries afresh', async () => {
+    const b = h.broker({ retryBackoffMs: 1 });
+    const task = spec('r', 'false');
+    await b.tasks.enqueue(task, { distinct: false });
+    const k = b.keys.channel('r');
+    const runOnce = async (): Promise<string> => {
+      await b.redis.zremrangebyrank(k.delayed, 0, -1);
+      const [claimed] = await b.tasks.claim('r', 1, 'n', 30_000);
+      return b.tasks.complete(claimed!, result(1), fail(1));
+    };
+    assert.equal(await runOnce(), 'retry-scheduled');
+    await b.redis.lpush(k.queued, task.id);
+    assert.equal(await runOnce(), 'failed');
+    assert.equal((await b.queries.get('r', task.id))?.retries, 1);
+    await b.tasks.retryFailed('r', task.id);
+    assert.equal((await b.queries.get('r', task.id))?.retries, 2);
+    assert.equal(await runOnce(), 'retry-scheduled', 'a fresh allowance of one automatic retry');
+    await b.redis.lpush(k.queued, task.id);
+    assert.equal(await runOnce(), 'failed');
+    assert.equal((await b.queries.get('r', task.id))?.retries, 3);
+  });
+
+  test('a count written by an older version (failures, a bare number) still reads and limits', async () => {
+    const b = h.broker();
+    const task = spec('r', 'false');
+    await b.tasks.enqueue(task, { distinct: false });
+    await b.redis.hset(b.keys.channel('r').retries, task.id, '2');
+    assert.equal((await b.queries.get('r', task.id))?.retries, 2);
+    const [claimed] = await b.tasks.claim('r', 1, 'n', 30_000);
+    assert.equal(await b.tasks.complete(claimed!, result(1), fail(2)), 'failed');
+  });
+});
+
 describe('leases and crashes', () => {
+  test('a task whose lease lapsed is not shown running: its runner is gone', async () => {
+    const b = h.broker();
+    const [first, second] = [spec('v', 'a'), spec('v', 'b')];
+    for (const t of [first, second]) await b.tasks.enqueue(t, { distinct: false });
+    await b.tasks.claim('v', 2, 'n', 30_000);
+    await b.redis.zadd(b.keys.channel('v').leases, Date.now() - 1, first.id);
+    const view = await b.queries.get('v', first.id);
+    assert.equal(view?.state, 'queued');
+    assert.equal(view?.runningSince, null);
+    assert.equal((await b.queries.get('v', second.id))?.state, 'running');
+    assert.deepEqual(
+      (await b.queries.listRunning('v')).map((s) => s.id),
+      [second.id],
+    );
+    assert.deepEqual(await b.queries.counts('v'), { queued: 1, running: 1, delayed: 0, failed: 0, done: 0 });
+  });
+
+  test('an unreadable stored task is claimed apart from the others, which claim as usual', async () => {
+    const b = h.broker();
+    const [before, after] = [spec('u', 'a'), spec('u', 'b')];
+    await b.tasks.enqueue(before, { distinct: false });
+    const k = b.keys.channel('u');
+    await b.redis.hset(k.tasks, 'broken', '{"name": "echo');
+    await b.redis.lpush(k.queued, 'broken');
+    await b.tasks.enqueue(after, { distinct: false });
+    const claimed = await b.tasks.claim('u', 3, 'n', 30_000);
+    assert.deepEqual(
+      claimed.map((c) => [c.spec.id, c.unreadable === undefined]),
+      [
+        [before.id, true],
+        ['broken', false],
+        [after.id, true],
+      ],
+    );
+    assert.match(claimed[1]!.unreadable!, /not valid JSON/);
+    assert.equal((await b.queries.get('u', 'broken'))?.spec.name, '(unreadable task entry)');
+  });
+
+  test('a lapsed lease charges no crash; only a task charged with a runner death counts one', async () => {
+    const b = h.broker({ poisonLimit: 1 });
+    const [bystander, suspect] = [spec('q', 'sleep 60'), spec('q', 'bad')];
+    for (const t of [bystander, suspect]) await b.tasks.enqueue(t, { distinct: false });
+    let claimed = await b.tasks.claim('q', 2, 'n', 30_000);
+    await b.redis.zadd(b.keys.channel('q').leases, Date.now() - 1, bystander.id);
+    assert.deepEqual(await b.tasks.requeueExpired('q'), { requeued: 1, poisoned: 0 }, "a host death is no task's doing");
+    const token = (id: string) => claimed.find((c) => c.spec.id === id)!.token;
+    claimed = [...claimed, ...(await b.tasks.claim('q', 1, 'n', 30_000))];
+    const outcome = await b.tasks.requeue('q', [
+      { id: bystander.id, token: claimed[claimed.length - 1]!.token, charged: false },
+      { id: suspect.id, token: token(suspect.id), charged: true },
+    ]);
+    assert.deepEqual(outcome, { requeued: 1, poisoned: 1 });
+    assert.equal((await b.queries.get('q', bystander.id))?.state, 'queued');
+    assert.equal((await b.queries.get('q', suspect.id))?.result?.outcome, 'poison');
+    assert.equal(await b.redis.hget(b.keys.channel('q').crashes, bystander.id), null);
+  });
+
   test('lapsed leases return tasks to the front of the queue without consuming retries', async () => {
     const b = h.broker();
     const [first, second] = [spec('l', 'a'), spec('l', 'b')];
@@ -234,13 +325,13 @@ describe('leases and crashes', () => {
     const task = spec('p', 'kill -9 $PPID');
     await b.tasks.enqueue(task, { distinct: true });
     let [claimed] = await b.tasks.claim('p', 1, 'n', 30_000);
-    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: claimed!.token }], true), { requeued: 1, poisoned: 0 });
+    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: claimed!.token, charged: true }]), { requeued: 1, poisoned: 0 });
     [claimed] = await b.tasks.claim('p', 1, 'n', 30_000);
-    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: claimed!.token }], true), { requeued: 0, poisoned: 1 });
+    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: claimed!.token, charged: true }]), { requeued: 0, poisoned: 1 });
     const view = await b.queries.get('p', task.id);
     assert.equal(view?.state, 'failed');
     assert.equal(view?.result?.outcome, 'poison');
-    assert.match(view?.result?.error ?? '', /runner died 2 times/);
+    assert.match(view?.result?.error ?? '', /runner died 2 times because of this task/);
     assert.equal(await b.tasks.enqueue(spec('p', 'kill -9 $PPID'), { distinct: true }), 'queued');
   });
 
@@ -249,8 +340,8 @@ describe('leases and crashes', () => {
     const task = spec('p', 'x');
     await b.tasks.enqueue(task, { distinct: false });
     const [claimed] = await b.tasks.claim('p', 1, 'n', 30_000);
-    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: 'not-mine' }], true), { requeued: 0, poisoned: 0 });
-    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: claimed!.token }], false), { requeued: 1, poisoned: 0 });
+    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: 'not-mine', charged: true }]), { requeued: 0, poisoned: 0 });
+    assert.deepEqual(await b.tasks.requeue('p', [{ id: task.id, token: claimed!.token, charged: false }]), { requeued: 1, poisoned: 0 });
     assert.equal((await b.queries.get('p', task.id))?.state, 'queued');
   });
 });

@@ -19,6 +19,8 @@ export type MasterToRunner =
 
 /** What master must know of a channel process's tasks: which run (to kill and requeue them if it dies) and the counts. */
 export type TaskEvent =
+  /** Before the runner starts a task: a death from here until `task-started` is put down to it. */
+  | { type: 'task-starting'; taskId: string; token: string }
   | { type: 'task-started'; taskId: string; token: string; pid: number | null }
   | { type: 'task-finished'; taskId: string; outcome: TaskOutcome; ok: boolean };
 

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Broker, ClaimedTask, ScriptedRedis } from '@coyotes/broker';
 import { isSuccess } from '@coyotes/protocol';
-import type { ChannelConfig, TaskOutcome } from '@coyotes/protocol';
-import { Execution } from './executor.js';
+import type { ChannelConfig, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
+import { Execution, unstartedResult } from './executor.js';
 import type { ExecutorOptions } from './executor.js';
 
 export interface ChannelRunnerOptions extends ExecutorOptions {
@@ -13,6 +13,8 @@ export interface ChannelRunnerOptions extends ExecutorOptions {
 }
 
 export interface RunnerHooks {
+  /** About to start the task: from here until `started`, a death of this process is its doing. */
+  starting(task: ClaimedTask): void;
   started(task: ClaimedTask, pid: number | null): void;
   finished(task: ClaimedTask, outcome: TaskOutcome, ok: boolean): void;
 }
@@ -124,8 +126,7 @@ export class ChannelRunner {
       await withinMs(
         this.broker.tasks.requeue(
           this.channel.name,
-          tasks.map((task) => ({ id: task.spec.id, token: task.token })),
-          false,
+          tasks.map((task) => ({ id: task.spec.id, token: task.token, charged: false })),
         ),
         this.options.killGraceMs,
       );
@@ -177,7 +178,7 @@ export class ChannelRunner {
         await this.handBack(claimed);
         break;
       }
-      for (const task of claimed) this.execute(task);
+      this.startAll(claimed);
       if (claimed.length === 0) {
         try {
           await this.broker.waitForWork(this.blocking, this.channel.name, WAIT_FOR_WORK_S);
@@ -202,8 +203,7 @@ export class ChannelRunner {
     await this.broker.tasks
       .requeue(
         this.channel.name,
-        tasks.map((t) => ({ id: t.spec.id, token: t.token })),
-        false,
+        tasks.map((t) => ({ id: t.spec.id, token: t.token, charged: false })),
       )
       .catch((error: unknown) =>
         this.log.warn({ err: error }, 'handing claimed tasks back failed; their leases will return them to the queue'),
@@ -234,21 +234,57 @@ export class ChannelRunner {
     } else if (this.state !== 'running') {
       await this.handBack(claimed);
     } else {
-      for (const task of claimed) this.execute(task);
+      this.startAll(claimed);
     }
   }
 
+  /** Starts claimed tasks: one that cannot be started is failed on its own, the others start regardless. */
+  private startAll(tasks: ClaimedTask[]): void {
+    for (const task of tasks) {
+      try {
+        this.execute(task);
+      } catch (error) {
+        this.log.error({ err: error, taskId: task.spec.id }, 'starting a task failed');
+        this.slots.delete(task.spec.id);
+        this.occupied -= 1;
+        this.wakeLoop();
+        const policy = { success: false, retryAllowed: true, maxRetries: this.maxRetries(task.spec) };
+        void this.broker.tasks
+          .complete(task, unstartedResult(error, this.options), policy)
+          .catch((recording: unknown) =>
+            this.log.error({ err: recording, taskId: task.spec.id }, 'recording the failure failed; the lease will return the task'),
+          );
+      }
+    }
+  }
+
+  /** Starts a claimed task; whatever starting it throws fails that task alone. */
   private execute(task: ClaimedTask): void {
     const { spec } = task;
-    const execution = new Execution(spec, this.channel, this.options, this.log);
-    this.slots.set(spec.id, { task, execution });
-    // the native spawner learns the pid a moment after the request
-    void execution.started.then((pid) => {
-      this.hooks.started(task, pid);
-      this.log.info({ taskId: spec.id, task: spec.name, pid }, 'task started');
-    });
-    if (this.pendingKills.delete(spec.id)) execution.stop('killed', this.options.killGraceMs);
-    const completion = execution.done.then(async (result) => {
+    // master hears which task is being started: if this process dies now, that task is the suspect
+    this.hooks.starting(task);
+    let execution: Execution | undefined;
+    let done: Promise<TaskResult>;
+    try {
+      // a stored spec that could not even be read fails here, with the reason the broker gave
+      if (task.unreadable !== undefined) throw new Error(task.unreadable);
+      execution = new Execution(spec, this.channel, this.options, this.log);
+      done = execution.done;
+    } catch (error) {
+      done = Promise.resolve(unstartedResult(error, this.options));
+    }
+    if (execution) {
+      this.slots.set(spec.id, { task, execution });
+      // the native spawner learns the pid a moment after the request
+      void execution.started.then((pid) => {
+        this.hooks.started(task, pid);
+        this.log.info({ taskId: spec.id, task: spec.name, pid }, 'task started');
+      });
+    } else {
+      this.hooks.started(task, null);
+    }
+    if (this.pendingKills.delete(spec.id)) execution?.stop('killed', this.options.killGraceMs);
+    const completion = done.then(async (result) => {
       const ok = isSuccess(result);
       // its last output lines go first: the result closes the log stream with its done record
       await this.options.output?.end(spec);
@@ -260,7 +296,7 @@ export class ChannelRunner {
       const recording = this.broker.tasks.complete(task, result, {
         success: ok,
         retryAllowed: result.outcome !== 'killed',
-        maxRetries: spec.maxRetries ?? this.channel.maxRetries,
+        maxRetries: this.maxRetries(spec),
       });
       const successor = this.claimSuccessor();
       try {
@@ -274,6 +310,7 @@ export class ChannelRunner {
             exitCode: result.exitCode,
             signal: result.signal,
             durationMs: result.durationMs,
+            ...(result.error === undefined ? {} : { reason: result.error }),
             recorded,
           },
           'task finished',
@@ -288,6 +325,12 @@ export class ChannelRunner {
     });
     this.completions.add(completion);
     void completion.finally(() => this.completions.delete(completion));
+  }
+
+  /** The task's own max_retries when it is a usable count (a stored spec may hold anything), else the channel's. */
+  private maxRetries(spec: TaskSpec): number {
+    const own: unknown = spec.maxRetries;
+    return typeof own === 'number' && Number.isSafeInteger(own) && own >= 0 ? own : this.channel.maxRetries;
   }
 
   private async renewLeases(): Promise<void> {

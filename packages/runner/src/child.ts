@@ -95,8 +95,8 @@ async function spawnerDied(reason: string): Promise<void> {
     await broker.tasks
       .requeue(
         runner.channelName,
-        tasks.map((task) => ({ id: task.spec.id, token: task.token })),
-        true,
+        // a task running alone is the only suspect (`kill -9 $PPID` reaches the spawner natively)
+        tasks.map((task) => ({ id: task.spec.id, token: task.token, charged: tasks.length === 1 })),
       )
       .catch((error: unknown) => log.error({ err: error }, 'requeue failed; master or the leases will return the tasks'));
   }
@@ -127,6 +127,12 @@ process.on('message', (message: MasterToRunner) => {
           spawner,
         },
         {
+          starting: (task) => {
+            report({ type: 'task-starting', taskId: task.spec.id, token: task.token });
+            // spawning in this process (the fallback) can kill it: master must hear of the suspect
+            // first. The native spawner spawns in a process of its own, so batching is safe there.
+            if (spawner.kind === 'node') sendTaskEvents();
+          },
           started: (task, pid) => report({ type: 'task-started', taskId: task.spec.id, token: task.token, pid }),
           finished: (task, outcome, ok) => report({ type: 'task-finished', taskId: task.spec.id, outcome, ok }),
         },

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { setLongTimeout } from '@coyotes/protocol';
 import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
-import { allowedTaskArgv, taskCwd, taskEnv } from './argv.js';
+import { allowedTaskArgv, checkTaskSpec, taskCwd, taskEnv } from './argv.js';
 import type { OutputSink } from './log-publisher.js';
 import { LineSplitter, TailBuffer } from './output.js';
 import { writeScriptFile } from './script-file.js';
 import type { ScriptFile } from './script-file.js';
 import { NodeSpawner } from './spawner/node-spawner.js';
-import type { Spawner } from './spawner/spawner.js';
+import type { SpawnedCommand, Spawner } from './spawner/spawner.js';
+import { spawnFailure } from './spawn-failure.js';
 
 export interface ExecutorOptions {
   commandRoot: string;
@@ -30,6 +31,28 @@ const userEnv = (user: RunAsUser): Record<string, string> => ({ HOME: user.home,
 
 /** After the command exits, how long its pipes may stay open (held by a backgrounded grandchild). */
 const PIPE_DRAIN_MS = 1000;
+
+/**
+ * The result of an execution that never started because starting it threw: what the executor
+ * did not foresee still fails the one task, with a reason, instead of its channel process.
+ */
+export function unstartedResult(error: unknown, options: Pick<ExecutorOptions, 'host' | 'nodeId'>): TaskResult {
+  const now = Date.now();
+  return {
+    outcome: 'spawn-error',
+    exitCode: 127,
+    signal: null,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    host: options.host,
+    nodeId: options.nodeId,
+    pid: null,
+    stdoutTail: '',
+    stderrTail: '',
+    error: `cannot start the task: ${error instanceof Error ? error.message : String(error)}`,
+  };
+}
 
 /**
  * One running command, leader of its own process group so that a signal to Coyotes never
@@ -78,25 +101,39 @@ export class Execution {
     let cwd: string | undefined;
     let script: ScriptFile | undefined;
     try {
+      checkTaskSpec(spec);
       argv = allowedTaskArgv(spec, channel);
       cwd = taskCwd(spec.cwd, options.commandRoot);
       // an uploaded script runs as `interpreter <file> args...`
       if (spec.script) script = writeScriptFile(spec.script, options.commandRoot, options.runAs);
       if (script) argv = [argv[0]!, script.path, ...argv.slice(1)];
     } catch (error) {
+      // refused before anything ran: 127, as a shell says when it cannot run a command
       this.pid = null;
       log.warn({ taskId: spec.id, reason: (error as Error).message }, 'task could not start');
       this.started = Promise.resolve(null);
-      this.done = Promise.resolve(finish('spawn-error', null, null, (error as Error).message));
+      this.done = Promise.resolve(finish('spawn-error', 127, null, (error as Error).message));
       return;
     }
 
-    const child = (options.spawner ?? nodeSpawner).spawn(argv, {
-      cwd,
-      env: taskEnv(process.env, options.runAs ? { ...userEnv(options.runAs), ...spec.env } : spec.env),
-      uid: options.runAs?.uid,
-      gid: options.runAs?.gid,
-    });
+    let child: SpawnedCommand;
+    try {
+      child = (options.spawner ?? nodeSpawner).spawn(argv, {
+        cwd,
+        env: taskEnv(process.env, options.runAs ? { ...userEnv(options.runAs), ...spec.env } : spec.env),
+        uid: options.runAs?.uid,
+        gid: options.runAs?.gid,
+      });
+    } catch (error) {
+      // node:child_process throws at once for most errnos (ENAMETOOLONG, E2BIG, ENOTDIR, EPERM, a
+      // NUL byte…) and reports only a few (ENOENT, EACCES…) as 'error' below: both fail this task alone
+      script?.remove();
+      const failure = spawnFailure(error, argv[0]!, cwd);
+      this.pid = null;
+      this.started = Promise.resolve(null);
+      this.done = Promise.resolve(finish('spawn-error', failure.exitCode, null, failure.reason));
+      return;
+    }
     this.pid = child.pid ?? null;
     this.started = new Promise((resolve) => {
       if (this.pid !== null) return resolve(this.pid);
@@ -112,6 +149,8 @@ export class Execution {
       ['stdout', child.stdout, stdout],
       ['stderr', child.stderr, stderr],
     ] as const) {
+      // absent when the spawn failed before its pipes were made (EMFILE): the 'error' below ends it
+      if (stream === null) continue;
       const lines = new LineSplitter((line) => {
         // debug, not info: a command printing as fast as it can must not copy itself into our log
         log.debug({ taskId: spec.id, stream: name, line }, name);
@@ -132,7 +171,8 @@ export class Execution {
     this.done = new Promise<TaskResult>((resolve) => {
       child.once('error', (error) => {
         timeout?.clear();
-        resolve(finish('spawn-error', null, null, error.message));
+        const failure = spawnFailure(error, argv[0]!, cwd);
+        resolve(finish('spawn-error', failure.exitCode, null, failure.reason));
       });
       child.once('exit', (code, signal) => {
         timeout?.clear();
@@ -152,8 +192,8 @@ export class Execution {
         void this.groupReaped.then(() => {
           // wait for the pipes to flush, but not for a grandchild that keeps them open
           const drain = setTimeout(() => {
-            child.stdout.destroy();
-            child.stderr.destroy();
+            child.stdout?.destroy();
+            child.stderr?.destroy();
             settle();
           }, PIPE_DRAIN_MS);
           void pipesClosed.then(() => {

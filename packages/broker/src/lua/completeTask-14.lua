@@ -11,9 +11,11 @@
           ARGV[12] duration histogram field (le:<s>)  ARGV[13] duration ms  ARGV[14] outcome
           ARGV[15] exit code ('' when none)  ARGV[16] 1 callback armed / 0  ARGV[17] log stream max entries
           ARGV[18] log stream TTL ms
+  A retry counts one more re-run (see includes/retriesOf); the final failure counts none.
   Output: 1 succeeded, 2 retry scheduled, 3 failed; -6 lease lost (result not recorded)
 ]]
 -- @include releaseDistinct
+-- @include retriesOf
 -- @include trimFinished
 local id, now = ARGV[1], tonumber(ARGV[5])
 if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return -6 end
@@ -40,10 +42,11 @@ if ARGV[3] == '1' then
   return 1
 end
 
-local retries = redis.call('HINCRBY', KEYS[4], id, 1)
-if ARGV[6] == '1' and retries <= tonumber(ARGV[7]) then
+local total, round = retriesOf(KEYS[4], id)
+if ARGV[6] == '1' and round < tonumber(ARGV[7]) then
+  redis.call('HSET', KEYS[4], id, (total + 1) .. ':' .. (round + 1))
   redis.call('HINCRBY', KEYS[10], 'retried', 1)
-  local backoff = tonumber(ARGV[8]) * (2 ^ (retries - 1))
+  local backoff = tonumber(ARGV[8]) * (2 ^ round)
   redis.call('ZADD', KEYS[8], now + backoff, id)
   return 2
 end

@@ -3,8 +3,8 @@ import type { TaskDetail } from '../client.js';
 
 /**
  * The exit code `push --wait` ends with, as a shell would report the command: its own code,
- * 128+N for signal N, 124 on timeout (as timeout(1)), 127 when it could not start, 125 when the
- * task was cancelled before it finished.
+ * 128+N for signal N, 124 on timeout (as timeout(1)), 126/127 when it could not start (found but
+ * not runnable / anything else, as the result says), 125 when the task was cancelled before it finished.
  */
 export function taskExitCode(task: TaskDetail): number {
   if (task.status === 'succeeded') return 0;
@@ -19,7 +19,7 @@ export function taskExitCode(task: TaskDetail): number {
     case 'timed-out':
       return 124;
     case 'spawn-error':
-      return 127;
+      return result.exit_code ?? 127;
     case 'poison':
       return 1;
   }
