@@ -250,7 +250,7 @@ describe('leases and crashes', () => {
       (await b.queries.listRunning('v')).map((s) => s.id),
       [second.id],
     );
-    assert.deepEqual(await b.queries.counts('v'), { queued: 1, running: 1, delayed: 0, failed: 0, done: 0 });
+    assert.deepEqual(await b.queries.counts('v'), { queued: 1, running: 1, delayed: 0, failed: 0, done: 0, cancelled: 0 });
   });
 
   test('an unreadable stored task is claimed apart from the others, which claim as usual', async () => {

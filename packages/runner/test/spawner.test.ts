@@ -88,12 +88,12 @@ for (const kind of ['native', 'node'] as const) {
       assert.equal(found.stdoutTail, 'mine\n');
     });
 
-    test('a missing program is a spawn error naming ENOENT (push --wait exits 127 for it)', async () => {
+    test('a missing program is a spawn error naming ENOENT, exit code 127 as a shell says', async () => {
       const result = await run(spawner, spec('no-such-command-here', [])).done;
       assert.equal(result.outcome, 'spawn-error');
-      assert.equal(result.exitCode, null);
+      assert.equal(result.exitCode, 127);
       assert.equal(result.pid, null);
-      assert.equal(result.error, 'spawn no-such-command-here ENOENT');
+      assert.equal(result.error, 'cannot start no-such-command-here: no such file (ENOENT)');
     });
 
     test('-run-as: uid, gid, no supplementary groups, the user’s HOME', async () => {
@@ -102,7 +102,7 @@ for (const kind of ['native', 'node'] as const) {
       const result = await run(spawner, spec('sh', ['-c', 'echo "$(id -u):$(id -g):$(id -G):$HOME:$USER"']), { runAs: nobody }).done;
       assert.equal(result.stdoutTail, '65534:65534:65534:/nonexistent:nobody\n');
       const missing = await run(spawner, spec('/no-such-dir/no-such-command', []), { runAs: nobody }).done;
-      assert.equal(missing.error, 'spawn /no-such-dir/no-such-command ENOENT');
+      assert.equal(missing.error, 'cannot start /no-such-dir/no-such-command: no such file (ENOENT)');
     });
 
     test('a kill takes the whole tree: SIGTERM, then SIGKILL for what ignores it', async () => {
