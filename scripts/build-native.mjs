@@ -1,12 +1,15 @@
 // Compiles the native command spawner (packages/runner/native/spawner.c) with the system C
-// compiler. Without one, Coyotes falls back to node:child_process and says so at start: this
+// compiler, at build time in the monorepo and at `npm install` of the packed package. Without one, Coyotes falls back to node:child_process and says so at start: this
 // script then only prints a note (bootstrap.sh installs Debian's gcc where it can).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const source = fileURLToPath(new URL('../packages/runner/native/spawner.c', import.meta.url));
-const dir = fileURLToPath(new URL('../packages/runner/native/build/', import.meta.url));
+// arguments: the source and the output directory; defaults: the monorepo's (the packed npm
+// package runs this same script at install with its own paths, see scripts/pack.mjs)
+const [sourceArg, dirArg] = process.argv.slice(2);
+const source = sourceArg ?? fileURLToPath(new URL('../packages/runner/native/spawner.c', import.meta.url));
+const dir = dirArg ? `${dirArg.replace(/\/$/, '')}/` : fileURLToPath(new URL('../packages/runner/native/build/', import.meta.url));
 const binary = `${dir}coyotes-spawner`;
 const compiler = process.env.CC || 'cc';
 

@@ -87,6 +87,12 @@ const bin = readFileSync(path.join(ROOT, 'packages/cli/bin/coyotes.js'), 'utf8')
 if (!bin.includes("'../lib/cli/dist/main.js'")) throw new Error('pack: packages/cli/bin/coyotes.js no longer imports ../dist/main.js');
 writeFileSync(path.join(stage, 'bin/coyotes.js'), bin, { mode: 0o755 });
 cpSync(path.join(ROOT, 'README.md'), path.join(stage, 'README.md'));
+// the native command spawner is compiled where the package is installed (by the system C
+// compiler, nothing downloaded): its source and the build script go in, no binary
+const native = path.join(stage, 'lib', 'runner', 'native');
+mkdirSync(native, { recursive: true });
+cpSync(path.join(ROOT, 'packages/runner/native/spawner.c'), path.join(native, 'spawner.c'));
+cpSync(path.join(ROOT, 'scripts/build-native.mjs'), path.join(native, 'build-native.mjs'));
 const root = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const pkg = {
   name: 'coyotes',
@@ -98,6 +104,7 @@ const pkg = {
   // the same calls as a typed library: import { CoyotesClient } from 'coyotes'
   exports: { '.': { types: './lib/cli/dist/index.d.ts', default: './lib/cli/dist/index.js' } },
   files: ['bin', 'lib', 'README.md'],
+  scripts: { install: 'node lib/runner/native/build-native.mjs lib/runner/native/spawner.c lib/runner/native/build' },
   dependencies: Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
 };
 writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);

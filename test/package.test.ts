@@ -107,6 +107,9 @@ describe('the package: npm install -g ./coyotes-<version>.tgz', () => {
           throw new Error(`the installed server exited with ${code}:\n${output}`);
         }),
       ]);
+      // the spawner was compiled by npm install (the package ships its source, no binary)
+      const health = (await (await fetch(`http://${addr}/health`)).json()) as { data: { spawner: string } };
+      assert.equal(health.data.spawner, 'native', 'the installed package compiled its native spawner');
       const pushed = await installedCoyotes(['push', '--addr', addr, '--wait', '--', 'sh', '-c', 'echo ran from the package; exit 3']);
       assert.equal(pushed.code, 3, pushed.stderr);
       assert.match(pushed.stdout, /^ran from the package$/m);
