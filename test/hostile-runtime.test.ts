@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -83,7 +83,14 @@ describe('hostile tasks at run time, beside an innocent one', () => {
     await redis?.stop();
   });
 
-  const cases: { name: string; stored: () => Record<string, unknown> | string; exitCode: number; reason: RegExp }[] = [
+  const cases: {
+    name: string;
+    stored: () => Record<string, unknown> | string;
+    exitCode: number;
+    reason: RegExp;
+    /** Undoes what `stored` changed around the task. */
+    after?: () => void;
+  }[] = [
     {
       name: 'a 5,000-character program name (ENAMETOOLONG)',
       stored: () => ({ name: 'a'.repeat(5000) }),
@@ -178,8 +185,9 @@ describe('hostile tasks at run time, beside an innocent one', () => {
     {
       name: 'an uploaded script that cannot be written',
       stored: () => {
-        // a file where the scripts directory must go: mkdir fails with ENOTDIR/EEXIST
-        writeFileSync(path.join(root, '.coyotes-scripts'), '');
+        // a command root others may write in without the sticky bit: no private directory for
+        // the script can be made safely there, so none is written
+        chmodSync(root, 0o777);
         return {
           name: 'sh',
           command: { name: 'sh', args: [] },
@@ -187,17 +195,22 @@ describe('hostile tasks at run time, beside an innocent one', () => {
         };
       },
       exitCode: 127,
-      reason: /EEXIST|ENOTDIR/,
+      reason: /uploaded script not written: .*writable by other users without the sticky bit/,
+      after: () => chmodSync(root, 0o700),
     },
   ];
 
   for (const hostile of cases) {
     test(`${hostile.name}: fails alone with a reason`, async () => {
-      const id = await inject(hostile.stored());
-      const result = await spawnError(id);
-      assert.equal(result.exit_code, hostile.exitCode, result.error);
-      assert.match(result.error, hostile.reason);
-      assert.equal((await channelProcess()).pid, pid, 'the channel process never died');
+      try {
+        const id = await inject(hostile.stored());
+        const result = await spawnError(id);
+        assert.equal(result.exit_code, hostile.exitCode, result.error);
+        assert.match(result.error, hostile.reason);
+        assert.equal((await channelProcess()).pid, pid, 'the channel process never died');
+      } finally {
+        hostile.after?.();
+      }
     });
   }
 

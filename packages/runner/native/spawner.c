@@ -148,6 +148,7 @@ static int resolve(const char *file, const char *path, char *out) {
     return 0;
   }
   if (!*file) return ENOENT;
+  if (strlen(file) > NAME_MAX) return ENAMETOOLONG; /* as execvp says, before any PATH entry */
   if (!path) path = "/bin:/usr/bin"; /* execvp's default */
   int err = ENOENT;
   for (const char *p = path;; p++) {
