@@ -83,7 +83,7 @@ describe('the native spawner', () => {
     assert.ok(
       coyotes
         .logs()
-        .some((l) => l.msg === 'the command spawner died; requeueing the running tasks and exiting' && l.reason === 'exited with SIGKILL'),
+        .some((l) => l.msg === 'the command spawner died; exiting, so that master requeues the running tasks' && l.reason === 'exited with SIGKILL'),
     );
 
     await waitFor('both second runs', () => runsOf('t1').length === 2 && runsOf('t2').length === 2);

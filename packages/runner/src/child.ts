@@ -83,22 +83,19 @@ function orphaned(): void {
 
 /**
  * The native spawner died (its commands are already SIGKILLed): this process cannot run commands
- * any more, so it goes the way of a crashed channel process — its tasks queued again at once,
- * counted as a crash (a command that kills the spawner every time ends up parked as poison), and
- * an exit that master answers with a restart.
+ * any more, so it goes the way of a crashed channel process. Master, which hears of every task it
+ * runs, requeues them at once and charges the death as for any crash (the only task running, or
+ * one being started: a command that kills the spawner every time ends up parked as poison), then
+ * restarts it. The task events not sent yet go first, so master's view is whole.
  */
 async function spawnerDied(reason: string): Promise<void> {
-  log.error({ reason }, 'the command spawner died; requeueing the running tasks and exiting');
+  log.error({ reason }, 'the command spawner died; exiting, so that master requeues the running tasks');
   exiting = true;
-  const tasks = runner?.running ?? [];
-  if (broker && runner && tasks.length > 0) {
-    await broker.tasks
-      .requeue(
-        runner.channelName,
-        // a task running alone is the only suspect (`kill -9 $PPID` reaches the spawner natively)
-        tasks.map((task) => ({ id: task.spec.id, token: task.token, charged: tasks.length === 1 })),
-      )
-      .catch((error: unknown) => log.error({ err: error }, 'requeue failed; master or the leases will return the tasks'));
+  clearTimeout(taskEventsTimer);
+  if (taskEvents.length > 0 && process.connected) {
+    const message: RunnerToMaster = { type: 'tasks', events: taskEvents };
+    taskEvents = [];
+    await Promise.race([new Promise<void>((resolve) => process.send!(message, () => resolve())), sleep(CLOSE_MS)]);
   }
   process.exit(70);
 }
