@@ -219,10 +219,15 @@ describe('hostile input', () => {
         const ok = await finished(coyotes, await push('jobs', inside));
         assert.equal(ok.status, 'succeeded');
         assert.equal(readFileSync(inside, 'utf8').trim(), realpathSync(path.join(root, 'jobs')));
+        // refused at the door: a 400 naming the field, nothing queued
         for (const cwd of ['..', '../..', 'jobs/../..', 'escape', '/etc']) {
-          const task = await finished(coyotes, await push(cwd, path.join(work, 'cwd-never')));
-          assert.equal(task.status, 'failed', `cwd ${cwd}`);
-          assert.match(task.result.error, /outside the command root/);
+          const refused = await api(coyotes.baseUrl, 'POST', '/channels/default/tasks', {
+            command: '/bin/sh',
+            args: ['-c', `pwd > ${path.join(work, 'cwd-never')}`],
+            cwd,
+          });
+          assert.equal(refused.status, 400, `cwd ${cwd}`);
+          assert.match(refused.json.message, /outside the command root/);
         }
         assert.ok(!existsSync(path.join(work, 'cwd-never')), 'no escaping command ran');
       },

@@ -123,12 +123,29 @@ export class TaskStore {
     if (took === 0 && !(await this.redis.hexists(this.keys.channel(owner).tasks, id))) {
       [took, owner] = await this.redis.claimProducerId(key, channel, ttl, owner, 'claim');
     }
+    if (took === 1 && owner === '') {
+      // a free index entry: the id may still be one a channel generated (generated ids are not
+      // indexed, to keep a push one round trip); a producer may not reuse it in another channel
+      const holder = await this.channelHolding(id, channel);
+      if (holder !== null) {
+        await this.redis.claimProducerId(key, channel, 0, '', 'release');
+        [took, owner] = [0, holder];
+      }
+    }
     if (took === 0) {
       return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${id} is already taken in channel ${owner}`, {
         hint: `ids are unique across channels: channel ${owner} has a task with this one`,
       });
     }
     return owner === channel ? null : true;
+  }
+
+  /** Another channel (defined, or deleted while its tasks may run) whose tasks include this id; O(channels). */
+  private async channelHolding(id: string, except: string): Promise<string | null> {
+    const [defined, retired] = await Promise.all([this.redis.hkeys(this.keys.channels), this.redis.hkeys(this.keys.retiredChannels)]);
+    const others = [...new Set([...defined, ...retired])].filter((name) => name !== except);
+    const held = await Promise.all(others.map((name) => this.redis.hexists(this.keys.channel(name).tasks, id)));
+    return others.find((_, i) => held[i] === 1) ?? null;
   }
 
   private async enqueueInChannel(
