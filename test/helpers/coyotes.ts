@@ -44,9 +44,25 @@ export interface StartOptions {
   pidfile?: string;
 }
 
-/** Spawns the binary (built) with its own pidfile and HTTP port; short leases for tests. */
+/** Thrown when the binary refused to start because its HTTP port was taken. */
+class PortTaken extends Error {}
+
+/**
+ * Spawns the binary (built) with its own pidfile and HTTP port; short leases for tests. A free
+ * port can be taken by another test file between the look and the bind (master then exits 2
+ * with "already in use"): a port the caller did not choose is then looked for again.
+ */
 export async function startCoyotes(options: StartOptions): Promise<RunningCoyotes> {
-  const port = options.httpPort ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.httpPort ?? (await freePort()));
+    } catch (error) {
+      if (!(error instanceof PortTaken) || options.httpPort !== undefined || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(options: StartOptions, port: number): Promise<RunningCoyotes> {
   const pidfile = options.pidfile ?? path.join(mkdtempSync(path.join(tmpdir(), 'coyotes-test-')), 'coyotes.pid');
   const httpAddr = `127.0.0.1:${port}`;
   const args = [
@@ -116,7 +132,8 @@ export async function startCoyotes(options: StartOptions): Promise<RunningCoyote
     await Promise.race([
       waitFor('the HTTP API', async () => (await fetch(`${running.baseUrl}/health`)).status === 200, 30_000),
       exited.then((status) => {
-        throw new Error(`coyotes exited early (${JSON.stringify(status)}):\n${output}`);
+        const message = `coyotes exited early (${JSON.stringify(status)}):\n${output}`;
+        throw status.code === 2 && output.includes('is already in use') ? new PortTaken(message) : new Error(message);
       }),
     ]);
   }
