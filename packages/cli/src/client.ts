@@ -66,7 +66,7 @@ export interface ChannelStats {
   failed: number;
   done: number;
   /** This host's channel process; CPU (%) and RSS (bytes) when master samples them. */
-  process: { pid: number | null; alive: boolean; restarts: number; running: number; cpu?: number; rss?: number } | null;
+  process: { pid: number | null; alive: boolean; restarts: number; running: number; cpu?: number | null; rss?: number | null } | null;
 }
 
 /** A live node as `GET /nodes` lists it: its heartbeat, and when that was last heard (unix ms). */

@@ -5,7 +5,8 @@ import type { Verb } from './verb.js';
 
 /** The status table; CPU and RSS columns appear when the server reports them. */
 export function statsTable(channels: readonly ChannelStats[]): string {
-  const sampled = channels.some((c) => c.process?.cpu !== undefined || c.process?.rss !== undefined);
+  // a process not sampled yet (just started) reports null: shown as '-'
+  const sampled = channels.some((c) => c.process?.cpu != null || c.process?.rss != null);
   const header = ['CHANNEL', 'WORKERS', 'QUEUED', 'RUNNING', 'DELAYED', 'FAILED', 'DONE', 'STATE', ...(sampled ? ['CPU', 'RSS'] : [])];
   const rows = channels.map((c) => {
     const state = c.paused ? 'paused' : c.process === null ? 'no process here' : c.process.alive ? 'running' : 'restarting';
@@ -21,8 +22,8 @@ export function statsTable(channels: readonly ChannelStats[]): string {
     ];
     if (sampled) {
       row.push(
-        c.process?.cpu === undefined ? '-' : `${c.process.cpu.toFixed(1)}%`,
-        c.process?.rss === undefined ? '-' : formatBytes(c.process.rss),
+        c.process?.cpu == null ? '-' : `${c.process.cpu.toFixed(1)}%`,
+        c.process?.rss == null ? '-' : formatBytes(c.process.rss),
       );
     }
     return row;
