@@ -21,10 +21,7 @@ export function statsTable(channels: readonly ChannelStats[]): string {
       state + (c.distinct ? ', distinct' : ''),
     ];
     if (sampled) {
-      row.push(
-        c.process?.cpu == null ? '-' : `${c.process.cpu.toFixed(1)}%`,
-        c.process?.rss == null ? '-' : formatBytes(c.process.rss),
-      );
+      row.push(c.process?.cpu == null ? '-' : `${c.process.cpu.toFixed(1)}%`, c.process?.rss == null ? '-' : formatBytes(c.process.rss));
     }
     return row;
   });
