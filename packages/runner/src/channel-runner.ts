@@ -82,10 +82,6 @@ export class ChannelRunner {
     this.wakeLoop();
   }
 
-  get channelName(): string {
-    return this.channel.name;
-  }
-
   get running(): ClaimedTask[] {
     return [...this.slots.values()].map((slot) => slot.task);
   }
