@@ -234,6 +234,8 @@ describe('bad input: a 4xx envelope naming the field, never a 5xx, never a crash
       () => `/delay-tasks/${segment()}`,
       () => `/channels?limit=${segment()}&offset=${segment()}`,
       () => `/dead-letters?limit=${segment()}`,
+      () => `/dead-letters/${segment()}`,
+      () => `/tasks?state=${segment()}&channel=${segment()}&limit=${segment()}`,
       () => '/metrics',
       () => '/openapi.json',
       () => `/${segment()}/${segment()}`,

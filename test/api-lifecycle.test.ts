@@ -147,8 +147,9 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     });
     assert.equal(paused.status, 200);
     assert.equal(paused.json.data.paused, true);
-    assert.equal(paused.json.data.maxRetries, 2);
-    assert.equal(paused.json.data.timeoutMs, 60_000);
+    // the settings under the names and units they were given with
+    assert.equal(paused.json.data.max_retries, 2);
+    assert.equal(paused.json.data.timeout, 60);
     const id = await push({ command: 'true' }, 'biz');
     const cancelled = await api(base, 'DELETE', `/channels/biz/tasks/${id}`);
     assert.deepEqual(cancelled.json.data, { task_id: id, status: 'cancelled' });
@@ -159,7 +160,7 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     const marker = path.join(root, 'resumed');
     await push({ command: 'touch', args: marker }, 'biz');
     const resumed = await api(base, 'PATCH', '/channels/biz', { paused: 'false', worker: '2' });
-    assert.equal(resumed.json.data.workers, 2);
+    assert.equal(resumed.json.data.worker, 2);
     await waitFor('the task queued while paused to run', () => existsSync(marker));
   });
 

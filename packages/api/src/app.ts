@@ -18,6 +18,8 @@ import { pushRoutes } from './routes/push.js';
 import { statsRoutes } from './routes/stats.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { taskListRoutes } from './routes/task-list.js';
 
 /** Every route but /health needs `Authorization: Bearer <token>` when a token is configured. */
 function bearerAuth(token: string | undefined): Middleware {
@@ -61,6 +63,9 @@ export function createApp(deps: ApiDeps): Koa {
   metricsRoutes(router, deps);
   systemRoutes(router, deps);
   statsRoutes(router, deps);
+  // the operator's view: every task listed, dead letters acted on
+  taskListRoutes(router, deps);
+  deadLetterRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

@@ -3,6 +3,8 @@
  * a registered route missing here is published flagged `x-undocumented` (a test checks none is).
  */
 
+import { DATA } from './openapi-schemas.js';
+
 /** A request field: its JSON schema type and what it means. */
 export type FieldDoc = { type: 'string' | 'integer' | 'boolean' | 'array' | 'object'; description: string; format?: string };
 
@@ -16,6 +18,8 @@ export interface RouteDoc {
   query?: Record<string, FieldDoc>;
   /** Success content type when not the JSON envelope. */
   produces?: string;
+  /** The schema of the envelope's `data` on success (openapi-schemas.ts); ignored with `produces`. */
+  data: Record<string, unknown>;
   /** Error statuses this route answers besides 400/401. */
   errors?: number[];
 }
@@ -41,6 +45,7 @@ const channelSettings: Record<string, FieldDoc> = {
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /push': {
+    data: DATA.pushed,
     summary: "Push a task line (TaskRunner's route)",
     tags: ['tasks'],
     body: {
@@ -51,6 +56,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [403, 404, 413],
   },
   'POST /channels/{name}': {
+    data: DATA.pushed,
     summary: 'Push a task line into a channel',
     tags: ['tasks'],
     body: { task: { type: 'string', description: 'Command line to run' } },
@@ -58,6 +64,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     errors: [403, 404, 413],
   },
   'POST /channels/{name}/tasks': {
+    data: DATA.pushed,
     summary: 'Push a task with a command, arguments and options',
     tags: ['tasks'],
     body: {
@@ -83,62 +90,115 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
     errors: [403, 404, 409, 413],
   },
-  'GET /channels': { summary: 'Every channel with its running and queued tasks (one page) and count', tags: ['channels'], query: page },
-  'GET /status': { summary: "Same as GET /channels (TaskRunner's route)", tags: ['channels'], query: page },
+  'GET /channels': {
+    data: DATA.channels,
+    summary: 'Every channel with its running and queued tasks (one page) and count',
+    tags: ['channels'],
+    query: page,
+  },
+  'GET /status': { data: DATA.channels, summary: "Same as GET /channels (TaskRunner's route)", tags: ['channels'], query: page },
   'GET /channels/{name}': {
+    data: DATA.channel,
     summary: "One channel's running and queued tasks (one page) and count",
     tags: ['channels'],
     query: page,
     errors: [404],
   },
   'POST /channels': {
+    data: DATA.nothing,
     summary: 'Create a channel, or update one that exists',
     tags: ['channels'],
     body: { name: { type: 'string', description: 'Channel name: 1-64 of [A-Za-z0-9_.:-]' }, ...channelSettings },
     required: ['name'],
   },
   'POST /queue': {
+    data: DATA.nothing,
     summary: "Same as POST /channels (TaskRunner's route)",
     tags: ['channels'],
     body: { name: { type: 'string', description: 'Channel name: 1-64 of [A-Za-z0-9_.:-]' }, ...channelSettings },
     required: ['name'],
   },
-  'PATCH /channels/{name}': { summary: "Change a channel's settings live", tags: ['channels'], body: channelSettings, errors: [404] },
-  'DELETE /channels/{name}': { summary: 'Delete a channel (its process drains)', tags: ['channels'], errors: [404] },
+  'PATCH /channels/{name}': {
+    data: DATA.settings,
+    summary: "Change a channel's settings live",
+    tags: ['channels'],
+    body: channelSettings,
+    errors: [404],
+  },
+  'DELETE /channels/{name}': { data: DATA.nothing, summary: 'Delete a channel (its process drains)', tags: ['channels'], errors: [404] },
   'GET /channels/{name}/failed-tasks': {
+    data: DATA.failedById,
     summary: 'Failed tasks, most recent first (X-Total-Count: all of them)',
     tags: ['failed'],
     query: page,
     errors: [404],
   },
-  'GET /channels/{name}/failed-tasks/{id}': { summary: 'One failed task', tags: ['failed'], errors: [404] },
-  'POST /channels/{name}/failed-tasks/{id}': { summary: 'Retry a failed task', tags: ['failed'], errors: [404, 409] },
-  'DELETE /channels/{name}/failed-tasks/{id}': { summary: 'Delete a failed task', tags: ['failed'], errors: [404] },
-  'GET /delay-tasks': { summary: 'Delayed tasks, soonest first (X-Total-Count: all of them)', tags: ['delayed'], query: page },
-  'GET /delay-tasks/{id}': { summary: 'One delayed task', tags: ['delayed'], errors: [404] },
-  'DELETE /delay-tasks/{id}': { summary: 'Cancel a delayed task', tags: ['delayed'], errors: [404] },
-  'GET /tasks/{id}': { summary: 'A task: status, result, exit code, timings, host, output tails', tags: ['tasks'], errors: [404] },
+  'GET /channels/{name}/failed-tasks/{id}': { data: DATA.seedTask, summary: 'One failed task', tags: ['failed'], errors: [404] },
+  'POST /channels/{name}/failed-tasks/{id}': { data: DATA.nothing, summary: 'Retry a failed task', tags: ['failed'], errors: [404, 409] },
+  'DELETE /channels/{name}/failed-tasks/{id}': { data: DATA.nothing, summary: 'Delete a failed task', tags: ['failed'], errors: [404] },
+  'GET /delay-tasks': {
+    data: DATA.failedById,
+    summary: 'Delayed tasks, soonest first (X-Total-Count: all of them)',
+    tags: ['delayed'],
+    query: page,
+  },
+  'GET /delay-tasks/{id}': { data: DATA.seedTask, summary: 'One delayed task', tags: ['delayed'], errors: [404] },
+  'DELETE /delay-tasks/{id}': { data: DATA.seedTask, summary: 'Cancel a delayed task', tags: ['delayed'], errors: [404] },
+  'GET /tasks/{id}': {
+    data: DATA.task,
+    summary: 'A task: status, result, exit code, timings, host, output tails',
+    tags: ['tasks'],
+    errors: [404],
+  },
   'GET /tasks/{id}/logs': {
+    data: DATA.nothing,
     summary: "Follow a task's stdout/stderr as Server-Sent Events, ending with a done record",
     tags: ['tasks'],
     produces: 'text/event-stream',
     query: { cursor: { type: 'string', description: 'Resume after this record id (or send Last-Event-ID)' } },
     errors: [404, 503],
   },
-  'POST /tasks/{id}/kill': { summary: 'Kill a running task wherever it runs', tags: ['tasks'], errors: [404, 409] },
+  'POST /tasks/{id}/kill': { data: DATA.taskAction, summary: 'Kill a running task wherever it runs', tags: ['tasks'], errors: [404, 409] },
   'DELETE /channels/{name}/tasks/{id}': {
+    data: DATA.taskAction,
     summary: 'Cancel a queued or delayed task, kill a running one',
     tags: ['tasks'],
     errors: [404, 409],
   },
-  'GET /dead-letters': { summary: 'Malformed prepare-queue entries and given-up callbacks, with reasons', tags: ['system'], query: page },
-  'GET /nodes': { summary: 'Hosts whose heartbeat is fresh', tags: ['system'] },
-  'GET /health': { summary: 'Redis reachable and master answering (no token needed)', tags: ['system'], errors: [503] },
-  'GET /stats': { summary: "Per-channel settings and counts, and this host's channel processes", tags: ['system'] },
+  'GET /dead-letters': {
+    data: DATA.deadLetterPage,
+    summary: 'Malformed prepare-queue entries and given-up callbacks, with reasons',
+    tags: ['system'],
+    query: page,
+  },
+  'GET /nodes': { data: DATA.nodes, summary: 'Hosts whose heartbeat is fresh', tags: ['system'] },
+  'GET /health': { data: DATA.health, summary: 'Redis reachable and master answering (no token needed)', tags: ['system'], errors: [503] },
+  'GET /stats': { data: DATA.stats, summary: "Per-channel settings and counts, and this host's channel processes", tags: ['system'] },
   'GET /metrics': {
+    data: DATA.nothing,
     summary: 'Prometheus text: depths, totals, duration histogram, process CPU/RSS',
     tags: ['system'],
     produces: 'text/plain',
   },
-  'GET /openapi.json': { summary: 'This description', tags: ['system'], produces: 'application/json' },
+  // the operator's view: every task listed, dead letters acted on
+  'GET /tasks': {
+    summary: 'Tasks of every channel (or one) and state (or one): running, queued, delayed, failed, succeeded, cancelled',
+    tags: ['tasks'],
+    data: DATA.taskPage,
+    query: {
+      channel: { type: 'string', description: 'Only this channel' },
+      state: { type: 'string', description: 'Only this state: queued, running, delayed, failed, succeeded (or done), cancelled' },
+      ...page,
+    },
+    errors: [404],
+  },
+  'GET /dead-letters/{id}': { summary: 'One dead letter', tags: ['system'], data: DATA.deadLetter, errors: [404] },
+  'POST /dead-letters/{id}': {
+    summary: 'Requeue a dead letter: an entry back into the prepare queue (the same door again), a callback armed again',
+    tags: ['system'],
+    data: DATA.requeued,
+    errors: [404],
+  },
+  'DELETE /dead-letters/{id}': { summary: 'Remove a dead letter; answers it', tags: ['system'], data: DATA.deadLetter, errors: [404] },
+  'GET /openapi.json': { data: DATA.nothing, summary: 'This description', tags: ['system'], produces: 'application/json' },
 };

@@ -1,6 +1,6 @@
 import type { TaskView } from '@coyotes/broker';
-import { commandLine } from '@coyotes/protocol';
-import type { TaskSpec } from '@coyotes/protocol';
+import { shownCommandLine } from '@coyotes/protocol';
+import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
 
 /** Go's zero time, which the seed shows for "never". */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -64,7 +64,7 @@ export function taskDetail(view: TaskView) {
     task_id: spec.id,
     task_name: spec.name,
     channel: spec.channel,
-    command_line: commandLine(spec),
+    command_line: shownCommandLine(spec),
     command: seedCommand(spec),
     status: view.state,
     retry_count: view.retries,
@@ -89,5 +89,31 @@ export function taskDetail(view: TaskView) {
       stderr_tail: result.stderrTail,
       error: result.error ?? null,
     },
+  };
+}
+
+/** A task in a listing (`GET /tasks`): `GET /tasks/{id}` without the output tails and env names. */
+export function taskSummary(view: TaskView) {
+  const { env: _env, result, ...detail } = taskDetail(view);
+  if (result === null) return { ...detail, result };
+  const { stdout_tail: _out, stderr_tail: _err, ...kept } = result;
+  return { ...detail, result: kept };
+}
+
+/**
+ * A channel's settings under the names and units a request sets them with (`worker`, `timeout`
+ * in seconds, `max_retries`, `global_workers` 0 for no cap, `allowed_commands` [] for any).
+ */
+export function channelSettings(channel: ChannelConfig) {
+  return {
+    name: channel.name,
+    worker: channel.workers,
+    paused: channel.paused,
+    distinct: channel.distinct,
+    max_retries: channel.maxRetries,
+    timeout: channel.timeoutMs / 1000,
+    shell: channel.shell,
+    global_workers: channel.globalWorkers ?? 0,
+    allowed_commands: channel.allowedCommands ?? [],
   };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
-import { MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
+import { MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId, shellQuoted } from '@coyotes/protocol';
 import type { TaskInput, TaskScript } from '@coyotes/protocol';
 import { envMap, fields, invalidField, onlyFields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
 
@@ -72,7 +72,7 @@ export function taskForm(ctx: Context): TaskInput & TaskExtras {
   const commandName = optionalString(body, 'command');
   const args = stringList(body, 'args');
   const task =
-    commandName === undefined ? requiredString(body, 'task') : (optionalString(body, 'task') ?? [commandName, ...args].join(' '));
+    commandName === undefined ? requiredString(body, 'task') : (optionalString(body, 'task') ?? shellQuoted([commandName, ...args]));
   const id = optionalString(body, 'id');
   if (id !== undefined && !isValidTaskId(id)) invalidField(TASK_ID_RULE);
   const delay = optionalInteger(body, 'delay');

@@ -7,7 +7,7 @@ export { describeRedis } from './connection.js';
 export { BrokerErrorCode, brokerError, redisUnavailable } from './errors.js';
 export type { ChannelKeys } from './keys.js';
 export { Keys } from './keys.js';
-export type { DeadLetter } from './prepare.js';
+export type { DeadLetter, ListedDeadLetter } from './prepare.js';
 export type { ChannelCounts, Page, TaskView } from './queries.js';
 export type { ScriptedRedis } from './scripts.js';
 export type { BrokerOptions, ClaimedTask, CompletionOutcome, EnqueueOutcome, RequeuedTask } from './tasks.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Keys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
 
@@ -35,6 +36,11 @@ export class PrepareQueue {
   async depth(): Promise<number> {
     return this.redis.llen(this.keys.prepareQueue);
   }
+
+  /** Adds an entry as a producer's LPUSH would: the dispatcher reads it through the same door. */
+  async add(entry: string): Promise<void> {
+    await this.redis.lpush(this.keys.prepareQueue, entry);
+  }
 }
 
 /** A producer entry that could not become a task, kept with the reason. */
@@ -45,7 +51,18 @@ export interface DeadLetter {
   nodeId: string;
 }
 
+/** A dead letter as listed: with the id that `take` finds it by. */
+export type ListedDeadLetter = DeadLetter & { id: string };
+
 const DEAD_LETTER_LIMIT = 10_000;
+
+/**
+ * A letter's id: a digest of the stored entry, so letters written before ids existed have one
+ * too, and an id names the same letter on every host without another key to keep in step.
+ */
+const letterId = (json: string): string => createHash('sha1').update(json).digest('hex').slice(0, 16);
+
+const listed = (json: string): ListedDeadLetter => ({ id: letterId(json), ...(JSON.parse(json) as DeadLetter) });
 
 /** Malformed ingress entries, newest first, capped so a broken producer cannot fill Redis. */
 export class DeadLetters {
@@ -62,11 +79,33 @@ export class DeadLetters {
       .exec();
   }
 
-  async list(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }> {
+  async list(offset: number, limit: number): Promise<{ total: number; items: ListedDeadLetter[] }> {
     const [total, items] = await Promise.all([
       this.redis.llen(this.keys.deadLetters),
       this.redis.lrange(this.keys.deadLetters, offset, offset + limit - 1),
     ]);
-    return { total, items: items.map((json) => JSON.parse(json) as DeadLetter) };
+    return { total, items: items.map(listed) };
+  }
+
+  /** The letter of this id, or null (reads the whole list: it is capped at DEAD_LETTER_LIMIT). */
+  async get(id: string): Promise<ListedDeadLetter | null> {
+    const raw = (await this.redis.lrange(this.keys.deadLetters, 0, -1)).find((json) => letterId(json) === id);
+    return raw === undefined ? null : listed(raw);
+  }
+
+  /**
+   * Removes the letter of this id and answers it; null when there is none, or when a concurrent
+   * request removed it first (LREM answers 0), so one letter is requeued at most once.
+   */
+  async take(id: string): Promise<ListedDeadLetter | null> {
+    const raw = (await this.redis.lrange(this.keys.deadLetters, 0, -1)).find((json) => letterId(json) === id);
+    if (raw === undefined) return null;
+    return (await this.redis.lrem(this.keys.deadLetters, 1, raw)) === 1 ? listed(raw) : null;
+  }
+
+  /** Puts a taken letter back (its requeue failed), keeping its id. */
+  async restore(letter: ListedDeadLetter): Promise<void> {
+    const { id: _id, ...stored } = letter;
+    await this.redis.lpush(this.keys.deadLetters, JSON.stringify(stored));
   }
 }

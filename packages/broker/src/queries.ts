@@ -168,6 +168,16 @@ export class TaskQueries {
     return this.listScored(channel, this.keys.channel(channel).delayed, page, false);
   }
 
+  /** Succeeded tasks whose record is kept, most recent first. */
+  async listDone(channel: string, page: Page): Promise<TaskView[]> {
+    return this.listScored(channel, this.keys.channel(channel).done, page, true);
+  }
+
+  /** Cancelled tasks whose record is kept, most recent first. */
+  async listCancelled(channel: string, page: Page): Promise<TaskView[]> {
+    return this.listScored(channel, this.keys.channel(channel).cancelled, page, true);
+  }
+
   private async listScored(channel: string, key: string, page: Page, newestFirst: boolean): Promise<TaskView[]> {
     const stop = page.offset + page.limit - 1;
     const flat = newestFirst

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   COY_ERR_TASK_DUPLICATE: 'an identical command line is already queued or running in the distinct channel',
   // http: requests refused before any task or channel is looked at
   COY_ERR_REQUEST_INVALID: 'a request field is missing, malformed or unknown',
+  // dead letters
+  COY_ERR_DEAD_LETTER_NOT_FOUND: 'no dead letter has that id',
   // ipc
   COY_ERR_IPC_TIMEOUT: 'the master did not answer in time',
   // redis

@@ -1,4 +1,4 @@
-import { TASK_ID_RULE, isValidTaskId } from './task.js';
+import { TASK_ID_RULE, isValidTaskId, shellQuoted } from './task.js';
 import { MAX_DELAY_S, MAX_TIMEOUT_S } from './door.js';
 import type { TaskCommand, TaskScript, TaskSource, TaskSpec } from './task.js';
 
@@ -77,7 +77,7 @@ export function parseIngressEntry(raw: string): IngressParse {
     if (args === false) return { ok: false, reason: 'command.args must be an array of strings' };
     command = { name: doc.command.name, args: args ?? [] };
   }
-  const name = nonEmptyString(doc.task) ? doc.task : command ? [command.name, ...command.args].join(' ') : undefined;
+  const name = nonEmptyString(doc.task) ? doc.task : command ? shellQuoted([command.name, ...command.args]) : undefined;
   if (name === undefined) return { ok: false, reason: 'task must be a non-empty command line' };
   let executeAt: number | undefined;
   if (doc.execute_at !== undefined && doc.execute_at !== null && doc.execute_at !== 0) {

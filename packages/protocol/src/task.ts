@@ -1,3 +1,4 @@
+import { join } from 'shlex';
 /**
  * A task as stored in Redis and handed to a runner: the command and how to run it.
  * Immutable once accepted; what happens to it lives in its state and result.
@@ -83,8 +84,25 @@ export function isSuccess(result: TaskResult): boolean {
   return result.outcome === 'exited' && result.exitCode === 0;
 }
 
+/**
+ * An argv as a shell would need it typed (`sh -c 'while :; do :; done'`): how a task given as a
+ * command and arguments is named and shown, so what is shown can be pasted back and means the same.
+ */
+export function shellQuoted(argv: readonly string[]): string {
+  return join([...argv]);
+}
+
 /** The command line a task shows and, without `command`, runs. */
 export function commandLine(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   if (spec.command === undefined) return spec.name;
   return [spec.command.name, ...spec.command.args].join(' ');
+}
+
+/**
+ * The command line as shown to people: a task given as command and arguments shell-quoted (its
+ * `commandLine` stays the plain join: it keys a distinct channel's dedup markers, kept in Redis).
+ */
+export function shownCommandLine(spec: Pick<TaskSpec, 'name' | 'command'>): string {
+  if (spec.command === undefined) return spec.name;
+  return shellQuoted([spec.command.name, ...spec.command.args]);
 }

@@ -6,7 +6,7 @@ import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
 import { commandPatterns, fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
-import { seedListed } from '../present.js';
+import { channelSettings, seedListed } from '../present.js';
 
 /** What master's `stats` operation answers about this host's channel processes. */
 interface LocalStats {
@@ -40,6 +40,7 @@ async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offs
     count: counts.running + counts.queued,
     workers: channel.workers,
     paused: channel.paused,
+    ...settingsBeyondSeed(channel),
     process: stats
       ? {
           pid: stats.pid,
@@ -53,6 +54,12 @@ async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offs
         }
       : null,
   };
+}
+
+/** The settings a listing adds after its own fields (name and paused are there already; `worker` is `workers`' input name). */
+function settingsBeyondSeed(channel: ChannelConfig) {
+  const { name: _name, paused: _paused, ...settings } = channelSettings(channel);
+  return settings;
 }
 
 async function allChannels(ctx: Context, deps: ApiDeps): Promise<void> {
@@ -120,7 +127,7 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
       channel: { ...channelPatch(ctx), name: channel.name },
     });
     deps.channels.forget(channel.name);
-    ok(ctx, updated);
+    ok(ctx, channelSettings(updated));
   });
 
   router.delete('/channels/:name', async (ctx) => {

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { ROUTE_DOCS } from '../openapi-routes.js';
+import { SCHEMAS } from '../openapi-schemas.js';
 import type { FieldDoc, RouteDoc } from '../openapi-routes.js';
 
 const envelope = (data: object) => ({
@@ -23,12 +24,12 @@ function operation(doc: RouteDoc | undefined, method: string, path: string, para
   const responses: Record<string, object> = {
     '200': doc?.produces
       ? { description: 'OK', content: { [doc.produces]: { schema: { type: 'string' } } } }
-      : { description: 'OK', content: { 'application/json': { schema: envelope({}) } } },
+      : { description: 'OK', content: { 'application/json': { schema: envelope(doc?.data ?? {}) } } },
   };
   for (const status of [400, 401, ...(doc?.errors ?? [])]) {
     responses[String(status)] = {
       description: 'Error: the message names the field or the reason',
-      content: { 'application/json': { schema: envelope({ nullable: true }) } },
+      content: { 'application/json': { schema: envelope({ type: 'object', nullable: true, description: 'null' }) } },
     };
   }
   const op: Record<string, unknown> = {
@@ -40,9 +41,10 @@ function operation(doc: RouteDoc | undefined, method: string, path: string, para
   };
   if (!doc) op['x-undocumented'] = true;
   if (doc?.body) {
+    // OpenAPI 3.0 takes no empty `required` list: it is left out when nothing is
     const schema = {
       type: 'object',
-      required: doc.required ?? [],
+      ...(doc.required && doc.required.length > 0 ? { required: doc.required } : {}),
       properties: Object.fromEntries(Object.entries(doc.body).map(([k, f]) => [k, schemaOf(f)])),
     };
     op.requestBody = {
@@ -73,6 +75,7 @@ export function openApiRoutes(router: Router): void {
         description: 'Asynchronous command-execution queue. Responses: {status_code, message, data}.',
       },
       components: {
+        schemas: SCHEMAS,
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'Needed on every route but /health when --http-token is set' },
         },

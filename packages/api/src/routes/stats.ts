@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
+import { channelSettings } from '../present.js';
 
 /** What master's `stats` operation answers (this host's processes). */
 interface MasterStats {
@@ -23,11 +24,13 @@ export function statsRoutes(router: Router, deps: ApiDeps): void {
     for (const channel of channels) {
       const counts = await deps.broker.queries.counts(channel.name);
       const { running: runningTasks, channel: _name, ...process } = local?.channels[channel.name] ?? { running: [] };
+      const { name: _n, paused: _p, distinct: _d, ...settings } = channelSettings(channel);
       rows.push({
         name: channel.name,
         workers: channel.workers,
         paused: channel.paused,
         distinct: channel.distinct,
+        ...settings,
         ...counts,
         process: local?.channels[channel.name] ? { ...process, running: runningTasks.length } : null,
       });
