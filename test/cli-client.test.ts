@@ -194,7 +194,7 @@ describe('client verbs against a running server', () => {
     assert.equal((await verb('channels', 'resize', 'reports', '5')).stdout, 'reports: 5 workers\n');
     assert.equal((await verb('channels', 'pause', 'reports')).stdout, 'reports: paused\n');
     let ls = await verb('channels', 'ls');
-    assert.match(ls.stdout, /^reports\s+5\s+0\s+0\s+0\s+0\s+0\s+paused, distinct\b/m, ls.stderr);
+    assert.match(ls.stdout, /^reports\s+5\s+-\s+0\s+-\s+yes\s+no\s+paused\s+any$/m, ls.stderr);
     assert.equal((await verb('channels', 'resume', 'reports')).stdout, 'reports: resumed\n');
     assert.equal((await verb('channels', 'rm', 'reports')).code, 0);
     ls = await verb('channels', 'ls', '--json');

@@ -36,8 +36,24 @@ export interface TaskDetail {
   execute_at: string | null;
   failed_at: string | null;
   cancelled_at: string | null;
+  running_since: string | null;
   timeout: number | null;
   result: TaskResultDetail | null;
+}
+
+/** A task as `GET /tasks` lists it: its detail without the output tails. */
+export type TaskSummary = Omit<TaskDetail, 'result'> & { result: Omit<TaskResultDetail, 'stdout_tail' | 'stderr_tail'> | null };
+
+/** A state `GET /tasks?state=` lists (`done` is the list of succeeded tasks). */
+export type ListedState = 'queued' | 'running' | 'delayed' | 'failed' | 'done' | 'succeeded' | 'cancelled';
+
+/** An entry `GET /dead-letters` lists: what could not become a task (or a callback given up), and why. */
+export interface DeadLetter {
+  id: string;
+  reason: string;
+  payload: string;
+  at: number;
+  nodeId: string;
 }
 
 export interface TaskResultDetail {
@@ -48,6 +64,7 @@ export interface TaskResultDetail {
   finished_at: string;
   duration_ms: number;
   host: string;
+  node_id: string;
   pid: number | null;
   stdout_tail: string;
   stderr_tail: string;
@@ -60,6 +77,12 @@ export interface ChannelStats {
   workers: number;
   paused: boolean;
   distinct: boolean;
+  /** The settings under their input names (`worker` is `workers`; `timeout` in seconds, 0: none). */
+  max_retries: number;
+  timeout: number;
+  shell: boolean;
+  global_workers: number;
+  allowed_commands: string[];
   queued: number;
   running: number;
   delayed: number;
@@ -250,6 +273,41 @@ export class CoyotesClient {
 
   nodes(): Promise<NodeInfo[]> {
     return this.request('GET', '/nodes');
+  }
+
+  /** One page of tasks, every channel or one, every state or one (`GET /tasks`); `count` is the total. */
+  tasks(
+    filter: { channel?: string; state?: ListedState; limit?: number; offset?: number } = {},
+  ): Promise<{ count: number; items: TaskSummary[] }> {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(filter)) if (value !== undefined) query.set(name, String(value));
+    const text = query.toString();
+    return this.request('GET', `/tasks${text ? `?${text}` : ''}`);
+  }
+
+  /** Whether a channel is defined (`GET /channels/{name}` answers, not 404). */
+  async channelExists(name: string): Promise<boolean> {
+    try {
+      await this.request('GET', `/channels/${encodeURIComponent(name)}?limit=1`);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiRequestError && error.status === 404) return false;
+      throw error;
+    }
+  }
+
+  deadLetters(page: { limit?: number; offset?: number } = {}): Promise<{ count: number; items: DeadLetter[] }> {
+    return this.request('GET', `/dead-letters?limit=${page.limit ?? 100}&offset=${page.offset ?? 0}`);
+  }
+
+  /** Requeues a dead letter through the door it failed (or re-arms a given-up callback). */
+  requeueDeadLetter(id: string): Promise<{ id: string; requeued: 'prepare-queue' | 'callback' }> {
+    return this.request('POST', `/dead-letters/${encodeURIComponent(id)}`);
+  }
+
+  /** Removes a dead letter; answers it. */
+  removeDeadLetter(id: string): Promise<DeadLetter> {
+    return this.request('DELETE', `/dead-letters/${encodeURIComponent(id)}`);
   }
 }
 

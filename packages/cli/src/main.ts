@@ -1,4 +1,5 @@
 import { CoyotesError } from '@coyotes/protocol';
+import { colors, colorsWanted } from './colors.js';
 import { VERBS, parseVerbArgs, verbsHelp } from './commands/index.js';
 import { helpText, parseCommandLine } from './flags.js';
 import { layeredServerOptions, serverOptions } from './server-options.js';
@@ -22,6 +23,7 @@ async function runVerb(name: string, argv: string[]): Promise<number> {
       json,
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
+      colors: { stdout: colors(colorsWanted(process.stdout, process.env)), stderr: colors(colorsWanted(process.stderr, process.env)) },
     });
   } catch (error) {
     if (error instanceof CoyotesError && error.code.startsWith('COY_ERR_CLIENT_')) {

@@ -1,23 +1,44 @@
-import type { ChannelSettings } from '../client.js';
-import { statsTable } from './status.js';
+import type { ChannelSettings, ChannelStats } from '../client.js';
+import type { Colors } from '../colors.js';
+import { cut, formatTable } from '../table.js';
 import { optionalCount, print, usageError } from './verb.js';
 import type { Verb } from './verb.js';
 
 const ACTIONS = ['ls', 'create', 'resize', 'pause', 'resume', 'rm'] as const;
 
+/** Every channel's settings, under the names `channels create` and the API take them. */
+export function settingsTable(rows: readonly ChannelStats[], c: Colors): string {
+  const header = ['CHANNEL', 'WORKERS', 'GLOBAL', 'MAX RETRIES', 'TIMEOUT', 'DISTINCT', 'SHELL', 'STATE', 'ALLOWED COMMANDS'];
+  return formatTable(
+    header.map((title) => c.bold(title)),
+    rows.map((row) => [
+      row.name,
+      row.workers,
+      row.global_workers > 0 ? String(row.global_workers) : '-',
+      row.max_retries,
+      row.timeout > 0 ? `${row.timeout} s` : '-',
+      row.distinct ? 'yes' : 'no',
+      row.shell ? 'yes' : 'no',
+      row.paused ? c.yellow('paused') : 'active',
+      row.allowed_commands.length > 0 ? cut(row.allowed_commands.join(' '), 40) : 'any',
+    ]),
+  );
+}
+
 /** `coyotes channels ls|create|resize|pause|resume|rm` */
 export const channels: Verb = {
   name: 'channels',
   usage:
-    'coyotes channels ls | create NAME [-w workers] [--distinct] [--max-retries n] [--timeout s] [--shell] | resize NAME WORKERS | pause NAME | resume NAME | rm NAME',
-  summary: 'list, create, resize, pause, resume or delete channels (live, on every host)',
-  flags: { string: ['workers', 'max-retries', 'timeout'], boolean: ['distinct', 'shell'], alias: { workers: ['w'] } },
+    'coyotes channels ls | create NAME [-w workers] [--distinct] [--max-retries n] [--timeout s] [--shell] [--update] | resize NAME WORKERS | pause NAME | resume NAME | rm NAME',
+  summary:
+    'list channels with their settings; create (refused if it exists, unless --update), resize, pause, resume or delete one (live, on every host)',
+  flags: { string: ['workers', 'max-retries', 'timeout'], boolean: ['distinct', 'shell', 'update'], alias: { workers: ['w'] } },
   async run({ positionals, flags }, context) {
     const [action = 'ls', name, extra] = positionals;
     if (!(ACTIONS as readonly string[]).includes(action)) throw usageError(this, `unknown action "${action}"`);
     if (action === 'ls') {
       const { channels: rows } = await context.client.stats();
-      print(context, rows, statsTable(rows));
+      print(context, rows, settingsTable(rows, context.colors.stdout));
       return 0;
     }
     if (!name) throw usageError(this, `${action} needs a channel name`);
@@ -31,7 +52,14 @@ export const channels: Verb = {
         };
         if (flags.distinct === true) settings.distinct = true;
         if (flags.shell === true) settings.shell = true;
-        print(context, await client.createChannel(name, settings), `created ${name}`);
+        // the API creates or updates (the seed's POST /channels); on the command line, changing
+        // a live channel's settings by a create is a mistake unless asked for
+        const exists = await client.channelExists(name);
+        if (exists && flags.update !== true) {
+          context.stderr(`coyotes: channel ${name} exists already: nothing changed (add --update to change its settings)\n`);
+          return 1;
+        }
+        print(context, await client.createChannel(name, settings), `${exists ? 'updated' : 'created'} ${name}`);
         return 0;
       }
       case 'resize': {

@@ -1,11 +1,14 @@
 import type { CoyotesClient, TaskDetail } from '../client.js';
+import { announceWait } from './outcome.js';
 import type { VerbContext } from './verb.js';
 
 /**
  * Follows a task to its end: its output live when the server streams logs, else its stored
- * output tails once it has finished. Answers the final task.
+ * output tails once it has finished. Says first what it waits for, when the task has not
+ * started. Answers the final task.
  */
 export async function followTask(client: CoyotesClient, id: string, context: VerbContext, printOutput: boolean): Promise<TaskDetail> {
+  if (!context.json) await announceWait(client, id, context);
   const stream = printOutput ? await client.logStream(id) : null;
   if (stream) {
     for await (const record of stream) {

@@ -7,10 +7,13 @@ import { push } from './push.js';
 import { retry } from './retry.js';
 import { status } from './status.js';
 import type { Verb } from './verb.js';
+import { deadLetters } from './dead-letters.js';
+import { show } from './show.js';
+import { tasks } from './tasks.js';
 
 /** Every client verb, by name. */
 export const VERBS: ReadonlyMap<string, Verb> = new Map(
-  [push, status, logs, kill, cancel, retry, channels, nodes].map((verb) => [verb.name, verb]),
+  [push, status, logs, kill, cancel, retry, channels, nodes, ...[tasks, show, deadLetters]].map((verb) => [verb.name, verb]),
 );
 
 export function verbsHelp(): string {
@@ -25,7 +28,8 @@ export function verbsHelp(): string {
     '  --json             print the API data as JSON',
     '',
     'Exit codes: 0 ok; 1 the API refused or could not be reached; 2 bad usage;',
-    "push --wait: the command's own code (128+N for signal N, 124 timeout, 125 cancelled, 127 could not start).",
+    "push --wait, logs -f: the command's own code (128+N for signal N, 124 timeout, 125 cancelled, 127 could not start),",
+    'said in one last line on stderr. Colors on a terminal; NO_COLOR=1 turns them off, FORCE_COLOR=1 on.',
   ].join('\n');
 }
 

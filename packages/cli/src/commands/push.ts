@@ -1,5 +1,6 @@
 import { followTask } from './follow.js';
 import { taskExitCode } from './exit-code.js';
+import { outcomeLine } from './outcome.js';
 import { optionalCount, print, usageError } from './verb.js';
 import type { Verb } from './verb.js';
 
@@ -16,17 +17,20 @@ export const push: Verb = {
     const timeoutSeconds = optionalCount(this, flags, 'timeout');
     const channel = (flags.channel as string | undefined) ?? 'default';
     const pushed = await context.client.push({ channel, command: argv[0]!, args: argv.slice(1), delaySeconds, timeoutSeconds });
+    // --json prints the API's own answer, with its key names
+    const answer = { task_id: pushed.taskId, task_name: pushed.taskName, result: pushed.accepted };
     if (!pushed.accepted) {
-      print(context, pushed, `not queued: channel ${channel} is distinct and already has "${pushed.taskName}"`);
+      print(context, answer, `not queued: channel ${channel} is distinct and already has ${pushed.taskName}`);
       return 1;
     }
     if (flags.wait !== true) {
-      print(context, pushed, pushed.taskId);
+      print(context, answer, pushed.taskId);
       return 0;
     }
     if (!context.json) context.stderr(`queued ${pushed.taskId} in ${channel}\n`);
     const task = await followTask(context.client, pushed.taskId, context, !context.json);
     if (context.json) print(context, task, '');
+    else context.stderr(outcomeLine(task, context.colors.stderr));
     return taskExitCode(task);
   },
 };

@@ -1,6 +1,7 @@
 import parse from 'yargs-parser';
 import { CoyotesError } from '@coyotes/protocol';
 import { CoyotesClient } from '../client.js';
+import type { Colors } from '../colors.js';
 import { LITERAL_PARSING } from '../flags.js';
 
 /** What every verb gets: a client built from --addr/--token, --json, and where to write. */
@@ -9,6 +10,8 @@ export interface VerbContext {
   json: boolean;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Color formatters for what goes to stdout and to stderr: off unless that stream is a terminal (or FORCE_COLOR). */
+  colors: { stdout: Colors; stderr: Colors };
 }
 
 /** One client verb, in its own file. Answers the process exit code. */
