@@ -190,6 +190,20 @@ describe('the operator at the command line', () => {
     assert.ok(existsSync(marker));
     assert.equal(stderr.split('is paused').length - 1, 1, stderr);
     assert.match(stderr, /succeeded: exit code 0 after .* \(exit 0\)\n$/);
+
+    // behind a busy slot: said once it has stayed busy, then the outcome
+    await api(base, 'POST', '/channels', { name: 'narrow', worker: '1' });
+    const blocker = await push('narrow', { command: 'sleep', args: ['60'] });
+    await waitFor('the blocker to run', async () => (await api(base, 'GET', `/tasks/${blocker}`)).json.data.status === 'running');
+    const behind = spawn(process.execPath, [BIN, 'push', '--wait', '-c', 'narrow', '--', 'true'], { env: env() });
+    let behindErr = '';
+    behind.stderr.on('data', (chunk: Buffer) => (behindErr += chunk.toString()));
+    const behindExited = new Promise<number | null>((resolve) => behind.on('exit', resolve));
+    await waitFor('the queue to be explained', () => behindErr.includes('waiting'), 30_000);
+    assert.match(behindErr, /^coyotes: waiting: task \S+ is queued in narrow: 1 running of 1 per host, 1 queued$/m);
+    await api(base, 'POST', `/tasks/${blocker}/kill`);
+    assert.equal(await behindExited, 0);
+    assert.equal(behindErr.split('waiting').length - 1, 1, behindErr);
   });
 
   test('colors on a terminal only; NO_COLOR turns them off, FORCE_COLOR on', async () => {
@@ -252,7 +266,12 @@ describe('the operator at the command line', () => {
       global_workers: 6,
       allowed_commands: ['echo', 'php*'],
     };
-    assert.deepEqual(patched.json.data, { name: 'tuned', paused: false, ...settings });
+    assert.deepEqual(patched.json.data, { name: 'tuned', workers: 4, worker: 4, paused: false, ...settings });
+    // no camelCase or ms any more
+    assert.deepEqual(
+      Object.keys(patched.json.data).filter((key) => /[a-z][A-Z]/.test(key)),
+      [],
+    );
     const one = (await api(base, 'GET', '/channels/tuned')).json.data;
     // the seed's fields first, as the seed printed them
     assert.deepEqual(Object.keys(one).slice(0, 2), ['tasks', 'count']);

@@ -108,7 +108,7 @@ export const SCHEMAS = {
     },
     ['tasks', 'count'],
   ),
-  ChannelSettings: object({ name: string, paused: boolean, ...settingsFields }),
+  ChannelSettings: object({ name: string, workers: integer, paused: boolean, ...settingsFields }),
   Stats: object({
     node_id: nullable(string),
     channels: {

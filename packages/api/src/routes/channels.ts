@@ -127,7 +127,9 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
       channel: { ...channelPatch(ctx), name: channel.name },
     });
     deps.channels.forget(channel.name);
-    ok(ctx, channelSettings(updated));
+    // `workers` as this route always answered it, then the settings under their input names
+    const { name, ...settings } = channelSettings(updated);
+    ok(ctx, { name, workers: updated.workers, ...settings });
   });
 
   router.delete('/channels/:name', async (ctx) => {
