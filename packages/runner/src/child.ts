@@ -10,6 +10,7 @@ import type { MasterToRunner, RunnerToMaster, ServerOptions, TaskEvent } from '@
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
 import { createSpawner, resolveSpawner } from './spawner/index.js';
+import { withoutFinishedStarts } from './task-events.js';
 
 let runner: ChannelRunner | undefined;
 let broker: Broker | undefined;
@@ -31,25 +32,6 @@ const sendTaskEvents = (): void => {
   send({ type: 'tasks', events: withoutFinishedStarts(taskEvents) });
   taskEvents = [];
 };
-
-/**
- * A task that started and finished within one batch is told to master by its finish alone: master
- * keeps starts only to know what runs (a death requeues it, its pid is sampled), and the batch
- * arrives whole, so nothing it must know is lost. Most short commands cost master one event, not three.
- */
-function withoutFinishedStarts(events: TaskEvent[]): TaskEvent[] {
-  // read backwards: a start is dropped only when its own finish comes later in the batch (a task
-  // that finished and was claimed again within the batch runs now, and master must know)
-  const finishedLater = new Set<string>();
-  const kept: TaskEvent[] = [];
-  for (let i = events.length - 1; i >= 0; i -= 1) {
-    const event = events[i]!;
-    if (event.type === 'task-finished') finishedLater.add(event.taskId);
-    else if (finishedLater.has(event.taskId)) continue;
-    kept.push(event);
-  }
-  return kept.reverse();
-}
 
 const report = (event: TaskEvent): void => {
   taskEvents.push(event);
