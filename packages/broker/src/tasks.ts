@@ -155,10 +155,10 @@ export class TaskStore {
   ): Promise<(EnqueueOutcome | Error)[]> {
     if (specs.length === 0) return [];
     const k = this.keys.channel(channel);
-    const args: (string | number)[] = [];
+    const packed: [string, string, string, number][] = [];
     for (const spec of specs) {
       const stored: TaskSpec = config.distinct ? { ...spec, fingerprint: fingerprint(spec) } : spec;
-      args.push(spec.id, encodeSpec(stored), stored.fingerprint ?? '', spec.executeAt ?? 0);
+      packed.push([spec.id, encodeSpec(stored), stored.fingerprint ?? '', spec.executeAt ?? 0]);
     }
     const codes = await this.redis.enqueueTasks(
       k.queued,
@@ -169,7 +169,7 @@ export class TaskStore {
       k.stats,
       Date.now(),
       this.options.distinctTtlMs,
-      ...args,
+      JSON.stringify(packed),
     );
     return codes.map((code, i) => {
       if (code === 1) return 'queued';

@@ -12,6 +12,8 @@ interface RunningTask {
   pid: number | null;
   /** 'starting' from the runner's notice until its command runs in a process group of its own. */
   phase: 'starting' | 'running';
+  /** When master heard it started (ms). */
+  since: number;
 }
 
 /** The longest a channel runs one task at a time after a death no task could be charged with. */
@@ -121,9 +123,15 @@ export class ChannelProcess {
     return this.running.size;
   }
 
-  /** Leader pids of the commands running now (each leads its own process group). */
-  commandPids(): number[] {
-    return [...this.running.values()].flatMap((task) => (task.pid === null ? [] : [task.pid]));
+  /**
+   * Leader pids of the commands running now (each leads its own process group); with `minAgeMs`,
+   * only of those that have run at least that long.
+   */
+  commandPids(minAgeMs = 0): number[] {
+    const startedBy = Date.now() - minAgeMs;
+    const pids: number[] = [];
+    for (const task of this.running.values()) if (task.pid !== null && task.since <= startedBy) pids.push(task.pid);
+    return pids;
   }
 
   /** Live figures, with CPU and memory from the sampler's latest snapshot. */
@@ -159,10 +167,10 @@ export class ChannelProcess {
   private onTaskEvent(event: TaskEvent): void {
     switch (event.type) {
       case 'task-starting':
-        this.running.set(event.taskId, { token: event.token, pid: null, phase: 'starting' });
+        this.running.set(event.taskId, { token: event.token, pid: null, phase: 'starting', since: Date.now() });
         return;
       case 'task-started':
-        this.running.set(event.taskId, { token: event.token, pid: event.pid, phase: 'running' });
+        this.running.set(event.taskId, { token: event.token, pid: event.pid, phase: 'running', since: Date.now() });
         return;
       case 'task-finished':
         this.running.delete(event.taskId);

@@ -72,7 +72,10 @@ export class Master {
   private readonly usage = new UsageSampler(
     () => ({
       processes: [process.pid, ...[...this.apis, ...this.channelProcesses()].map((p) => p.pid).filter((pid): pid is number => pid != null)],
-      commandGroups: this.channelProcesses().flatMap((p) => p.commandPids()),
+      // a command is sampled once it has run one interval: the /proc scan of its group is the
+      // sampler's main cost, and under a flood of short commands none lives to a second sample
+      // (pidusage reports no CPU on a first one anyway)
+      commandGroups: this.channelProcesses().flatMap((p) => p.commandPids(USAGE_SAMPLE_MS)),
     }),
     USAGE_SAMPLE_MS,
   );

@@ -80,6 +80,11 @@ export function execLimits(): ExecLimits {
   return measured;
 }
 
+/** What shlex treats as more than a word character: quotes, the escape, `$''` and `$""` quoting. */
+const SHLEX_SPECIAL = /['"\\$]/;
+/** shlex's whitespace: the only separators of a line with none of the above. */
+const SHLEX_WHITESPACE = /[ \t\r\n]+/;
+
 /**
  * The argv a task runs: `command` + `args` exactly; a bare task line split with shell-like
  * quoting and no expansion; or `/bin/sh -c line` in channels that opt into a shell.
@@ -88,6 +93,13 @@ export function taskArgv(spec: Pick<TaskSpec, 'name' | 'command'>, channel: Pick
   if (spec.command) return [spec.command.name, ...spec.command.args];
   if (channel.shell) return ['/bin/sh', '-c', spec.name];
   let argv: string[];
+  // a line without quotes, escapes or `$` splits on whitespace alone, as shlex would split it:
+  // the common case skips shlex's character-by-character tokenizer (it showed in profiles)
+  if (!SHLEX_SPECIAL.test(spec.name)) {
+    argv = spec.name.split(SHLEX_WHITESPACE).filter((word) => word !== '');
+    if (argv.length === 0) throw new CoyotesError('COY_ERR_TASK_INVALID', 'task: empty command line');
+    return argv;
+  }
   try {
     argv = split(spec.name);
   } catch (error) {

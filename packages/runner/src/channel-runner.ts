@@ -274,7 +274,8 @@ export class ChannelRunner {
       // the native spawner learns the pid a moment after the request
       void execution.started.then((pid) => {
         this.hooks.started(task, pid);
-        this.log.info({ taskId: spec.id, task: spec.name, pid }, 'task started');
+        // debug: the 'task finished' line carries the pid too, one info line per task is enough
+        this.log.debug({ taskId: spec.id, task: spec.name, pid }, 'task started');
       });
     } else {
       this.hooks.started(task, null);
@@ -302,6 +303,7 @@ export class ChannelRunner {
           {
             taskId: spec.id,
             task: spec.name,
+            pid: result.pid,
             outcome: result.outcome,
             exitCode: result.exitCode,
             signal: result.signal,

@@ -10,6 +10,7 @@ import type { MasterToRunner, RunnerToMaster, ServerOptions, TaskEvent } from '@
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
 import { createSpawner, resolveSpawner } from './spawner/index.js';
+import { withoutFinishedStarts } from './task-events.js';
 
 let runner: ChannelRunner | undefined;
 let broker: Broker | undefined;
@@ -28,7 +29,7 @@ const sendTaskEvents = (): void => {
   clearTimeout(taskEventsTimer);
   taskEventsTimer = undefined;
   if (taskEvents.length === 0) return;
-  send({ type: 'tasks', events: taskEvents });
+  send({ type: 'tasks', events: withoutFinishedStarts(taskEvents) });
   taskEvents = [];
 };
 

@@ -167,7 +167,13 @@ export class Execution {
     const timeoutMs = spec.timeoutMs || channel.timeoutMs;
     const timeout = timeoutMs > 0 ? setLongTimeout(() => this.stop('timed-out', options.killGraceMs), timeoutMs) : undefined;
 
-    const pipesClosed = new Promise((resolve) => child.once('close', resolve));
+    let closed = false;
+    const pipesClosed = new Promise<void>((resolve) =>
+      child.once('close', () => {
+        closed = true;
+        resolve();
+      }),
+    );
     this.done = new Promise<TaskResult>((resolve) => {
       child.once('error', (error) => {
         timeout?.clear();
@@ -190,6 +196,8 @@ export class Execution {
         // a stopped command is over when its whole tree is: a grandchild that ignored SIGTERM
         // gets its SIGKILL before the slot takes another task (and before a drain can exit)
         void this.groupReaped.then(() => {
+          // most commands: the pipes ended with the exit, no timer to arm and clear
+          if (closed) return settle();
           // wait for the pipes to flush, but not for a grandchild that keeps them open
           const drain = setTimeout(() => {
             child.stdout?.destroy();
@@ -245,11 +253,17 @@ function reapGroup(pid: number, graceMs: number): Promise<void> {
 }
 
 function groupExists(pid: number): boolean {
+  // asked after every command's exit, when the group is usually gone: the ESRCH error is thrown
+  // without a stack trace, whose capture cost more than the kill(2) itself
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     process.kill(-pid, 0);
     return true;
   } catch {
     return false;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 

@@ -4,6 +4,7 @@ export { Execution, signalGroup } from './executor.js';
 export type { ExecutorOptions } from './executor.js';
 export { allowedTaskArgv, taskArgv, taskCwd, taskEnv } from './argv.js';
 export { LineSplitter, TailBuffer } from './output.js';
+export { withoutFinishedStarts } from './task-events.js';
 
 /** Path of the channel process entry, for master to fork. */
 export const CHANNEL_PROCESS_ENTRY = new URL('./child.js', import.meta.url);
