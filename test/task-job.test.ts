@@ -131,8 +131,9 @@ describe('task-job config.json: read as task-job reads it', () => {
       pidfile: path.join(dir, 'coyotes.pid'),
       concurrent: 2,
     });
-    // nothing else on the command line: task-job's own way to start it
-    const child = spawn(process.execPath, [BIN, `-config=${config}`], { stdio: 'ignore' });
+    // task-job's own start line: its glog flags are accepted, -log_dir holds the log
+    const logDir = mkdtempSync(path.join(tmpdir(), 'coyotes-task-job-log-'));
+    const child = spawn(process.execPath, [BIN, `-config=${config}`, '-alsologtostderr', `-log_dir=${logDir}`], { stdio: 'ignore' });
     try {
       await waitFor('the HTTP API on server_port', async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, DEADLINE_MS, 100);
       await redis.client.rpush('queue_job_task', task('101', 'args.sh', ['feature/x']));
@@ -142,11 +143,13 @@ describe('task-job config.json: read as task-job reads it', () => {
       assert.equal(detail.data.status, 'succeeded');
       assert.equal(detail.data.task_name, 'args.sh feature/x');
       assert.equal((await api(`http://127.0.0.1:${port}`, 'GET', '/channels/default')).json.data.workers, 2);
+      assert.match(readFileSync(path.join(logDir, 'coyotes.log'), 'utf8'), /"msg":"coyotes started"/);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
       await redis.stop();
+      rmSync(logDir, { recursive: true, force: true });
     }
   });
 });
