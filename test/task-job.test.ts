@@ -380,4 +380,29 @@ describe('two masters on one Redis with the same task-job config', () => {
     // logs: false writes no record
     assert.equal(await redis.client.llen('queue_job_task_logs'), 0);
   });
+
+  test('a kill reaches the task on whichever host runs it', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `far-${i}`);
+    for (const id of ids) await redis.client.rpush('queue_job_task', task(id, 'sleep.sh', ['120']));
+    const detail = async (id: string) => (await api(masters[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data;
+    await waitFor(
+      'every task running',
+      async () => (await Promise.all(ids.map(detail))).every((d) => d?.status === 'running'),
+      DEADLINE_MS,
+      200,
+    );
+    await redis.client.rpush('queue_job_task_control', ...ids.map((id) => JSON.stringify({ id, type: 'kill' })));
+    const ended = await waitFor(
+      'every task killed',
+      async () => {
+        const all = await Promise.all(ids.map(detail));
+        return all.every((d) => d?.status === 'failed') ? all : undefined;
+      },
+      DEADLINE_MS,
+      200,
+    );
+    for (const d of ended) assert.equal(d.result.outcome, 'killed', d.task_id);
+    // six tasks on two masters of three slots each: both hosts ran (and killed) some
+    assert.equal(new Set(ended.map((d) => d.result.node_id)).size, 2);
+  });
 });

@@ -57,6 +57,16 @@ function unknownField(doc: Json, known: Set<string>, where: string): string | un
   return key === undefined ? undefined : `unknown field ${where}${JSON.stringify(key.slice(0, 64))} (takes ${[...known].join(', ')})`;
 }
 
+function jsonObject(raw: string): TaskJobParse<Json> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    return { ok: false, reason: 'not valid JSON' };
+  }
+  return isObject(doc) ? { ok: true, value: doc } : { ok: false, reason: 'not a JSON object' };
+}
+
 function readId(doc: Json): TaskJobParse<string> {
   // task-job's id is a string; a number is taken as its decimal text
   if (typeof doc.id !== 'string' && typeof doc.id !== 'number') return { ok: false, reason: 'id must be a string (the task id)' };
@@ -70,13 +80,9 @@ function readId(doc: Json): TaskJobParse<string> {
  * after `timeout` seconds (none when ≤ 0); a script path that leaves cmd_dir is refused here.
  */
 export function parseTaskJobEntry(raw: string, cmdDir: string): TaskJobParse<TaskJobTask> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    return { ok: false, reason: 'not valid JSON' };
-  }
-  if (!isObject(doc)) return { ok: false, reason: 'not a JSON object' };
+  const read = jsonObject(raw);
+  if (!read.ok) return read;
+  const doc = read.value;
   if (!isObject(doc.task)) return { ok: false, reason: 'task must be an object {"cmdline","cmd_args","timeout"}' };
   const task = doc.task;
   const unknown = unknownField(doc, TASK_FIELDS, '') ?? unknownField(task, TASK_DATA_FIELDS, 'task.');
@@ -121,13 +127,9 @@ export interface TaskJobControl {
 
 /** Reads one entry of task-job's control queue: `{"id","type":"kill"}`. */
 export function parseTaskJobControl(raw: string): TaskJobParse<TaskJobControl> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    return { ok: false, reason: 'not valid JSON' };
-  }
-  if (!isObject(doc)) return { ok: false, reason: 'not a JSON object' };
+  const read = jsonObject(raw);
+  if (!read.ok) return read;
+  const doc = read.value;
   const unknown = unknownField(doc, CONTROL_FIELDS, '');
   if (unknown) return { ok: false, reason: unknown };
   const id = readId(doc);
