@@ -11,6 +11,7 @@ import { TaskQueries } from './queries.js';
 import type { ScriptedRedis } from './scripts.js';
 import { TaskLogs } from './task-logs.js';
 import { TaskStore } from './tasks.js';
+import { TaskJobLists } from './task-job.js';
 
 /** Task ids: 21 URL- and key-safe characters. */
 export const newTaskId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 21);
@@ -26,6 +27,7 @@ export class Broker {
   readonly nodes: NodeRegistry;
   readonly logs: TaskLogs;
   readonly callbacks: CallbackOutbox;
+  readonly taskJob: TaskJobLists;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
@@ -41,6 +43,7 @@ export class Broker {
     this.nodes = new NodeRegistry(redis, this.keys);
     this.logs = new TaskLogs(redis, this.keys, { taskBytes: options.logStreamTaskBytes, channelBytes: options.logStreamChannelBytes });
     this.callbacks = new CallbackOutbox(redis, this.keys);
+    this.taskJob = new TaskJobLists(redis, this.keys);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {

@@ -124,4 +124,23 @@ export class Keys {
   node(nodeId: string): string {
     return `${this.prefix}:node:${nodeId}`;
   }
+
+  /**
+   * task-job's lists keep the names its config.json gives (`queue_name`, `queue_control_name`,
+   * `logs_channel`): producers and consumers use them as they are. What Coyotes keeps beside a
+   * list shares its slot: `{<list>}` hashes like the bare name.
+   */
+  taskJobInFlight(list: string, nodeId: string): string {
+    return `{${list}}:processing:${nodeId}`;
+  }
+
+  /** task-job TaskLog records a node still has to POST to `logs_http`, oldest first (same slot as the logs list). */
+  taskJobHttpOutbox(logsChannel: string, nodeId: string): string {
+    return `${this.prefix}:task-job:{${logsChannel}}:http-outbox:${nodeId}`;
+  }
+
+  /** set of node ids that hold task-job in-flight lists or an outbox: recovered when the node dies. */
+  get taskJobNodes(): string {
+    return `${this.prefix}:task-job:nodes`;
+  }
 }

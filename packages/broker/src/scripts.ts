@@ -24,6 +24,10 @@ export interface ScriptCommands {
   writePausedFlag(...args: Arg[]): Promise<number>;
   appendTaskLog(...args: Arg[]): Promise<number>;
   claimProducerId(...args: Arg[]): Promise<[number, string]>;
+  claimTaskJobEntries(...args: Arg[]): Promise<string[]>;
+  recoverTaskJobEntries(...args: Arg[]): Promise<number>;
+  appendTaskJobLogs(...args: Arg[]): Promise<number>;
+  adoptTaskJobOutbox(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

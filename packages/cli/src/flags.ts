@@ -1,3 +1,4 @@
+import path from 'node:path';
 import parse from 'yargs-parser';
 import { CoyotesError, DEFAULT_SERVER_OPTIONS, parseHostPort, parseHostPortList } from '@coyotes/protocol';
 import type { ServerOptions, SpawnerChoice } from '@coyotes/protocol';
@@ -198,6 +199,20 @@ export const FLAGS: readonly FlagSpec[] = [
     default: d.spawner,
     choices: ['auto', 'native', 'node'],
     apply: (o, v) => (o.spawner = String(v) as SpawnerChoice),
+  },
+  // task-job's start line (`-config=… -alsologtostderr -log_dir=log`) is glog's: accepted as it is
+  {
+    name: 'alsologtostderr',
+    kind: 'boolean',
+    help: "task-job's (glog): accepted; log lines go to stdout, or to -log-file",
+    default: 'false',
+    apply: () => undefined,
+  },
+  {
+    name: 'log_dir',
+    kind: 'string',
+    help: "task-job's (glog): log to DIR/coyotes.log, as -log-file does (which wins when both are set)",
+    apply: (o, v) => (o.logFile ??= path.join(String(v), 'coyotes.log')),
   },
 ];
 

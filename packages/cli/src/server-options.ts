@@ -3,6 +3,7 @@ import type { ServerOptions } from '@coyotes/protocol';
 import { readConfigFile } from './config-file.js';
 import { layerOptions } from './flags.js';
 import type { ParsedCommandLine } from './flags.js';
+import { checkTaskJobCmdDir, fromTaskJobConfig } from './task-job-config.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
@@ -12,9 +13,12 @@ export function layeredServerOptions(
   env: NodeJS.ProcessEnv,
 ): { options: Readonly<ServerOptions>; warnings: string[] } {
   const configPath = command.config ?? env.COYOTES_CONFIG;
-  const file = configPath ? readConfigFile(configPath) : {};
+  // task-job's config.json keys become the settings they stand for, beside Coyotes' own
+  const { settings: file, taskJob } = fromTaskJobConfig(configPath ? readConfigFile(configPath) : {});
   const { options, warnings } = layerOptions({ flags: command.flags, env, file });
-  return { options: resolveServerOptions(options), warnings };
+  const resolved = resolveServerOptions(taskJob ? { ...options, taskJob } : options);
+  checkTaskJobCmdDir(resolved.taskJob, resolved.commandRoot);
+  return { options: resolved, warnings };
 }
 
 /** The options a server runs with: also refuses an HTTP address others can reach without a token. */

@@ -19,6 +19,7 @@ import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findApiPredecessors, findPredecessors, retire } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
 import { Scheduler } from './scheduler.js';
+import { TaskJobService } from './task-job.js';
 import { UsageSampler } from './usage-sampler.js';
 import type { UsageSnapshot } from './usage-sampler.js';
 
@@ -59,6 +60,7 @@ export class Master {
   private apis: ApiProcess[] = [];
   private dispatcher: PrepareDispatcher | undefined;
   private scheduler: Scheduler | undefined;
+  private taskJob: TaskJobService | undefined;
   private readonly channels = new Map<string, ChannelConfig>();
   private readonly processes = new Map<string, ChannelProcess>();
   /** Processes of deleted channels, finishing their running commands; settles when each has exited. */
@@ -152,6 +154,18 @@ export class Master {
       this.log,
     );
     await this.dispatcher.start();
+    if (this.options.taskJob) {
+      this.taskJob = new TaskJobService({
+        broker: this.broker,
+        nodeId: this.nodeId,
+        taskJob: this.options.taskJob,
+        channelDefault: this.options.channelDefault,
+        commandRoot: this.options.commandRoot,
+        channel: (name) => this.channels.get(name),
+        log: this.log,
+      });
+      await this.taskJob.start();
+    }
     this.scheduler = new Scheduler(this.broker, () => [...this.channels.keys()], this.options.leaseMs, this.log);
     this.scheduler.start();
     this.usage.start();
@@ -214,6 +228,7 @@ export class Master {
     // Redis is waited for within bounds only: a drain during an outage still ends (entries this
     // node was moving are recovered from its in-flight list by the next master that sees it dead)
     await settledWithin(this.dispatcher?.stop(), REDIS_ON_THE_WAY_OUT_MS);
+    await settledWithin(this.taskJob?.stop(), REDIS_ON_THE_WAY_OUT_MS);
     await Promise.all([...[...this.processes.values()].map((p) => p.drain()), ...this.retiring.values()]);
     await Promise.all(this.apis.map((api) => api.stop()));
     await this.events?.close();

@@ -1,4 +1,5 @@
 import { CoyotesError } from './errors.js';
+import type { TaskJobOptions } from './task-job.js';
 
 /** Where Redis is. */
 export interface RedisOptions {
@@ -96,6 +97,8 @@ export interface ServerOptions {
   httpBodyLimitBytes: number;
   /** What starts commands. @defaultValue 'auto' */
   spawner: SpawnerChoice;
+  /** task-job's queue, control queue and log records (its config.json keys); absent: off. */
+  taskJob?: TaskJobOptions;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {

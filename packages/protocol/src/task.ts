@@ -31,6 +31,8 @@ export interface TaskSpec {
   callback?: string;
   /** An uploaded script, run as `command.name <script file> ...args` on whatever host runs the task. */
   script?: TaskScript;
+  /** Came in through task-job's queue: its `type`, copied into its TaskLog records. */
+  taskJob?: { type: string };
 }
 
 /** What a producer-chosen task id must be, as the refusal says it. */
@@ -54,7 +56,7 @@ export interface TaskCommand {
   args: string[];
 }
 
-export type TaskSource = 'http' | 'prepare-queue' | 'cli';
+export type TaskSource = 'http' | 'prepare-queue' | 'cli' | 'task-job';
 
 /** The closed set of states a task can be in. */
 export type TaskState = 'delayed' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -284,7 +284,7 @@ export class ChannelRunner {
     const completion = done.then(async (result) => {
       const ok = isSuccess(result);
       // its last output lines go first: the result closes the log stream with its done record
-      await this.options.output?.end(spec);
+      await this.options.output?.end(spec, result);
       if (this.resultsLeftToLeases) {
         this.slots.delete(spec.id);
         this.hooks.finished(task, result.outcome, ok);

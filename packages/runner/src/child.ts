@@ -9,6 +9,7 @@ import { TASK_EVENTS_BATCH_MS } from '@coyotes/protocol';
 import type { MasterToRunner, RunnerToMaster, ServerOptions, TaskEvent } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
+import { TaskJobLogSink, TeeSink } from './task-job-logs.js';
 import { createSpawner, resolveSpawner } from './spawner/index.js';
 import { withoutFinishedStarts } from './task-events.js';
 
@@ -119,7 +120,9 @@ process.on('message', (message: MasterToRunner) => {
           host: identity.host,
           nodeId: identity.nodeId,
           runAs: options.runAs,
-          output: new LogPublisher(broker, channelLog),
+          output: options.taskJob?.logs
+            ? new TeeSink([new LogPublisher(broker, channelLog), new TaskJobLogSink(broker, options.taskJob, identity.nodeId, channelLog)])
+            : new LogPublisher(broker, channelLog),
           leaseMs: options.leaseMs,
           leaseOwner: `${identity.nodeId}:${process.pid}`,
           spawner,

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
-import type { TaskSpec } from '@coyotes/protocol';
+import type { TaskResult, TaskSpec } from '@coyotes/protocol';
 
 /** Where an execution's output lines go besides the tails (see ExecutorOptions.output). */
 export interface OutputSink {
   line(spec: TaskSpec, stream: 'stdout' | 'stderr', line: string): void;
-  /** The execution is over: resolves once its last lines are written (never rejects). */
-  end(spec: TaskSpec): Promise<void>;
+  /** The execution is over (with this result): resolves once its last lines are written (never rejects). */
+  end(spec: TaskSpec, result?: TaskResult): Promise<void>;
 }
 
 /** How often buffered lines are written to Redis, in one round trip per task. */
