@@ -73,6 +73,26 @@ describe('start-up: a client verb loads only what it needs', () => {
     }
   });
 
+  test('status and --version load one module of ours, the bundled entry, and neither TLS nor child_process', async () => {
+    for (const [name, args] of [
+      ['status-files', ['status', '--addr', server.httpAddr]],
+      ['version-files', ['--version', '-redis-host', redis.addr]],
+    ] as const) {
+      const { code, urls } = await importsOf(name, [...args]);
+      assert.equal(code, 0, name);
+      assert.deepEqual(
+        urls.filter((url) => url.startsWith('file:')).map((url) => path.relative(ROOT, new URL(url).pathname)),
+        ['packages/cli/bin/coyotes.js', 'packages/cli/dist/main.bundle.js'],
+        `${name}: the files it loaded`,
+      );
+      assert.deepEqual(
+        urls.filter((url) => /^node:(https|tls|crypto|child_process)$/.test(url)),
+        [],
+        `${name}: builtins only an https address or -run-as needs`,
+      );
+    }
+  });
+
   test('the server loads them (the check above sees server code when it is there)', async () => {
     const port = await freePort();
     const record = path.join(work, 'server.imports');
