@@ -4,7 +4,6 @@ import Koa from 'koa';
 import type { Middleware } from 'koa';
 import Router from '@koa/router';
 import { HttpMethodEnum, koaBody } from 'koa-body';
-import { execLimits } from '@coyotes/protocol';
 import type { ApiDeps } from './deps.js';
 import { dashboard } from './dashboard.js';
 import { errorEnvelope } from './envelope.js';
@@ -46,8 +45,6 @@ const removeUploads: Middleware = async (ctx, next) => {
 
 /** The Koa app: thin routes over the broker and the master client. */
 export function createApp(deps: ApiDeps): Koa {
-  // measured once at start (getconf): what a task's argv may take on this host
-  execLimits();
   const app = new Koa();
   app.proxy = false;
   const limit = deps.options.httpBodyLimitBytes;
