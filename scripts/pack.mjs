@@ -83,8 +83,13 @@ if (leftover.length > 0) throw new Error(`pack: @coyotes imports left in ${lefto
 
 // --- the binary and the manifest ------------------------------------------------------------
 mkdirSync(path.join(stage, 'bin'));
-const bin = readFileSync(path.join(ROOT, 'packages/cli/bin/coyotes.js'), 'utf8').replace("'../dist/main.js'", "'../lib/cli/dist/main.js'");
-if (!bin.includes("'../lib/cli/dist/main.js'")) throw new Error('pack: packages/cli/bin/coyotes.js no longer imports ../dist/main.js');
+const bin = readFileSync(path.join(ROOT, 'packages/cli/bin/coyotes.js'), 'utf8').replace(
+  "'../dist/main.bundle.js'",
+  "'../lib/cli/dist/main.bundle.js'",
+);
+if (!bin.includes("'../lib/cli/dist/main.bundle.js'")) {
+  throw new Error('pack: packages/cli/bin/coyotes.js no longer imports ../dist/main.bundle.js');
+}
 writeFileSync(path.join(stage, 'bin/coyotes.js'), bin, { mode: 0o755 });
 cpSync(path.join(ROOT, 'README.md'), path.join(stage, 'README.md'));
 // the native command spawner is compiled where the package is installed (by the system C

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { BIN, startCoyotes } from './helpers/coyotes.js';
@@ -71,6 +72,41 @@ describe('start-up: a client verb loads only what it needs', () => {
         `${name} loaded server-only modules`,
       );
     }
+  });
+
+  test('status and --version load one module of ours, the bundled entry, and neither TLS nor child_process', async () => {
+    for (const [name, args] of [
+      ['status-files', ['status', '--addr', server.httpAddr]],
+      ['version-files', ['--version', '-redis-host', redis.addr]],
+    ] as const) {
+      const { code, urls } = await importsOf(name, [...args]);
+      assert.equal(code, 0, name);
+      assert.deepEqual(
+        urls.filter((url) => url.startsWith('file:')).map((url) => path.relative(ROOT, new URL(url).pathname)),
+        ['packages/cli/bin/coyotes.js', 'packages/cli/dist/main.bundle.js'],
+        `${name}: the files it loaded`,
+      );
+      assert.deepEqual(
+        urls.filter((url) => /^node:(https|tls|crypto|child_process)$/.test(url)),
+        [],
+        `${name}: builtins only an https address or -run-as needs`,
+      );
+    }
+  });
+
+  test("the server's own process loads none of the api process's modules, nor pino-pretty when it logs JSON", async () => {
+    const record = path.join(work, 'server-modules.imports');
+    const server = pathToFileURL(path.join(ROOT, 'packages/cli/dist/server.js')).href;
+    await run(process.execPath, ['--import', RECORD_IMPORTS, '--input-type=module', '-e', `await import(${JSON.stringify(server)})`], {
+      env: { ...process.env, RECORD_IMPORTS: record },
+      timeout: 20_000,
+    });
+    const urls = readFileSync(record, 'utf8').split('\n');
+    assert.ok(urls.some((url) => /\/master\/dist\/master\.js$/.test(url)));
+    assert.deepEqual(
+      urls.filter((url) => /\/api\/dist\/(?!entry\.js$)|\/node_modules\/(koa|@koa|prom-client|pino-pretty)\//.test(url)),
+      [],
+    );
   });
 
   test('the server loads them (the check above sees server code when it is there)', async () => {

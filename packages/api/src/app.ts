@@ -3,8 +3,6 @@ import { rm } from 'node:fs/promises';
 import Koa from 'koa';
 import type { Middleware } from 'koa';
 import Router from '@koa/router';
-import { HttpMethodEnum, koaBody } from 'koa-body';
-import { execLimits } from '@coyotes/protocol';
 import type { ApiDeps } from './deps.js';
 import { dashboard } from './dashboard.js';
 import { errorEnvelope } from './envelope.js';
@@ -48,8 +46,6 @@ const removeUploads: Middleware = async (ctx, next) => {
 
 /** The Koa app: thin routes over the broker and the master client. */
 export function createApp(deps: ApiDeps): Koa {
-  // measured once at start (getconf): what a task's argv may take on this host
-  execLimits();
   const app = new Koa();
   app.proxy = false;
   const limit = deps.options.httpBodyLimitBytes;
@@ -72,23 +68,28 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(errorEnvelope(deps.log));
   app.use(dashboard());
   app.use(bearerAuth(deps.options.httpToken));
-  app.use(
-    koaBody({
-      multipart: true,
-      urlencoded: true,
-      json: true,
-      jsonStrict: false,
-      jsonLimit: limit,
-      formLimit: limit,
-      textLimit: limit,
-      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
-      formidable: { maxFileSize: limit, maxFieldsSize: limit, maxFields: 1000, multiples: true },
-      onError: (error, ctx) => {
-        const status = /maxFileSize|maxFieldsSize|too large|exceeded/i.test(error.message) ? 413 : 400;
-        ctx.throw(status, status === 413 ? `request body larger than ${limit} bytes` : `malformed body: ${error.message}`);
-      },
-    }),
-  );
+  // koa-body (formidable, co-body, qs: some hundred modules) is imported at the first request,
+  // not at start; the api process imports it as soon as it listens (child.ts)
+  let bodyParser: Promise<Middleware> | undefined;
+  const parseBody = () =>
+    (bodyParser ??= import('koa-body').then(({ HttpMethodEnum, koaBody }) =>
+      koaBody({
+        multipart: true,
+        urlencoded: true,
+        json: true,
+        jsonStrict: false,
+        jsonLimit: limit,
+        formLimit: limit,
+        textLimit: limit,
+        parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
+        formidable: { maxFileSize: limit, maxFieldsSize: limit, maxFields: 1000, multiples: true },
+        onError: (error, ctx) => {
+          const status = /maxFileSize|maxFieldsSize|too large|exceeded/i.test(error.message) ? 413 : 400;
+          ctx.throw(status, status === 413 ? `request body larger than ${limit} bytes` : `malformed body: ${error.message}`);
+        },
+      }),
+    ));
+  app.use(async (ctx, next) => (await parseBody())(ctx, next));
   app.use(removeUploads);
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { Broker, ChannelCache } from '@coyotes/broker';
-import { parseHostPort } from '@coyotes/protocol';
+import { execLimits, parseHostPort } from '@coyotes/protocol';
 import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
 import { createApp } from './app.js';
 import { CallbackDeliverer } from './callback-deliverer.js';
@@ -57,6 +57,10 @@ process.on('message', (message: MasterToApi) => {
       server = app.listen(port, host, () => {
         log.info({ http: `http://${options.httpAddr}` }, 'HTTP API listening');
         if (process.connected) process.send!({ type: 'ready' } satisfies ApiToMaster);
+        // what a task's argv may take on this host (getconf), and the body parser (app.ts): after
+        // the port answers rather than before, and ready before the first push needs them
+        execLimits();
+        void import('koa-body');
       });
       server.on('error', (error) => {
         log.fatal({ err: error, http: options.httpAddr }, 'HTTP API cannot listen');

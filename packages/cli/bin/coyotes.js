@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/main.js';
+// one bundled module (scripts/bundle-cli.mjs): a client verb loads this file and nothing else of ours
+import { main } from '../dist/main.bundle.js';
 
 // exit explicitly: under pm2 an IPC channel to pm2 stays open and would keep this process alive
 // (stdout and stderr writes to files, pipes and terminals are synchronous on Linux: nothing is lost)

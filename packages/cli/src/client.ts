@@ -1,6 +1,4 @@
-import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { CoyotesError } from '@coyotes/protocol';
 import type { NodeInfo as NodeHeartbeat } from '@coyotes/protocol';
 import { readServerSentEvents } from './sse.js';
@@ -147,8 +145,10 @@ export class CoyotesClient {
   /**
    * One request over node:http, not fetch: a client verb is one short process, and loading fetch's
    * HTTP stack (undici, its WebAssembly parser, web streams) costs more than the rest of the verb.
+   * node:http (or node:https, which brings TLS and crypto) is loaded on the first request: a verb
+   * that sends none, and `--version`, do not pay for it.
    */
-  private send(method: string, route: string, body?: Record<string, unknown>): Promise<{ status: number; text: string }> {
+  private async send(method: string, route: string, body?: Record<string, unknown>): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const payload = body && JSON.stringify(body);
@@ -157,6 +157,7 @@ export class CoyotesClient {
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
     const url = new URL(this.baseUrl + route);
+    const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
     return new Promise((resolve, reject) => {
       const onResponse = (response: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -164,7 +165,7 @@ export class CoyotesClient {
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       };
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers }, onResponse);
+      const req = request(url, { method, headers }, onResponse);
       req.on('error', (error: NodeJS.ErrnoException) =>
         reject(
           new ApiRequestError(0, `cannot reach ${this.baseUrl}: ${error.code ?? error.message}`, {

@@ -1,8 +1,9 @@
 import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import PinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ServerOptions } from '@coyotes/protocol';
 
@@ -54,7 +55,8 @@ export function setUpLogging(options: Readonly<ServerOptions>, isTty: boolean): 
     return { log: pino(base, file), childOutput, pretty: false, reopen: () => file.reopen() };
   }
   if (options.colorfulTty && isTty) {
-    const prettyOutput = PinoPretty({
+    // loaded only here (some forty modules): a server logging JSON starts without them
+    const prettyOutput = (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty)({
       colorize: true,
       sync: true,
       singleLine: true,

@@ -5,6 +5,13 @@ import { helpText, parseCommandLine } from './flags.js';
 import { layeredServerOptions, serverOptions } from './server-options.js';
 import { versionReport } from './version.js';
 
+/**
+ * A CoyotesError, known by its name: main runs bundled (scripts/bundle-cli.mjs) and the server
+ * from the unbundled modules, so an error the server throws is of another copy of the class.
+ */
+const isCoyotesError = (error: unknown): error is CoyotesError =>
+  error instanceof CoyotesError || (error instanceof Error && error.name === 'CoyotesError' && 'code' in error);
+
 const report = (error: CoyotesError): void => {
   process.stderr.write(`coyotes: ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
 };
@@ -81,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     const { runServer } = await import('./server.js');
     return await runServer(options, warnings);
   } catch (error) {
-    if (error instanceof CoyotesError) {
+    if (isCoyotesError(error)) {
       report(error);
       return 2;
     }

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import { createRequire } from 'node:module';
 import { CoyotesError } from '@coyotes/protocol';
 import type { RunAsUser } from '@coyotes/protocol';
 
@@ -12,6 +13,8 @@ export function resolveRunAs(user: string, source: string): RunAsUser {
   }
   let entry: string;
   try {
+    // node:child_process only here: the client verbs and --version that pass through this module need none
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
     entry = execFileSync('getent', ['passwd', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `${source}: no user "${user}" on this host`);

@@ -10,7 +10,7 @@ import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, ne
 import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY, resolveSpawner } from '@coyotes/runner';
 import type { ResolvedSpawner } from '@coyotes/runner';
-import { API_PROCESS_ENTRY } from '@coyotes/api';
+import { API_PROCESS_ENTRY } from '@coyotes/api/entry';
 import { ApiProcess } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
@@ -119,16 +119,8 @@ export class Master {
     });
     await this.broker.ready();
     if (redisTrouble) this.log.info('Redis reachable again');
-
-    await this.seedChannels();
-    this.events = await this.broker.subscribe();
-    this.events.on('event', (event) => this.onEvent(event));
-    this.events.on('resubscribed', () => void this.reconcile());
-    await this.heartbeat();
-    this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
-    await this.reconcile();
-    this.timers.push(setInterval(() => void this.reconcile(), RECONCILE_MS));
-
+    // the api processes first: loading their modules is the longest part of a start, and it
+    // overlaps with the channels' set-up below (they need Redis, as their requests to master do)
     await this.retireApiPredecessors();
     for (let i = 1; i <= this.options.httpProcesses; i += 1) {
       const label = this.options.httpProcesses === 1 ? 'api' : `api ${i}`;
@@ -145,6 +137,16 @@ export class Master {
       );
     }
     for (const api of this.apis) api.start();
+
+    await this.seedChannels();
+    this.events = await this.broker.subscribe();
+    this.events.on('event', (event) => this.onEvent(event));
+    this.events.on('resubscribed', () => void this.reconcile());
+    await this.heartbeat();
+    this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
+    await this.reconcile();
+    this.timers.push(setInterval(() => void this.reconcile(), RECONCILE_MS));
+
     this.dispatcher = new PrepareDispatcher(
       this.broker,
       this.nodeId,

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import { Counter, Gauge, Registry } from 'prom-client';
-import type { Metric } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Counter, Metric } from 'prom-client';
 import { DURATION_BUCKETS_S } from '@coyotes/broker';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 import type { ChannelProcessStats } from '@coyotes/protocol';
@@ -49,61 +49,12 @@ class DurationHistogram {
  * Redis (every host), and CPU/RSS of this host's processes from master's sampling.
  */
 export function metricsRoutes(router: Router, deps: ApiDeps): void {
-  const registry = new Registry();
-  const tasks = new Gauge({
-    name: 'coyotes_tasks',
-    help: 'Tasks per channel and state',
-    labelNames: ['channel', 'state'],
-    registers: [registry],
-  });
-  const totals = Object.fromEntries(
-    COUNTERS.map((name) => [
-      name,
-      new Counter({
-        name: `coyotes_tasks_${name}_total`,
-        help: `Tasks ${name}, cluster-wide`,
-        labelNames: ['channel'],
-        registers: [registry],
-      }),
-    ]),
-  ) as Record<(typeof COUNTERS)[number], Counter>;
-  const workers = new Gauge({
-    name: 'coyotes_channel_workers',
-    help: 'Command slots per host',
-    labelNames: ['channel'],
-    registers: [registry],
-  });
-  const paused = new Gauge({
-    name: 'coyotes_channel_paused',
-    help: '1 when the channel is paused',
-    labelNames: ['channel'],
-    registers: [registry],
-  });
-  const callbacks = new Gauge({
-    name: 'coyotes_callbacks_pending',
-    help: 'Result callbacks not delivered yet',
-    labelNames: ['channel'],
-    registers: [registry],
-  });
-  const nodes = new Gauge({ name: 'coyotes_nodes_live', help: 'Hosts whose heartbeat is fresh', registers: [registry] });
-  // labelled by role and channel only: a pid or task id label would make a new series per
-  // process and per task, without bound (per-process figures are in /health and /stats)
-  const cpu = new Gauge({
-    name: 'coyotes_process_cpu_percent',
-    help: "CPU % of this host's processes at master's last sample, summed per role and channel (commands: their whole process groups)",
-    labelNames: ['role', 'channel'],
-    registers: [registry],
-  });
-  const rss = new Gauge({
-    name: 'coyotes_process_rss_bytes',
-    help: "Resident memory of this host's processes, summed per role and channel (commands: their whole process groups)",
-    labelNames: ['role', 'channel'],
-    registers: [registry],
-  });
-  const durations = new DurationHistogram();
-  registry.registerMetric(durations as unknown as Metric);
-
+  // prom-client (and the OpenTelemetry API it loads: some ninety modules) at the first scrape, not
+  // at start: the api process answers sooner after an exec
+  let metrics: Promise<Metrics> | undefined;
   router.get('/metrics', async (ctx) => {
+    metrics ??= import('prom-client').then(createMetrics);
+    const { registry, tasks, totals, workers, paused, callbacks, nodes, cpu, rss, durations } = await metrics;
     const [defined, retired, local, live] = await Promise.all([
       deps.broker.channels.list(),
       // a deleted channel's tasks still running (draining) stay counted until they finish
@@ -157,4 +108,64 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   });
+}
+
+type Metrics = ReturnType<typeof createMetrics>;
+
+/** The registry and its metrics, made once. */
+function createMetrics({ Counter, Gauge, Registry }: typeof PromClient) {
+  const registry = new Registry();
+  const tasks = new Gauge({
+    name: 'coyotes_tasks',
+    help: 'Tasks per channel and state',
+    labelNames: ['channel', 'state'],
+    registers: [registry],
+  });
+  const totals = Object.fromEntries(
+    COUNTERS.map((name) => [
+      name,
+      new Counter({
+        name: `coyotes_tasks_${name}_total`,
+        help: `Tasks ${name}, cluster-wide`,
+        labelNames: ['channel'],
+        registers: [registry],
+      }),
+    ]),
+  ) as Record<(typeof COUNTERS)[number], Counter>;
+  const workers = new Gauge({
+    name: 'coyotes_channel_workers',
+    help: 'Command slots per host',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const paused = new Gauge({
+    name: 'coyotes_channel_paused',
+    help: '1 when the channel is paused',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const callbacks = new Gauge({
+    name: 'coyotes_callbacks_pending',
+    help: 'Result callbacks not delivered yet',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const nodes = new Gauge({ name: 'coyotes_nodes_live', help: 'Hosts whose heartbeat is fresh', registers: [registry] });
+  // labelled by role and channel only: a pid or task id label would make a new series per
+  // process and per task, without bound (per-process figures are in /health and /stats)
+  const cpu = new Gauge({
+    name: 'coyotes_process_cpu_percent',
+    help: "CPU % of this host's processes at master's last sample, summed per role and channel (commands: their whole process groups)",
+    labelNames: ['role', 'channel'],
+    registers: [registry],
+  });
+  const rss = new Gauge({
+    name: 'coyotes_process_rss_bytes',
+    help: "Resident memory of this host's processes, summed per role and channel (commands: their whole process groups)",
+    labelNames: ['role', 'channel'],
+    registers: [registry],
+  });
+  const durations = new DurationHistogram();
+  registry.registerMetric(durations as unknown as Metric);
+  return { registry, tasks, totals, workers, paused, callbacks, nodes, cpu, rss, durations };
 }
