@@ -71,6 +71,39 @@ describe('dashboard: what an operator reads is true, at any width', () => {
     await redis?.stop();
   });
 
+  test('the throughput chart shows the last minutes from the server, on a page opened after the tasks ended', async () => {
+    const ids = [];
+    for (const command of ['true', 'true', 'true', 'false']) ids.push(await push('default', { task: command }));
+    for (const id of ids) await waitFor(`task ${id} to end`, async () => ['succeeded', 'failed'].includes((await task(id)).status), 30_000);
+    const history = (await api(coyotes.baseUrl, 'GET', '/throughput')).json.data;
+    assert.equal(history.window_minutes, 10);
+    assert.equal(history.minutes.length, 10);
+    const sum = (key: 'processed' | 'failed') =>
+      history.minutes.reduce((total: number, minute: Record<string, number>) => total + minute[key]!, 0);
+    assert.deepEqual({ processed: sum('processed'), failed: sum('failed') }, { processed: 4, failed: 1 });
+
+    // a page opened now (a reload, or another person's screen) draws that history at once
+    const fresh = await browser.context.newPage();
+    await fresh.goto(home());
+    await fresh.locator('[data-testid=throughput-chart]').waitFor({ timeout: 20_000 });
+    const bars = await waitFor(
+      'bars in the chart',
+      async () => {
+        const [ok, failed] = await Promise.all(
+          ['rect.bar-ok', 'rect.bar-failed'].map((bar) => fresh.locator(`[data-testid=throughput-chart] ${bar}`).count()),
+        );
+        return ok! > 0 && failed! > 0 ? { ok, failed } : undefined;
+      },
+      10_000,
+    ).catch(() => null);
+    await fresh.screenshot({ path: path.join(work, 'throughput-after-reload.png') });
+    assert.ok(
+      bars,
+      `a page opened after 4 tasks ended (1 failed) draws an empty throughput chart: see ${path.join(work, 'throughput-after-reload.png')}`,
+    );
+    await fresh.close();
+  });
+
   test('a task running for a known time shows that time, read from running_since, not a lower bound', async () => {
     const id = await push('default', { task: gated });
     const since = await waitFor(

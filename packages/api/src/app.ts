@@ -18,6 +18,7 @@ import { pushRoutes } from './routes/push.js';
 import { statsRoutes } from './routes/stats.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
+import { throughputRoutes } from './routes/throughput.js';
 
 /** Every route but /health needs `Authorization: Bearer <token>` when a token is configured. */
 function bearerAuth(token: string | undefined): Middleware {
@@ -61,6 +62,7 @@ export function createApp(deps: ApiDeps): Koa {
   metricsRoutes(router, deps);
   systemRoutes(router, deps);
   statsRoutes(router, deps);
+  throughputRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

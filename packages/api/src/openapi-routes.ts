@@ -135,6 +135,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /nodes': { summary: 'Hosts whose heartbeat is fresh', tags: ['system'] },
   'GET /health': { summary: 'Redis reachable and master answering (no token needed)', tags: ['system'], errors: [503] },
   'GET /stats': { summary: "Per-channel settings and counts, and this host's channel processes", tags: ['system'] },
+  'GET /throughput': {
+    summary: 'Executions finished and tasks failed per minute over the last 10 minutes (the dashboard chart)',
+    tags: ['system'],
+    query: { channel: { type: 'string', description: 'One channel (default: all, summed)' } },
+    errors: [404],
+  },
   'GET /metrics': {
     summary: 'Prometheus text: depths, totals, duration histogram, process CPU/RSS',
     tags: ['system'],

@@ -15,3 +15,5 @@ export { fingerprint } from './tasks.js';
 export type { LogStreamName, TaskLogRecord } from './task-logs.js';
 export { DURATION_BUCKETS_S, TaskLogs } from './task-logs.js';
 export { CallbackOutbox } from './callbacks.js';
+export type { ThroughputMinute } from './throughput.js';
+export { THROUGHPUT_MINUTES } from './throughput.js';

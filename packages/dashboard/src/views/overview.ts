@@ -2,6 +2,7 @@
 import * as actions from '../actions.js';
 import { throughputChart } from '../chart.js';
 import { h, show } from '../dom.js';
+import { serverRates } from '../history.js';
 import { ago, bytes, count, percent } from '../format.js';
 import type { ChannelRow, Snapshot } from '../model.js';
 import { readOnly, state } from '../state.js';
@@ -140,8 +141,14 @@ function nodesTable(snapshot: Snapshot) {
 }
 
 function throughputCard(snapshot: Snapshot) {
-  const { perMinute, failureRate } = state.throughput.rates(snapshot.at);
-  const scope = snapshot.totals?.scope === 'host' ? 'this host' : 'all hosts';
+  // the server's per-minute history when it keeps one; else what this page saw since it loaded
+  const history = snapshot.history;
+  const { perMinute, failureRate } = history ? serverRates(history, snapshot.at) : state.throughput.rates(snapshot.at);
+  const scope = !history && snapshot.totals?.scope === 'host' ? 'this host' : 'all hosts';
+  let chart: HTMLElement;
+  if (history) chart = throughputChart(history, 'min');
+  else if (snapshot.totals) chart = throughputChart(state.throughput.buckets(snapshot.at));
+  else chart = h('p', { class: 'muted' }, 'This server reports no finished-task counters.');
   return h(
     'section',
     { class: 'card' },
@@ -159,9 +166,7 @@ function throughputCard(snapshot: Snapshot) {
       h('div', {}, h('strong', {}, String(snapshot.channels.reduce((sum, c) => sum + c.running, 0))), h('span', {}, 'running')),
       h('div', {}, h('strong', {}, String(snapshot.channels.reduce((sum, c) => sum + (c.queued ?? 0), 0))), h('span', {}, 'queued')),
     ),
-    snapshot.totals
-      ? throughputChart(state.throughput.buckets(snapshot.at))
-      : h('p', { class: 'muted' }, 'This server reports no finished-task counters.'),
+    chart,
   );
 }
 
