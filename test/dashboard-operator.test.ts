@@ -85,12 +85,12 @@ describe('dashboard: what an operator reads is true, at any width', () => {
     // a page opened now (a reload, or another person's screen) draws that history at once
     const fresh = await browser.context.newPage();
     await fresh.goto(home());
-    await fresh.locator('[data-testid=throughput-chart]').waitFor({ timeout: 20_000 });
+    await fresh.locator('figure.chart-box').waitFor({ timeout: 20_000 });
     const bars = await waitFor(
       'bars in the chart',
       async () => {
         const [ok, failed] = await Promise.all(
-          ['rect.bar-ok', 'rect.bar-failed'].map((bar) => fresh.locator(`[data-testid=throughput-chart] ${bar}`).count()),
+          ['rect.bar-ok', 'rect.bar-failed'].map((bar) => fresh.locator(`figure.chart-box ${bar}`).count()),
         );
         return ok! > 0 && failed! > 0 ? { ok, failed } : undefined;
       },
