@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startBrowser } from './helpers/browser.js';
+import { expectText, startBrowser } from './helpers/browser.js';
 import type { TestBrowser } from './helpers/browser.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
@@ -22,20 +22,6 @@ const gate = path.join(work, 'gate');
 const gated = `/bin/sh -c 'while [ ! -e ${gate} ]; do sleep 0.05; done'`;
 const BUSY_LOOP = ['-c', 'while :; do :; done'];
 const PHONE = { width: 375, height: 740 };
-
-/** Text of a selector once it matches `expected`. */
-async function expectText(page: Page, selector: string, expected: RegExp, timeout = 20_000): Promise<string> {
-  const locator = page.locator(selector).first();
-  await locator.waitFor({ timeout });
-  return waitFor(
-    `${selector} to read ${expected}`,
-    async () => {
-      const text = (await locator.textContent()) ?? '';
-      return expected.test(text) ? text : undefined;
-    },
-    timeout,
-  );
-}
 
 /** Seconds in the dashboard's duration format ("4.2 s", "17 s", "2m 05s"). */
 function seconds(text: string): number {
