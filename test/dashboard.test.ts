@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startBrowser } from './helpers/browser.js';
+import { expectText, startBrowser } from './helpers/browser.js';
 import type { TestBrowser } from './helpers/browser.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
@@ -18,20 +18,6 @@ const file = (name: string) => path.join(work, name);
 /** A command that runs until its gate file exists: it stays queued or running as long as a test needs. */
 const gated = (gate: string, then = 'true') => `/bin/sh -c 'while [ ! -e ${file(gate)} ]; do sleep 0.05; done; ${then}'`;
 const open = (gate: string) => writeFileSync(file(gate), '');
-
-/** Text of a selector once it matches `expected`. */
-async function expectText(page: Page, selector: string, expected: RegExp, timeout = 15_000): Promise<string> {
-  const locator = page.locator(selector).first();
-  await locator.waitFor({ timeout });
-  return waitFor(
-    `${selector} to read ${expected}`,
-    async () => {
-      const text = (await locator.textContent()) ?? '';
-      return expected.test(text) ? text : undefined;
-    },
-    timeout,
-  );
-}
 
 describe('dashboard: a real Coyotes seen and steered in headless Chromium', () => {
   let redis: TestRedis;
@@ -182,11 +168,11 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     await expectText(page, '[data-testid=list-queued]', /charlie/);
     await page.fill('[data-testid=search]', 'bravo');
     await waitFor('one match', async () =>
-      (await page.locator('[data-testid=list-queued] tbody tr').allTextContents()).join('|').match(/^[^|]*bravo[^|]*$/),
+      (await page.locator('[data-testid=list-queued] tbody tr[data-task]').allTextContents()).join('|').match(/^[^|]*bravo[^|]*$/),
     );
     await page.fill('[data-testid=search]', ids[2]!);
     await expectText(page, '[data-testid=list-queued] tbody', /charlie/);
-    assert.equal(await page.locator('[data-testid=list-queued] tbody tr').count(), 1);
+    assert.equal(await page.locator('[data-testid=list-queued] tbody tr[data-task]').count(), 1);
     // listed queued tasks carry their ids: one is cancelled from the list, after confirmation
     await page.fill('[data-testid=search]', '');
     const queuedRow = `[data-testid=list-queued] tr[data-task="${ids[0]}"]`;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
+import { waitFor } from './wait.js';
 
 /** Debian's chromium (scripts/bootstrap.sh installs it); playwright-core downloads no browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -61,4 +62,18 @@ export async function startBrowser(viewport = { width: 1280, height: 860 }): Pro
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Text of a selector once it matches `expected` (the page redraws as it refreshes: polled). */
+export async function expectText(page: Page, selector: string, expected: RegExp, timeout = 20_000): Promise<string> {
+  const locator = page.locator(selector).first();
+  await locator.waitFor({ timeout });
+  return waitFor(
+    `${selector} to read ${expected}`,
+    async () => {
+      const text = (await locator.textContent()) ?? '';
+      return expected.test(text) ? text : undefined;
+    },
+    timeout,
+  );
 }

@@ -18,6 +18,7 @@ import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { taskListRoutes } from './routes/task-list.js';
+import { throughputRoutes } from './routes/throughput.js';
 
 /** Every route but /health needs `Authorization: Bearer <token>` when a token is configured. */
 function bearerAuth(token: string | undefined): Middleware {
@@ -59,9 +60,10 @@ export function createApp(deps: ApiDeps): Koa {
   metricsRoutes(router, deps);
   systemRoutes(router, deps);
   statsRoutes(router, deps);
-  // the operator's view: every task listed, dead letters acted on
+  // the operator's view: every task listed, dead letters acted on, throughput per minute
   taskListRoutes(router, deps);
   deadLetterRoutes(router, deps);
+  throughputRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

@@ -174,6 +174,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /nodes': { data: DATA.nodes, summary: 'Hosts whose heartbeat is fresh', tags: ['system'] },
   'GET /health': { data: DATA.health, summary: 'Redis reachable and master answering (no token needed)', tags: ['system'], errors: [503] },
   'GET /stats': { data: DATA.stats, summary: "Per-channel settings and counts, and this host's channel processes", tags: ['system'] },
+  'GET /throughput': {
+    data: DATA.throughput,
+    summary: 'Executions finished and tasks failed per minute over the last 10 minutes (the dashboard chart)',
+    tags: ['system'],
+    query: { channel: { type: 'string', description: 'One channel (default: all, summed)' } },
+    errors: [404],
+  },
   'GET /metrics': {
     data: DATA.nothing,
     summary: 'Prometheus text: depths, totals, duration histogram, process CPU/RSS',

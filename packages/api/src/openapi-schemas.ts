@@ -165,6 +165,13 @@ export const SCHEMAS = {
     spawner: nullable({ type: 'string', enum: ['native', 'node'] }),
     processes: nullable({ type: 'object', description: "This host's processes (master's stats)" }),
   }),
+  Throughput: object({
+    window_minutes: integer,
+    minutes: {
+      type: 'array',
+      items: object({ start: rfc3339, processed: integer, failed: integer }),
+    },
+  }),
 } satisfies Record<string, Schema>;
 
 export const DATA = {
@@ -183,5 +190,6 @@ export const DATA = {
   nodes: { type: 'array', items: ref('Node') },
   health: ref('Health'),
   stats: ref('Stats'),
+  throughput: ref('Throughput'),
   nothing: NOTHING,
 };

@@ -16,3 +16,5 @@ export type { LogStreamName, TaskLogRecord } from './task-logs.js';
 export { DURATION_BUCKETS_S, TaskLogs } from './task-logs.js';
 export { CallbackOutbox } from './callbacks.js';
 export { TaskJobLists } from './task-job.js';
+export type { ThroughputMinute } from './throughput.js';
+export { THROUGHPUT_MINUTES } from './throughput.js';

@@ -45,6 +45,8 @@ export interface ChannelKeys {
   callbackAttempts: string;
   /** hash of execution-duration histogram counters: `le:<seconds>`, `sum_ms`, `count` */
   durations: string;
+  /** hash `<unix minute>:processed|failed` → executions finished in that minute (the last minutes only; expires when idle) */
+  throughput: string;
 }
 
 export class Keys {
@@ -90,6 +92,7 @@ export class Keys {
       callbacks: `${base}callbacks`,
       callbackAttempts: `${base}callback-attempts`,
       durations: `${base}durations`,
+      throughput: `${base}throughput`,
     };
   }
 

@@ -3,6 +3,8 @@ import type { Keys } from './keys.js';
 import { readableSpec } from './spec-codec.js';
 import { claimedAt } from './tasks.js';
 import type { ScriptedRedis } from './scripts.js';
+import { throughputMinutes } from './throughput.js';
+import type { ThroughputMinute } from './throughput.js';
 
 /** Everything known about one task. */
 export interface TaskView {
@@ -129,6 +131,12 @@ export class TaskQueries {
     // entries of tasks cancelled while queued wait in the list until a claim drops them; a task
     // whose lease lapsed runs nowhere: it counts as queued until it is requeued
     return { queued: Math.max(0, entries - stale) + Math.max(0, leased - running), running, delayed, failed, done, cancelled };
+  }
+
+  /** Executions finished per minute over the last minutes, summed over `channels`, oldest first. */
+  async throughput(channels: string[], now = Date.now()): Promise<ThroughputMinute[]> {
+    const hashes = await Promise.all(channels.map((channel) => this.redis.hgetall(this.keys.channel(channel).throughput)));
+    return throughputMinutes(hashes, now);
   }
 
   async stats(channel: string): Promise<Record<string, number>> {

@@ -6,6 +6,7 @@ import type { Keys } from './keys.js';
 import { decodeSpec, encodeSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
+import { THROUGHPUT_MINUTES } from './throughput.js';
 
 /** What the broker needs of the server options. */
 export type BrokerOptions = Pick<
@@ -249,6 +250,7 @@ export class TaskStore {
       k.durations,
       k.callbacks,
       this.keys.taskLog(task.spec.channel, task.spec.id),
+      k.throughput,
       task.spec.id,
       task.token,
       policy.success ? 1 : 0,
@@ -267,6 +269,7 @@ export class TaskStore {
       task.spec.callback ? 1 : 0,
       LOG_MAX_ENTRIES,
       LOG_TTL_MS,
+      THROUGHPUT_MINUTES,
     );
     if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
     const outcome = COMPLETION[code];

@@ -5,6 +5,7 @@
 import { ApiError, call } from './api.js';
 import { confirmAction, form, notify } from './dialogs.js';
 import { h } from './dom.js';
+import { clip } from './format.js';
 
 let changed: () => void = () => undefined;
 
@@ -108,13 +109,13 @@ export async function pushTask(channels: string[], preferred?: string): Promise<
 }
 
 export async function killTask(id: string, name: string): Promise<void> {
-  if (!(await confirmAction('Kill this task?', `SIGTERM, then SIGKILL, to the process group of: ${name}`, 'Kill'))) return;
+  if (!(await confirmAction('Kill this task?', `SIGTERM, then SIGKILL, to the process group of: ${clip(name)}`, 'Kill'))) return;
   const done = await attempt('Killing', () => call('POST', `/tasks/${path(id)}/kill`));
   if (done !== null) notify(`Killing ${id}`);
 }
 
 export async function cancelTask(channel: string, id: string, name: string): Promise<void> {
-  if (!(await confirmAction('Cancel this task?', `It will not run: ${name}`, 'Cancel task'))) return;
+  if (!(await confirmAction('Cancel this task?', `It will not run: ${clip(name)}`, 'Cancel task'))) return;
   const done = await attempt('Cancelling', () => call('DELETE', `/channels/${path(channel)}/tasks/${path(id)}`));
   if (done !== null) notify(`Task ${id} cancelled`);
 }
@@ -125,7 +126,7 @@ export async function retryTask(channel: string, id: string): Promise<void> {
 }
 
 export async function deleteFailed(channel: string, id: string, name: string): Promise<void> {
-  if (!(await confirmAction('Delete this failed task?', `Its record and result are removed: ${name}`, 'Delete'))) return;
+  if (!(await confirmAction('Delete this failed task?', `Its record and result are removed: ${clip(name)}`, 'Delete'))) return;
   const done = await attempt('Deleting', () => call('DELETE', `/channels/${path(channel)}/failed-tasks/${path(id)}`));
   if (done !== null) notify(`Task ${id} deleted`);
 }

@@ -1,4 +1,4 @@
-/** The throughput chart: one inline SVG bar per 30 s, failed share stacked in red. No library. */
+/** The throughput chart: one inline SVG bar per bucket (a minute, or 30 s), failed share stacked in red. No library. */
 import { h } from './dom.js';
 import type { Bucket } from './history.js';
 
@@ -10,14 +10,14 @@ function svg(tag: string, attributes: Record<string, string | number>): SVGEleme
   return element;
 }
 
-export function throughputChart(buckets: Bucket[]): HTMLElement {
+export function throughputChart(buckets: Bucket[], per = '30 s'): HTMLElement {
   const width = 600;
   const height = 120;
   const top = Math.max(1, ...buckets.map((bucket) => bucket.processed));
   const slot = width / Math.max(1, buckets.length);
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img', preserveAspectRatio: 'none' });
   const label = svg('title', {});
-  label.textContent = 'tasks finished per 30 s over the last 10 minutes (failed in red)';
+  label.textContent = `tasks finished per ${per} over the last 10 minutes (failed in red)`;
   chart.appendChild(label);
   chart.appendChild(svg('line', { x1: 0, y1: height, x2: width, y2: height, class: 'axis' }));
   buckets.forEach((bucket, i) => {
@@ -29,8 +29,8 @@ export function throughputChart(buckets: Bucket[]): HTMLElement {
   });
   return h(
     'figure',
-    { class: 'chart-box' },
-    h('span', { class: 'peak' }, `${top} per 30 s`),
+    { class: 'chart-box', 'data-testid': 'throughput-chart' },
+    h('span', { class: 'peak' }, `${top} per ${per}`),
     chart,
     h('figcaption', {}, h('span', {}, '−10 min'), h('span', {}, 'now')),
   );

@@ -53,3 +53,30 @@ export function ago(ms: number | null, now = Date.now()): string {
   const delta = now - ms;
   return delta >= 0 ? `${duration(delta)} ago` : `in ${duration(-delta)}`;
 }
+
+/** Characters a POSIX shell reads literally in a word: anything else is quoted. */
+const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** argv as a POSIX shell would need it typed: `sh -c 'while :; do :; done'`. */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((arg) => (SHELL_SAFE.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/**
+ * What a task runs, as a person would type it: an exec-form task's argv shell-quoted. Its
+ * `task_name` is kept when the producer named it (a name that is not its argv, plain or quoted).
+ */
+export function commandText(task: { task_name: string; command?: { name: string; args: string[] | null } | null }): string {
+  const args = task.command?.args;
+  if (!task.command || !args) return task.task_name;
+  const argv = [task.command.name, ...args];
+  return task.task_name === argv.join(' ') || task.task_name === shellQuote(argv) ? shellQuote(argv) : task.task_name;
+}
+
+/** Characters of a task name a list or dialog shows; CSS cuts what does not fit with an ellipsis. */
+export const NAME_CHARS = 300;
+
+/** A name cut to NAME_CHARS with an ellipsis: a 900 KB name must not reach the page whole. */
+export function clip(text: string, chars = NAME_CHARS): string {
+  return text.length > chars ? `${text.slice(0, chars)}…` : text;
+}

@@ -53,3 +53,26 @@ export class Throughput {
     return { perMinute: lastMinute, failureRate: processed > 0 ? failed / processed : null };
   }
 }
+
+/** A minute as `GET /throughput` answers it. */
+export interface ServerMinute {
+  start: string;
+  processed: number;
+  failed: number;
+}
+
+/** The server's per-minute history (kept in Redis: the same for every page, and there after a reload). */
+export function serverBuckets(minutes: ServerMinute[]): Bucket[] {
+  return minutes.map((minute) => ({ start: Date.parse(minute.start), processed: minute.processed, failed: minute.failed }));
+}
+
+/** Finished per minute (the current minute so far, topped up by the previous one's share), and the failed share. */
+export function serverRates(buckets: Bucket[], now: number): { perMinute: number; failureRate: number | null } {
+  const current = buckets.at(-1);
+  const previous = buckets.at(-2);
+  const elapsed = current ? Math.min(1, Math.max(0, (now - current.start) / 60_000)) : 0;
+  const perMinute = Math.round((current?.processed ?? 0) + (previous?.processed ?? 0) * (1 - elapsed));
+  const processed = buckets.reduce((sum, bucket) => sum + bucket.processed, 0);
+  const failed = buckets.reduce((sum, bucket) => sum + bucket.failed, 0);
+  return { perMinute, failureRate: processed > 0 ? failed / processed : null };
+}

@@ -4,7 +4,7 @@
  * command text and id in the browser; an exact id is also looked up directly.
  */
 import { ApiError, get } from './api.js';
-import { parseTime } from './format.js';
+import { commandText, parseTime } from './format.js';
 import type { ChannelRow } from './model.js';
 import { state } from './state.js';
 
@@ -45,6 +45,7 @@ type Seed = {
   retry_count?: number;
   failed_at?: string;
   execute_at?: string;
+  command?: { name: string; args: string[] | null };
 };
 type Detail = Seed & { status: string; created_at?: string; started_at?: string; running_since?: string };
 
@@ -53,7 +54,7 @@ const enc = encodeURIComponent;
 function row(task: Seed, status: string, when: number | null): TaskRow {
   return {
     id: task.task_id ?? null,
-    name: task.task_name,
+    name: commandText(task),
     channel: task.channel,
     status,
     when,

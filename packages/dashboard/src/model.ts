@@ -4,6 +4,8 @@
  * `GET /metrics`), else from the seed routes, and is null when no route tells it.
  */
 import { get, optional, text } from './api.js';
+import { serverBuckets } from './history.js';
+import type { Bucket, ServerMinute } from './history.js';
 import { channelCounts, finishedTotals, parseMetrics } from './metrics.js';
 
 export interface NodeRow {
@@ -55,6 +57,8 @@ export interface Snapshot {
   channels: ChannelRow[];
   /** Finished-task counters for the throughput chart: cluster-wide (metrics) or this host's processes. */
   totals: { processed: number; failed: number; scope: 'cluster' | 'host' } | null;
+  /** Finished per minute over the last 10 minutes, from `GET /throughput` (null on servers without it). */
+  history: Bucket[] | null;
 }
 
 type Loose = Record<string, unknown>;
@@ -199,8 +203,24 @@ async function fromSeedRoutes(
   });
 }
 
+let throughputMissing = false;
+
+/** `GET /throughput`, asked for until the server says it has no such route. */
+async function throughput(): Promise<Bucket[] | null> {
+  if (throughputMissing) return null;
+  const data = await optional<{ minutes: ServerMinute[] }>('/throughput');
+  if (data === null) throughputMissing = true;
+  return data === null ? null : serverBuckets(data.minutes);
+}
+
 export async function loadSnapshot(): Promise<Snapshot> {
-  const [rows, nodes, processes, samples] = await Promise.all([stats(), optional<NodeRow[]>('/nodes'), hostProcesses(), metrics()]);
+  const [rows, nodes, processes, samples, history] = await Promise.all([
+    stats(),
+    optional<NodeRow[]>('/nodes'),
+    hostProcesses(),
+    metrics(),
+    throughput(),
+  ]);
   const hostChannels = obj(processes.channels);
   const channels = rows ? fromStats(rows, hostChannels) : await fromSeedRoutes(nodes ?? [], hostChannels, samples);
 
@@ -215,5 +235,5 @@ export async function loadSnapshot(): Promise<Snapshot> {
       scope: 'host',
     };
   }
-  return { at: Date.now(), nodes: nodes ?? [], channels, totals };
+  return { at: Date.now(), nodes: nodes ?? [], channels, totals, history };
 }

@@ -1,7 +1,7 @@
 /** One channel: its settings and process, and its running, queued, delayed and failed tasks. */
 import * as actions from '../actions.js';
 import { h, show } from '../dom.js';
-import { ago, bytes, clock, count, duration, percent } from '../format.js';
+import { ago, bytes, clip, clock, count, duration, percent } from '../format.js';
 import { loadList, PAGE_SIZE, TABS } from '../lists.js';
 import type { Tab, TaskRow } from '../lists.js';
 import type { ChannelRow, Snapshot } from '../model.js';
@@ -163,17 +163,17 @@ export class ChannelView {
             whenHeader ? h('th', {}, whenHeader) : null,
             this.tab === 'failed' ? h('th', { class: 'num', title: 'failed executions so far (retry_count)' }, 'Failed runs') : null,
             running ? [h('th', { class: 'num wide' }, 'PID'), h('th', { class: 'num' }, 'CPU'), h('th', { class: 'num' }, 'RSS')] : null,
-            readOnly ? null : h('th', {}, ''),
+            readOnly ? null : h('th', { class: 'wide' }, ''),
           ),
         ),
         h(
           'tbody',
           {},
-          rows.map((task) =>
+          rows.map((task) => [
             h(
               'tr',
               { 'data-task': task.id ?? '' },
-              h('td', { class: 'command' }, task.id ? h('a', { href: taskLink(task.id) }, task.name) : task.name),
+              h('td', { class: 'command' }, task.id ? h('a', { href: taskLink(task.id) }, clip(task.name)) : clip(task.name)),
               h(
                 'td',
                 { class: 'wide mono' },
@@ -202,9 +202,13 @@ export class ChannelView {
                     h('td', { class: 'num' }, bytes(task.rss)),
                   ]
                 : null,
-              readOnly ? null : h('td', {}, this.rowActions(task)),
+              readOnly ? null : h('td', { class: 'wide' }, this.rowActions(task)),
             ),
-          ),
+            // on a phone the actions take a line of their own under the row, so none is cut off
+            readOnly || !task.id
+              ? null
+              : h('tr', { class: 'narrow row-actions', 'data-task-actions': task.id }, h('td', { colspan: 9 }, this.rowActions(task))),
+          ]),
         ),
       ),
     );

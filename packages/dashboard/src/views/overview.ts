@@ -2,6 +2,7 @@
 import * as actions from '../actions.js';
 import { throughputChart } from '../chart.js';
 import { h, show } from '../dom.js';
+import { serverRates } from '../history.js';
 import { ago, bytes, count, percent } from '../format.js';
 import type { ChannelRow, Snapshot } from '../model.js';
 import { readOnly, state } from '../state.js';
@@ -34,6 +35,13 @@ function channelActions(channel: ChannelRow) {
   );
 }
 
+/** A channel's CPU or RSS on this host: its process plus every command it runs (their whole process groups). */
+function withCommands(channel: ChannelRow, figure: 'cpu' | 'rss'): number | null {
+  const process = channel.process;
+  if (!process || process[figure] === null) return null;
+  return process.running.reduce((sum, command) => sum + (command[figure] ?? 0), process[figure]);
+}
+
 function channelsTable(snapshot: Snapshot) {
   return h(
     'div',
@@ -53,15 +61,15 @@ function channelsTable(snapshot: Snapshot) {
           h('th', { class: 'num wide' }, 'Running'),
           h('th', { class: 'num' }, 'Delayed'),
           h('th', { class: 'num' }, 'Failed'),
-          h('th', { class: 'num wide', title: 'the channel process on this host' }, 'CPU'),
-          h('th', { class: 'num wide' }, 'RSS'),
-          readOnly ? null : h('th', {}, ''),
+          h('th', { class: 'num wide', title: 'the channel process on this host and the commands it runs' }, 'CPU'),
+          h('th', { class: 'num wide', title: 'the channel process on this host and the commands it runs' }, 'RSS'),
+          readOnly ? null : h('th', { class: 'wide' }, ''),
         ),
       ),
       h(
         'tbody',
         {},
-        snapshot.channels.map((channel) =>
+        snapshot.channels.map((channel) => [
           h(
             'tr',
             { 'data-channel': channel.name },
@@ -78,11 +86,13 @@ function channelsTable(snapshot: Snapshot) {
             h('td', { class: 'num wide', 'data-testid': 'running' }, count(channel.running)),
             h('td', { class: 'num', 'data-testid': 'delayed' }, count(channel.delayed, channel.capped.delayed)),
             h('td', { class: `num${channel.failed ? ' bad' : ''}`, 'data-testid': 'failed' }, count(channel.failed, channel.capped.failed)),
-            h('td', { class: 'num wide' }, percent(channel.process?.cpu)),
-            h('td', { class: 'num wide' }, bytes(channel.process?.rss)),
-            readOnly ? null : h('td', {}, channelActions(channel)),
+            h('td', { class: 'num wide', 'data-testid': 'cpu' }, percent(withCommands(channel, 'cpu'))),
+            h('td', { class: 'num wide', 'data-testid': 'rss' }, bytes(withCommands(channel, 'rss'))),
+            readOnly ? null : h('td', { class: 'wide' }, channelActions(channel)),
           ),
-        ),
+          // on a phone the actions take a line of their own under the row, so none is cut off
+          readOnly ? null : h('tr', { class: 'narrow row-actions' }, h('td', { colspan: 9 }, channelActions(channel))),
+        ]),
       ),
     ),
   );
@@ -131,8 +141,14 @@ function nodesTable(snapshot: Snapshot) {
 }
 
 function throughputCard(snapshot: Snapshot) {
-  const { perMinute, failureRate } = state.throughput.rates(snapshot.at);
-  const scope = snapshot.totals?.scope === 'host' ? 'this host' : 'all hosts';
+  // the server's per-minute history when it keeps one; else what this page saw since it loaded
+  const history = snapshot.history;
+  const { perMinute, failureRate } = history ? serverRates(history, snapshot.at) : state.throughput.rates(snapshot.at);
+  const scope = !history && snapshot.totals?.scope === 'host' ? 'this host' : 'all hosts';
+  let chart: HTMLElement;
+  if (history) chart = throughputChart(history, 'min');
+  else if (snapshot.totals) chart = throughputChart(state.throughput.buckets(snapshot.at));
+  else chart = h('p', { class: 'muted' }, 'This server reports no finished-task counters.');
   return h(
     'section',
     { class: 'card' },
@@ -150,9 +166,7 @@ function throughputCard(snapshot: Snapshot) {
       h('div', {}, h('strong', {}, String(snapshot.channels.reduce((sum, c) => sum + c.running, 0))), h('span', {}, 'running')),
       h('div', {}, h('strong', {}, String(snapshot.channels.reduce((sum, c) => sum + (c.queued ?? 0), 0))), h('span', {}, 'queued')),
     ),
-    snapshot.totals
-      ? throughputChart(state.throughput.buckets(snapshot.at))
-      : h('p', { class: 'muted' }, 'This server reports no finished-task counters.'),
+    chart,
   );
 }
 

@@ -2,7 +2,7 @@
 import * as actions from '../actions.js';
 import { ApiError, follow, get } from '../api.js';
 import { h, show } from '../dom.js';
-import { clock, duration, parseTime } from '../format.js';
+import { clock, duration, parseTime, shellQuote } from '../format.js';
 import { readOnly, state } from '../state.js';
 
 interface TaskDetail {
@@ -18,6 +18,8 @@ interface TaskDetail {
   failed_at: string | null;
   cancelled_at?: string | null;
   started_at?: string | null;
+  /** When the current execution started (the API's name; `started_at` was never sent). */
+  running_since?: string | null;
   timeout: number | null;
   env: string[];
   cwd?: string | null;
@@ -94,7 +96,7 @@ export class TaskView {
 
   private render(task: TaskDetail): void {
     const result = task.result;
-    const reported = parseTime(task.started_at);
+    const reported = parseTime(task.running_since ?? task.started_at);
     const started = reported ?? state.firstSeenRunning.get(task.task_id) ?? null;
     const args = task.command.args ?? [];
     show(
@@ -115,7 +117,12 @@ export class TaskView {
           ),
           readOnly ? null : h('div', { class: 'actions' }, this.actions(task)),
         ),
-        h('pre', { class: 'command-line', 'data-testid': 'command-line' }, task.command_line),
+        h(
+          'pre',
+          { class: 'command-line', 'data-testid': 'command-line' },
+          // an exec-form task's argv, quoted as it would be typed; a bare line as it was pushed
+          task.command.args === null ? task.command_line : shellQuote([task.command.name, ...args]),
+        ),
         h(
           'div',
           { class: 'scroll' },

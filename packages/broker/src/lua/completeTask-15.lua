@@ -5,12 +5,13 @@
   Input:  KEYS[1] tasks  KEYS[2] running  KEYS[3] leases  KEYS[4] retries  KEYS[5] results
           KEYS[6] done  KEYS[7] failed  KEYS[8] delayed  KEYS[9] distinct  KEYS[10] stats
           KEYS[11] crashes  KEYS[12] durations  KEYS[13] callbacks  KEYS[14] the task's log stream
+          KEYS[15] throughput (per-minute counts)
           ARGV[1] id  ARGV[2] lease token  ARGV[3] 1 success / 0 failure  ARGV[4] result JSON
           ARGV[5] now ms  ARGV[6] 1 retry allowed / 0 not (killed)  ARGV[7] max retries
           ARGV[8] backoff base ms  ARGV[9] fingerprint  ARGV[10] retention count  ARGV[11] retention age ms
           ARGV[12] duration histogram field (le:<s>)  ARGV[13] duration ms  ARGV[14] outcome
           ARGV[15] exit code ('' when none)  ARGV[16] 1 callback armed / 0  ARGV[17] log stream max entries
-          ARGV[18] log stream TTL ms
+          ARGV[18] log stream TTL ms  ARGV[19] minutes of throughput history kept
   A retry counts one more re-run (see includes/retriesOf); the final failure counts none.
   Output: 1 succeeded, 2 retry scheduled, 3 failed; -6 lease lost (result not recorded)
 ]]
@@ -27,6 +28,19 @@ redis.call('HINCRBY', KEYS[10], 'processed', 1)
 redis.call('HINCRBY', KEYS[12], ARGV[12], 1)
 redis.call('HINCRBY', KEYS[12], 'sum_ms', ARGV[13])
 redis.call('HINCRBY', KEYS[12], 'count', 1)
+-- the per-minute history the dashboard draws (GET /throughput): fields of the last minutes only,
+-- trimmed when there are more than the window holds; the key expires once the channel is idle
+local minute, window = math.floor(now / 60000), tonumber(ARGV[19])
+local function countMinute(counter)
+  redis.call('HINCRBY', KEYS[15], minute .. ':' .. counter, 1)
+end
+countMinute('processed')
+if redis.call('HLEN', KEYS[15]) > 2 * window + 2 then
+  for _, field in ipairs(redis.call('HKEYS', KEYS[15])) do
+    if tonumber(string.match(field, '^%d+')) <= minute - window then redis.call('HDEL', KEYS[15], field) end
+  end
+end
+redis.call('PEXPIRE', KEYS[15], (window + 1) * 60000)
 if redis.call('EXISTS', KEYS[14]) == 1 then
   redis.call('XADD', KEYS[14], 'MAXLEN', '~', ARGV[17], '*', 's', 'done', 'd', '', 'o', ARGV[14], 'x', ARGV[15])
   redis.call('PEXPIRE', KEYS[14], ARGV[18])
@@ -51,6 +65,7 @@ if ARGV[6] == '1' and round < tonumber(ARGV[7]) then
   return 2
 end
 redis.call('HINCRBY', KEYS[10], 'failed', 1)
+countMinute('failed')
 redis.call('ZADD', KEYS[7], now, id)
 releaseDistinct(KEYS[9], ARGV[9])
 trimFinished(KEYS[7], KEYS[1], KEYS[5], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
