@@ -1,4 +1,4 @@
-import { CoyotesError } from '@coyotes/protocol';
+import { CoyotesError, isErrorCode } from '@coyotes/protocol';
 import type { ApiOperation, ApiToMaster, MasterToApi } from '@coyotes/protocol';
 
 const TIMEOUT_MS = 10_000;
@@ -29,6 +29,7 @@ export class MasterClient {
     this.pending.delete(message.id);
     clearTimeout(waiting.timer);
     if (message.ok) waiting.resolve(message.data);
-    else waiting.reject(new CoyotesError(message.code as never, message.message));
+    else if (isErrorCode(message.code)) waiting.reject(new CoyotesError(message.code, message.message));
+    else waiting.reject(new Error(message.message));
   }
 }

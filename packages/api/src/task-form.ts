@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
-import { MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
+import { CoyotesError, MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
 import type { TaskInput, TaskScript } from '@coyotes/protocol';
 import { envMap, fields, invalidField, onlyFields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
 
@@ -39,7 +39,7 @@ function scriptField(ctx: Context): TaskScript | undefined {
   const upload = files?.script;
   if (upload !== undefined) {
     if (Array.isArray(upload)) invalidField('script must be a single file');
-    if (upload.size > SCRIPT_MAX_BYTES) ctx.throw(413, `script larger than ${SCRIPT_MAX_BYTES} bytes`);
+    if (upload.size > SCRIPT_MAX_BYTES) throw new CoyotesError('COY_ERR_REQUEST_TOO_LARGE', `script larger than ${SCRIPT_MAX_BYTES} bytes`);
     const bytes = readFileSync(upload.filepath);
     if (bytes.length === 0) invalidField('script is empty');
     return { name: upload.originalFilename || 'script', base64: bytes.toString('base64') };
@@ -47,7 +47,8 @@ function scriptField(ctx: Context): TaskScript | undefined {
   const text = fields(ctx).script;
   if (text === undefined || text === null || text === '') return undefined;
   if (typeof text !== 'string') invalidField('script must be a file or a string');
-  if (Buffer.byteLength(text) > SCRIPT_MAX_BYTES) ctx.throw(413, `script larger than ${SCRIPT_MAX_BYTES} bytes`);
+  if (Buffer.byteLength(text) > SCRIPT_MAX_BYTES)
+    throw new CoyotesError('COY_ERR_REQUEST_TOO_LARGE', `script larger than ${SCRIPT_MAX_BYTES} bytes`);
   return { name: 'script', base64: Buffer.from(text).toString('base64') };
 }
 

@@ -1,5 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
+import { redisUnavailable } from '@coyotes/broker';
+import { isCoyotesError } from '@coyotes/protocol';
 import type { ApiOperation, ApiToMaster, ChildIdentity, MasterToApi } from '@coyotes/protocol';
 import { PIDFILE_ENV } from './predecessors.js';
 import { SupervisedChild } from './supervised-child.js';
@@ -38,14 +40,11 @@ export class ApiProcess {
         const { id, type: _type, ...operation } = message;
         handle(operation as ApiOperation).then(
           (data) => this.child.send({ type: 'reply', id, ok: true, data: data ?? null }),
-          (error: { code?: string; message?: string }) =>
-            this.child.send({
-              type: 'reply',
-              id,
-              ok: false,
-              code: error.code ?? 'COY_ERR_INTERNAL',
-              message: error.message ?? String(error),
-            }),
+          (thrown: unknown) => {
+            const error = redisUnavailable(thrown) ?? thrown;
+            const code = isCoyotesError(error) ? error.code : null;
+            this.child.send({ type: 'reply', id, ok: false, code, message: error instanceof Error ? error.message : String(error) });
+          },
         );
       },
       onCrash: (code) => onExit(code),

@@ -1,4 +1,5 @@
 import type { ChannelConfig } from './channel.js';
+import type { ErrorCode } from './errors.js';
 import type { ServerOptions } from './options.js';
 import type { TaskOutcome } from './task.js';
 
@@ -41,7 +42,8 @@ export type ApiOperation =
 export type MasterToApi =
   | { type: 'start'; identity: ChildIdentity }
   | { type: 'reply'; id: number; ok: true; data: unknown }
-  | { type: 'reply'; id: number; ok: false; code: string; message: string }
+  /** `code` null: not a Coyotes error (a bug), answered as a 500 without its message. */
+  | { type: 'reply'; id: number; ok: false; code: ErrorCode | null; message: string }
   | { type: 'drain' };
 
 /** api → master; `hello` first, once it listens for messages (master holds them until then) */

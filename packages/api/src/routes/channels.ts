@@ -5,7 +5,7 @@ import type { ChannelConfig, ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
-import { commandPatterns, fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
+import { commandPatterns, fields, invalidField, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
 import { seedListed } from '../present.js';
 
 /** What master's `stats` operation answers about this host's channel processes. */
@@ -69,7 +69,7 @@ function channelPatch(ctx: Context): Partial<ChannelConfig> {
   const patch: Partial<ChannelConfig> = {};
   const workers = optionalInteger(body, 'worker', 1);
   if (workers !== undefined) {
-    if (workers > 1024) ctx.throw(400, 'worker must be at most 1024');
+    if (workers > 1024) invalidField('worker must be at most 1024');
     patch.workers = workers;
   }
   // cluster-wide cap of running tasks; 0 lifts it
