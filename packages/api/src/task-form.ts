@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
-import { CoyotesError, MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId } from '@coyotes/protocol';
-import type { TaskInput, TaskScript } from '@coyotes/protocol';
+import type { AdmissionInput } from '@coyotes/broker';
+import { CoyotesError, MAX_DELAY_S, MAX_TIMEOUT_S } from '@coyotes/protocol';
+import type { TaskScript } from '@coyotes/protocol';
 import { envMap, fields, invalidField, onlyFields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
-
-/** What `POST /channels/:name/tasks` takes beyond the seed's task, command, args, delay and id. */
-export type TaskExtras = { cwd?: string; env?: Record<string, string>; maxRetries?: number; callback?: string; script?: TaskScript };
 
 /** An uploaded script is stored with its task in Redis: kept small. */
 export const SCRIPT_MAX_BYTES = 256 * 1024;
@@ -67,7 +65,7 @@ function callbackField(value: string | undefined): string | undefined {
 }
 
 /** Reads and validates the full task form of `POST /channels/:name/tasks`. */
-export function taskForm(ctx: Context): TaskInput & TaskExtras {
+export function taskForm(ctx: Context): AdmissionInput {
   const body = fields(ctx);
   onlyFields(body, TASK_FIELDS);
   const commandName = optionalString(body, 'command');
@@ -75,7 +73,6 @@ export function taskForm(ctx: Context): TaskInput & TaskExtras {
   const task =
     commandName === undefined ? requiredString(body, 'task') : (optionalString(body, 'task') ?? [commandName, ...args].join(' '));
   const id = optionalString(body, 'id');
-  if (id !== undefined && !isValidTaskId(id)) invalidField(TASK_ID_RULE);
   const delay = optionalInteger(body, 'delay');
   const timeout = optionalInteger(body, 'timeout');
   if (timeout !== undefined && timeout > MAX_TIMEOUT_S) invalidField(`timeout must be at most ${MAX_TIMEOUT_S} seconds`);

@@ -1,4 +1,3 @@
-import { TASK_ID_RULE, isValidTaskId } from './task.js';
 import { MAX_DELAY_S, MAX_TIMEOUT_S } from './door.js';
 import type { TaskCommand, TaskScript, TaskSource, TaskSpec } from './task.js';
 
@@ -56,7 +55,6 @@ export function parseIngressEntry(raw: string): IngressParse {
     return { ok: false, reason: 'id must be a string' };
   }
   const id = doc.id === undefined ? undefined : String(doc.id);
-  if (id !== undefined && !isValidTaskId(id)) return { ok: false, reason: TASK_ID_RULE };
 
   if (isObject(doc.task)) return parseTaskJob(doc, doc.task, id);
   const unknown = unknownField(doc, ENTRY_FIELDS, '');
