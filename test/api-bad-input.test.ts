@@ -21,13 +21,15 @@ describe('bad input: a 4xx envelope naming the field, never a 5xx, never a crash
   let coyotes: RunningCoyotes;
   let base: string;
 
-  /** Expects a client error whose envelope message matches. */
+  /** Expects a client error whose envelope message matches (and, when given, its `X-Coyotes-Error` code). */
   const refused = async (
-    response: Promise<{ status: number; json: { status_code: number; message: string; data: unknown } }>,
+    response: Promise<{ status: number; json: { status_code: number; message: string; data: unknown }; code: string | null }>,
     status: number,
     message: RegExp,
+    code?: string,
   ) => {
-    const { status: got, json } = await response;
+    const { status: got, json, code: gotCode } = await response;
+    if (code !== undefined) assert.equal(gotCode, code, json.message);
     assert.equal(got, status, `${json.message}`);
     assert.deepEqual(Object.keys(json), ['status_code', 'message', 'data']);
     assert.equal(json.status_code, status);
@@ -62,8 +64,8 @@ describe('bad input: a 4xx envelope naming the field, never a 5xx, never a crash
     await refused(api(base, 'GET', '/channels/fuzz/failed-tasks/nope'), 404, /nope/);
     await refused(api(base, 'POST', '/channels/fuzz/failed-tasks/nope'), 404, /nope/);
     await refused(api(base, 'DELETE', '/channels/fuzz/tasks/nope'), 404, /nope/);
-    await refused(api(base, 'GET', '/no/such/route'), 404, /no route for GET \/no\/such\/route/);
-    await refused(api(base, 'PUT', '/channels'), 405, /PUT is not allowed/);
+    await refused(api(base, 'GET', '/no/such/route'), 404, /no route for GET \/no\/such\/route/, 'COY_ERR_ROUTE_NOT_FOUND');
+    await refused(api(base, 'PUT', '/channels'), 405, /PUT is not allowed/, 'COY_ERR_ROUTE_METHOD_NOT_ALLOWED');
   });
 
   test('missing or malformed fields are named: task, command, name, worker, delay, timeout, max_retries, id, env, callback, script, limit', async () => {
@@ -126,7 +128,12 @@ describe('bad input: a 4xx envelope naming the field, never a 5xx, never a crash
   });
 
   test('bad JSON is 400; bodies over -http-body-limit are 413 in every encoding', async () => {
-    await refused(api(base, 'POST', '/push', '{"task": "date",', { 'content-type': 'application/json' }), 400, /malformed body/);
+    await refused(
+      api(base, 'POST', '/push', '{"task": "date",', { 'content-type': 'application/json' }),
+      400,
+      /malformed body/,
+      'COY_ERR_REQUEST_INVALID',
+    );
     await refused(api(base, 'POST', '/push', '\u0000\u0001garbage', { 'content-type': 'application/json' }), 400, /malformed body/);
     const big = 'x'.repeat(BODY_LIMIT * 2);
     for (const encoding of ENCODINGS) {
@@ -134,12 +141,13 @@ describe('bad input: a 4xx envelope naming the field, never a 5xx, never a crash
         send(base, 'POST', '/channels/fuzz/tasks', { task: big }, encoding),
         413,
         new RegExp(`larger than ${BODY_LIMIT} bytes`),
+        'COY_ERR_REQUEST_TOO_LARGE',
       );
     }
     const upload = new FormData();
     upload.append('command', 'sh');
     upload.append('script', new Blob([big]), 'big.sh');
-    await refused(api(base, 'POST', '/channels/fuzz/tasks', upload), 413, /larger than/);
+    await refused(api(base, 'POST', '/channels/fuzz/tasks', upload), 413, /larger than/, 'COY_ERR_REQUEST_TOO_LARGE');
     // a body just under the limit is fine (one long argument: a program name that long could never run)
     const fits = await api(base, 'POST', '/channels/fuzz/tasks', { task: `echo ${'y'.repeat(BODY_LIMIT - 400)}` });
     assert.equal(fits.status, 200);
@@ -364,6 +372,7 @@ describe('--http-token and the bind guard', () => {
           assert.equal(response.status, 401, `${method} ${route} with ${authorization}`);
           assert.equal(response.headers.get('www-authenticate'), 'Bearer');
           assert.equal(JSON.parse(text).status_code, 401);
+          assert.equal(response.headers.get('x-coyotes-error'), 'COY_ERR_REQUEST_UNAUTHORIZED');
           checked += 1;
         }
       }

@@ -133,7 +133,9 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     assert.deepEqual(killed.json.data, { task_id: id, status: 'killing' });
     const task = await finished(id);
     assert.equal(task.result.outcome, 'killed');
-    assert.equal((await api(base, 'POST', `/tasks/${id}/kill`)).status, 409);
+    const again = await api(base, 'POST', `/tasks/${id}/kill`);
+    assert.equal(again.status, 409);
+    assert.equal(again.code, 'COY_ERR_TASK_NOT_RUNNING');
     assert.equal((await api(base, 'POST', '/tasks/nope/kill')).status, 404);
   });
 
@@ -181,6 +183,7 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     ] as const) {
       const refused = await api(base, 'POST', route, fields);
       assert.equal(refused.status, 403);
+      assert.equal(refused.code, 'COY_ERR_TASK_NOT_ALLOWED');
       assert.match(refused.json.message, /allowed_commands/);
     }
     const pushed = await api(base, 'POST', '/push', { task: 'sh -c id', channel: 'safe' });

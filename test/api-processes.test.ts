@@ -70,6 +70,8 @@ describe('-http-processes 2: api processes share the HTTP port', () => {
 
   test('each api process serves on its own: with either one stopped, every new connection is answered', async () => {
     const pids = (await apis()).map((one) => one.pid!);
+    // the loop below must stop each of the two, not pass by running zero times
+    assert.equal(pids.length, 2, 'two api processes reported');
     for (const stopped of pids) {
       process.kill(stopped, 'SIGSTOP');
       try {

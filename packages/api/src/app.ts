@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import Koa from 'koa';
 import type { Middleware } from 'koa';
 import Router from '@koa/router';
+import { CoyotesError } from '@coyotes/protocol';
 import type { ApiDeps } from './deps.js';
 import { dashboard } from './dashboard.js';
 import { errorEnvelope } from './envelope.js';
@@ -28,7 +29,7 @@ function bearerAuth(token: string | undefined): Middleware {
     const given = Buffer.from(/^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       ctx.set('WWW-Authenticate', 'Bearer');
-      ctx.throw(401, 'a valid bearer token is required (Authorization: Bearer <token>)');
+      throw new CoyotesError('COY_ERR_REQUEST_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer <token>)');
     }
     return next();
   };
@@ -85,9 +86,11 @@ export function createApp(deps: ApiDeps): Koa {
         textLimit: limit,
         parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PUT, HttpMethodEnum.PATCH, HttpMethodEnum.DELETE],
         formidable: { maxFileSize: limit, maxFieldsSize: limit, maxFields: 1000, multiples: true },
-        onError: (error, ctx) => {
-          const status = /maxFileSize|maxFieldsSize|too large|exceeded/i.test(error.message) ? 413 : 400;
-          ctx.throw(status, status === 413 ? `request body larger than ${limit} bytes` : `malformed body: ${error.message}`);
+        onError: (error) => {
+          if (/maxFileSize|maxFieldsSize|too large|exceeded/i.test(error.message)) {
+            throw new CoyotesError('COY_ERR_REQUEST_TOO_LARGE', `request body larger than ${limit} bytes`);
+          }
+          throw new CoyotesError('COY_ERR_REQUEST_INVALID', `malformed body: ${error.message}`);
         },
       }),
     ));

@@ -5,8 +5,8 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { Broker, ChannelCache } from '@coyotes/broker';
-import { execLimits, parseHostPort } from '@coyotes/protocol';
-import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
+import { execLimits, parseHostPort, parseMasterToApi } from '@coyotes/protocol';
+import type { ApiToMaster } from '@coyotes/protocol';
 import { createApp } from './app.js';
 import { CallbackDeliverer } from './callback-deliverer.js';
 import { MasterClient } from './master-client.js';
@@ -44,8 +44,9 @@ async function exit(): Promise<void> {
   process.exit(0);
 }
 
-process.on('message', (message: MasterToApi) => {
-  switch (message.type) {
+process.on('message', (raw: unknown) => {
+  const message = parseMasterToApi(raw);
+  switch (message?.type) {
     case 'start': {
       const { options } = message.identity;
       broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });

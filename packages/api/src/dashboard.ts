@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Middleware } from 'koa';
+import { CoyotesError } from '@coyotes/protocol';
 
 /** Where `pnpm build` puts the dashboard (packages/dashboard/dist), seen from packages/api/dist. */
 const DEFAULT_DIR = path.resolve(import.meta.dirname, '../../dashboard/dist');
@@ -56,7 +57,7 @@ export function dashboard(dir = DEFAULT_DIR): Middleware {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     const asset = assets.get(ctx.path === '/' ? '/dashboard/index.html' : ctx.path);
     if (!asset) {
-      if (ctx.path === '/') ctx.throw(404, 'the dashboard is not built: run pnpm build');
+      if (ctx.path === '/') throw new CoyotesError('COY_ERR_ROUTE_NOT_FOUND', 'the dashboard is not built: run pnpm build');
       return next();
     }
     ctx.set(SECURITY_HEADERS);

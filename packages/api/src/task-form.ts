@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'koa';
-import { MAX_DELAY_S, MAX_TIMEOUT_S, TASK_ID_RULE, isValidTaskId, shellQuoted } from '@coyotes/protocol';
-import type { TaskInput, TaskScript } from '@coyotes/protocol';
+import type { AdmissionInput } from '@coyotes/broker';
+import { CoyotesError, MAX_DELAY_S, MAX_TIMEOUT_S, shellQuoted } from '@coyotes/protocol';
+import type { TaskScript } from '@coyotes/protocol';
 import { envMap, fields, invalidField, onlyFields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
-
-/** What `POST /channels/:name/tasks` takes beyond the seed's task, command, args, delay and id. */
-export type TaskExtras = { cwd?: string; env?: Record<string, string>; maxRetries?: number; callback?: string; script?: TaskScript };
 
 /** An uploaded script is stored with its task in Redis: kept small. */
 export const SCRIPT_MAX_BYTES = 256 * 1024;
@@ -39,7 +37,7 @@ function scriptField(ctx: Context): TaskScript | undefined {
   const upload = files?.script;
   if (upload !== undefined) {
     if (Array.isArray(upload)) invalidField('script must be a single file');
-    if (upload.size > SCRIPT_MAX_BYTES) ctx.throw(413, `script larger than ${SCRIPT_MAX_BYTES} bytes`);
+    if (upload.size > SCRIPT_MAX_BYTES) throw new CoyotesError('COY_ERR_REQUEST_TOO_LARGE', `script larger than ${SCRIPT_MAX_BYTES} bytes`);
     const bytes = readFileSync(upload.filepath);
     if (bytes.length === 0) invalidField('script is empty');
     return { name: upload.originalFilename || 'script', base64: bytes.toString('base64') };
@@ -47,7 +45,8 @@ function scriptField(ctx: Context): TaskScript | undefined {
   const text = fields(ctx).script;
   if (text === undefined || text === null || text === '') return undefined;
   if (typeof text !== 'string') invalidField('script must be a file or a string');
-  if (Buffer.byteLength(text) > SCRIPT_MAX_BYTES) ctx.throw(413, `script larger than ${SCRIPT_MAX_BYTES} bytes`);
+  if (Buffer.byteLength(text) > SCRIPT_MAX_BYTES)
+    throw new CoyotesError('COY_ERR_REQUEST_TOO_LARGE', `script larger than ${SCRIPT_MAX_BYTES} bytes`);
   return { name: 'script', base64: Buffer.from(text).toString('base64') };
 }
 
@@ -66,7 +65,7 @@ function callbackField(value: string | undefined): string | undefined {
 }
 
 /** Reads and validates the full task form of `POST /channels/:name/tasks`. */
-export function taskForm(ctx: Context): TaskInput & TaskExtras {
+export function taskForm(ctx: Context): AdmissionInput {
   const body = fields(ctx);
   onlyFields(body, TASK_FIELDS);
   const commandName = optionalString(body, 'command');
@@ -74,7 +73,6 @@ export function taskForm(ctx: Context): TaskInput & TaskExtras {
   const task =
     commandName === undefined ? requiredString(body, 'task') : (optionalString(body, 'task') ?? shellQuoted([commandName, ...args]));
   const id = optionalString(body, 'id');
-  if (id !== undefined && !isValidTaskId(id)) invalidField(TASK_ID_RULE);
   const delay = optionalInteger(body, 'delay');
   const timeout = optionalInteger(body, 'timeout');
   if (timeout !== undefined && timeout > MAX_TIMEOUT_S) invalidField(`timeout must be at most ${MAX_TIMEOUT_S} seconds`);

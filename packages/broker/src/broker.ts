@@ -1,5 +1,7 @@
 import { customAlphabet } from 'nanoid';
 import type { ServerOptions } from '@coyotes/protocol';
+import { Admission } from './admission.js';
+import { BlockingReads } from './blocking.js';
 import { CallbackOutbox } from './callbacks.js';
 import { ChannelRegistry, EventSubscriber } from './channels.js';
 import { connectRedis, duplicateForBlocking } from './connection.js';
@@ -28,10 +30,12 @@ export class Broker {
   readonly logs: TaskLogs;
   readonly callbacks: CallbackOutbox;
   readonly taskJob: TaskJobLists;
+  /** The one door for work: every way a task enters goes through it. */
+  readonly admission: Admission;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
-    readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedRedis,
     options: ServerOptions,
   ) {
     this.keys = new Keys(options.keyPrefix, options.prepareQueueKey);
@@ -44,6 +48,7 @@ export class Broker {
     this.logs = new TaskLogs(redis, this.keys, { taskBytes: options.logStreamTaskBytes, channelBytes: options.logStreamChannelBytes });
     this.callbacks = new CallbackOutbox(redis, this.keys);
     this.taskJob = new TaskJobLists(redis, this.keys);
+    this.admission = new Admission(this.tasks, this.callbacks, this.channels, options.commandRoot, newTaskId);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {
@@ -55,16 +60,24 @@ export class Broker {
     await this.redis.ping();
   }
 
-  /** A connection of its own for blocking reads, closed with the broker. */
-  blockingConnection(): ScriptedRedis {
-    const connection = duplicateForBlocking(this.redis);
-    this.extra.push(connection);
-    return connection;
+  /** Whether Redis answers within `timeoutMs` (the health check's probe). */
+  async ping(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([this.redis.ping().then(() => true), late]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Blocks until a wake-up marker for the channel arrives or the timeout passes. */
-  async waitForWork(blocking: ScriptedRedis, channel: string, timeoutS: number): Promise<boolean> {
-    return (await blocking.brpop(this.keys.channel(channel).marker, timeoutS)) !== null;
+  /** Blocking reads on a connection of their own, closed by their holder or with the broker. */
+  blockingReads(): BlockingReads {
+    const connection = duplicateForBlocking(this.redis);
+    this.extra.push(connection);
+    return new BlockingReads(connection, this.keys);
   }
 
   async subscribe(): Promise<EventSubscriber> {

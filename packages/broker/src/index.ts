@@ -1,4 +1,6 @@
 export { Broker, newTaskId } from './broker.js';
+export type { Admission, AdmissionInput, Admitted } from './admission.js';
+export type { BlockingReads } from './blocking.js';
 export type { BrokerEvent } from './channels.js';
 export { ChannelCache } from './channel-cache.js';
 export { ChannelRegistry, EventSubscriber } from './channels.js';
@@ -9,7 +11,6 @@ export type { ChannelKeys } from './keys.js';
 export { Keys } from './keys.js';
 export type { DeadLetter, ListedDeadLetter } from './prepare.js';
 export type { ChannelCounts, Page, TaskView } from './queries.js';
-export type { ScriptedRedis } from './scripts.js';
 export type { BrokerOptions, ClaimedTask, CompletionOutcome, EnqueueOutcome, RequeuedTask } from './tasks.js';
 export { fingerprint } from './tasks.js';
 export type { LogStreamName, TaskLogRecord } from './task-logs.js';

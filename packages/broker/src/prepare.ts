@@ -18,11 +18,6 @@ export class PrepareQueue {
     return this.redis.claimPrepared(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), max);
   }
 
-  /** Blocks (on a blocking connection) until one entry arrives, taking it in flight. */
-  async waitForEntry(blocking: ScriptedRedis, nodeId: string, timeoutS: number): Promise<string | null> {
-    return blocking.blmove(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), 'RIGHT', 'LEFT', timeoutS);
-  }
-
   /** Forgets the in-flight entries once every one is enqueued or dead-lettered. */
   async release(nodeId: string): Promise<void> {
     await this.redis.del(this.keys.prepareInFlight(nodeId));

@@ -32,11 +32,6 @@ export class TaskJobLists {
     return this.redis.claimTaskJobEntries(list, this.keys.taskJobInFlight(list, nodeId), max);
   }
 
-  /** Blocks (on a blocking connection) until one entry arrives, taking it in flight. */
-  async waitForEntry(blocking: ScriptedRedis, list: string, nodeId: string, timeoutS: number): Promise<string | null> {
-    return blocking.blmove(list, this.keys.taskJobInFlight(list, nodeId), 'LEFT', 'RIGHT', timeoutS);
-  }
-
   /** Forgets this node's in-flight entries of `list` once every one is handled. */
   async release(list: string, nodeId: string): Promise<void> {
     await this.redis.del(this.keys.taskJobInFlight(list, nodeId));

@@ -53,6 +53,26 @@ export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   return createHash('sha1').update(commandLine(spec)).digest('hex');
 }
 
+/** The named options of completeTask-14.lua, packed in one JSON argument (its header documents each). */
+interface CompletionOptions {
+  success: boolean;
+  nowMs: number;
+  retryAllowed: boolean;
+  maxRetries: number;
+  backoffMs: number;
+  fingerprint: string;
+  retentionCount: number;
+  retentionAgeMs: number;
+  durationField: string;
+  durationMs: number;
+  outcome: TaskResult['outcome'];
+  exitCode: number | '';
+  callback: boolean;
+  logMaxEntries: number;
+  logTtlMs: number;
+  throughputMinutes: number;
+}
+
 /** Task state transitions of one channel or another: each is one Lua script, O(1) in queue depth. */
 export class TaskStore {
   constructor(
@@ -253,23 +273,25 @@ export class TaskStore {
       k.throughput,
       task.spec.id,
       task.token,
-      policy.success ? 1 : 0,
       JSON.stringify(result),
-      Date.now(),
-      policy.retryAllowed ? 1 : 0,
-      policy.maxRetries,
-      this.options.retryBackoffMs,
-      task.spec.fingerprint ?? '',
-      this.options.resultRetentionCount,
-      this.options.resultRetentionAgeMs,
-      durationBucket(result.durationMs),
-      result.durationMs,
-      result.outcome,
-      result.exitCode ?? '',
-      task.spec.callback ? 1 : 0,
-      LOG_MAX_ENTRIES,
-      LOG_TTL_MS,
-      THROUGHPUT_MINUTES,
+      JSON.stringify({
+        success: policy.success,
+        nowMs: Date.now(),
+        retryAllowed: policy.retryAllowed,
+        maxRetries: policy.maxRetries,
+        backoffMs: this.options.retryBackoffMs,
+        fingerprint: task.spec.fingerprint ?? '',
+        retentionCount: this.options.resultRetentionCount,
+        retentionAgeMs: this.options.resultRetentionAgeMs,
+        durationField: durationBucket(result.durationMs),
+        durationMs: result.durationMs,
+        outcome: result.outcome,
+        exitCode: result.exitCode ?? '',
+        callback: Boolean(task.spec.callback),
+        logMaxEntries: LOG_MAX_ENTRIES,
+        logTtlMs: LOG_TTL_MS,
+        throughputMinutes: THROUGHPUT_MINUTES,
+      } satisfies CompletionOptions),
     );
     if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
     const outcome = COMPLETION[code];

@@ -65,7 +65,7 @@ describe('cancelled tasks', () => {
     const fresh = spec('many', 'fresh');
     await b.tasks.enqueue(fresh, { distinct: false });
     assert.equal((await b.queries.counts('many')).queued, 1, 'cancelled entries are not counted');
-    await b.redis.del(k.marker);
+    await h.redis.del(k.marker);
     let claims = 0;
     let claimed: Awaited<ReturnType<typeof b.tasks.claim>> = [];
     while (claimed.length === 0 && claims < 100) {
@@ -73,12 +73,12 @@ describe('cancelled tasks', () => {
       claims += 1;
       if (claimed.length === 0) {
         // the runner blocks on the marker list when a claim gives nothing: it must find a token
-        assert.equal(await b.redis.rpop(k.marker), '1', `claim ${claims} gave nothing and left no wake-up`);
+        assert.equal(await h.redis.rpop(k.marker), '1', `claim ${claims} gave nothing and left no wake-up`);
       }
     }
     assert.equal(claimed[0]?.spec.id, fresh.id);
     assert.ok(claims <= 21, `${claims} claims to reach the fresh task`);
-    assert.equal(await b.redis.get(k.staleCount), '0');
-    assert.equal(await b.redis.hlen(k.stale), 0);
+    assert.equal(await h.redis.get(k.staleCount), '0');
+    assert.equal(await h.redis.hlen(k.stale), 0);
   });
 });

@@ -3,6 +3,8 @@ import { Cluster } from 'ioredis';
 import { resolveServerOptions } from '@coyotes/protocol';
 import type { RedisOptions, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { Broker, newTaskId } from '../src/index.js';
+import { connectRedis } from '../src/connection.js';
+import type { ScriptedRedis } from '../src/scripts.js';
 import { startCluster } from '../../../test/helpers/cluster.js';
 import { startRedis } from '../../../test/helpers/redis.js';
 
@@ -12,9 +14,18 @@ import { startRedis } from '../../../test/helpers/redis.js';
  */
 export const TOPOLOGY = process.env.COYOTES_TEST_TOPOLOGY === 'cluster' ? 'cluster' : 'single';
 
-/** A real Redis (one server, or a cluster) for the test file and a broker factory with its own key prefix per test. */
-export function brokerHarness(): { topology: typeof TOPOLOGY; broker: (options?: Partial<ServerOptions>) => Broker } {
+/**
+ * A real Redis (one server, or a cluster) for the test file, a broker factory with its own key
+ * prefix per test, and a connection of the test's own to look at (and tamper with) what the
+ * broker wrote: the broker hands out none.
+ */
+export function brokerHarness(): {
+  topology: typeof TOPOLOGY;
+  broker: (options?: Partial<ServerOptions>) => Broker;
+  readonly redis: ScriptedRedis;
+} {
   let redis: RedisOptions;
+  let inspect: ScriptedRedis | undefined;
   let stop: () => Promise<void>;
   const brokers: Broker[] = [];
   let n = 0;
@@ -32,10 +43,15 @@ export function brokerHarness(): { topology: typeof TOPOLOGY; broker: (options?:
   });
   after(async () => {
     for (const broker of brokers) await broker.close();
+    inspect?.disconnect();
     await stop();
   });
   return {
     topology: TOPOLOGY,
+    get redis() {
+      inspect ??= connectRedis(redis, { name: 'test' });
+      return inspect;
+    },
     broker: (options = {}) => {
       n += 1;
       const broker = Broker.connect(
@@ -57,13 +73,13 @@ export function brokerHarness(): { topology: typeof TOPOLOGY; broker: (options?:
  * The Redis server holding `key` (in a cluster, the slot's primary), to count the commands it
  * processes: found once, so the lookup itself is not counted.
  */
-export async function serverHolding(broker: Broker, key: string): Promise<{ commandsProcessed(): Promise<number> }> {
-  let server: { info(section: string): Promise<string> } = broker.redis;
-  if (broker.redis instanceof Cluster) {
-    const slot = Number(await broker.redis.call('CLUSTER', 'KEYSLOT', key));
-    const ranges = (await broker.redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+export async function serverHolding(redis: ScriptedRedis, key: string): Promise<{ commandsProcessed(): Promise<number> }> {
+  let server: { info(section: string): Promise<string> } = redis;
+  if (redis instanceof Cluster) {
+    const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
+    const ranges = (await redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
     const [, , [host, port]] = ranges.find(([from, to]) => slot >= from && slot <= to)!;
-    server = broker.redis.nodes('master').find((node) => node.options.port === port && node.options.host === host)!;
+    server = redis.nodes('master').find((node) => node.options.port === port && node.options.host === host)!;
   }
   return { commandsProcessed: async () => Number(/total_commands_processed:(\d+)/.exec(await server.info('stats'))![1]) };
 }

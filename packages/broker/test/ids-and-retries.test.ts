@@ -40,12 +40,12 @@ describe('producer ids are unique across channels', () => {
       assert.match(error.message, /channel alpha/);
       return true;
     });
-    assert.equal(await b.redis.hexists(b.keys.channel('beta').tasks, 'order-7'), 0, 'nothing stored in beta');
+    assert.equal(await h.redis.hexists(b.keys.channel('beta').tasks, 'order-7'), 0, 'nothing stored in beta');
     const found = await b.queries.locate(['beta', 'alpha'], 'order-7');
     assert.equal(found?.spec.channel, 'alpha');
     // the same channel answers as before: the id is taken there
     await assert.rejects(b.tasks.enqueue({ ...task }, { distinct: false }, true), { code: 'COY_ERR_TASK_ID_EXISTS' });
-    assert.equal(await b.redis.get(b.keys.producerId('order-7')), 'alpha', 'the refused push left the index alone');
+    assert.equal(await h.redis.get(b.keys.producerId('order-7')), 'alpha', 'the refused push left the index alone');
   });
 
   test('an index entry whose task is gone is taken over; a push the channel refuses gives its claim back', async () => {
@@ -53,14 +53,14 @@ describe('producer ids are unique across channels', () => {
     const task = spec('alpha', 'echo a', { id: 'order-8' });
     await b.tasks.enqueue(task, { distinct: false }, true);
     // what retention does to an old record (or a push that died half-way): the task is gone
-    await b.redis.hdel(b.keys.channel('alpha').tasks, 'order-8');
+    await h.redis.hdel(b.keys.channel('alpha').tasks, 'order-8');
     assert.equal(await b.tasks.enqueue({ ...task, channel: 'beta' }, { distinct: false }, true), 'queued');
-    assert.equal(await b.redis.get(b.keys.producerId('order-8')), 'beta');
+    assert.equal(await h.redis.get(b.keys.producerId('order-8')), 'beta');
 
     // a distinct channel refuses the command line: the id is not kept for it
     await b.tasks.enqueue(spec('gamma', 'same line'), { distinct: true });
     assert.equal(await b.tasks.enqueue(spec('gamma', 'same line', { id: 'order-9' }), { distinct: true }, true), 'duplicate');
-    assert.equal(await b.redis.get(b.keys.producerId('order-9')), null);
+    assert.equal(await h.redis.get(b.keys.producerId('order-9')), null);
     assert.equal(await b.tasks.enqueue(spec('delta', 'other', { id: 'order-9' }), { distinct: false }, true), 'queued');
   });
 
@@ -70,6 +70,6 @@ describe('producer ids are unique across channels', () => {
     const two = spec('alpha', 'second', { id: 'order-10' });
     const outcomes = await b.tasks.enqueueMany('alpha', [one, two], { distinct: false }, new Set(['order-10']));
     assert.equal(outcomes.filter((outcome) => outcome === 'queued').length, 1);
-    assert.equal(await b.redis.get(b.keys.producerId('order-10')), 'alpha');
+    assert.equal(await h.redis.get(b.keys.producerId('order-10')), 'alpha');
   });
 });

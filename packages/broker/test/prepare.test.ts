@@ -10,19 +10,19 @@ const h = brokerHarness();
 
 test('ingress entries go in flight oldest first, and a dead node’s in-flight entries come back in order', async () => {
   const b = h.broker();
-  for (const n of [1, 2, 3, 4]) await b.redis.lpush(b.keys.prepareQueue, `e${n}`);
+  for (const n of [1, 2, 3, 4]) await h.redis.lpush(b.keys.prepareQueue, `e${n}`);
   assert.deepEqual(await b.prepare.claim('node-a', 3), ['e1', 'e2', 'e3']);
-  assert.equal(await b.redis.llen(b.keys.prepareInFlight('node-a')), 3);
+  assert.equal(await h.redis.llen(b.keys.prepareInFlight('node-a')), 3);
   // node-a dies here, before enqueuing: nothing is lost
   assert.equal(await b.prepare.recover('node-a'), 3);
   assert.deepEqual(await b.prepare.claim('node-b', 10), ['e1', 'e2', 'e3', 'e4']);
   await b.prepare.release('node-b');
-  assert.equal(await b.redis.exists(b.keys.prepareInFlight('node-b')), 0);
+  assert.equal(await h.redis.exists(b.keys.prepareInFlight('node-b')), 0);
 });
 
 test('the in-flight list shares the ingress list’s cluster slot', async () => {
   const b = h.broker({ prepareQueueKey: 'task:prepare:queue' });
-  const slot = async (key: string) => Number(await b.redis.call('CLUSTER', 'KEYSLOT', key).catch(() => -1));
+  const slot = async (key: string) => Number(await h.redis.call('CLUSTER', 'KEYSLOT', key).catch(() => -1));
   // CLUSTER KEYSLOT works on a non-cluster server too
   assert.equal(await slot(b.keys.prepareInFlight('n1')), await slot('task:prepare:queue'));
   const k = b.keys.channel('biz');

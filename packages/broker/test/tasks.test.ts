@@ -18,12 +18,12 @@ describe('queue, claim, complete', () => {
     assert.equal(rest.length, 0);
     assert.equal(claimed!.spec.id, task.id);
     assert.equal((await b.queries.get('c', task.id))?.state, 'running');
-    assert.equal(await b.redis.zcard(b.keys.channel('c').leases), 1);
+    assert.equal(await h.redis.zcard(b.keys.channel('c').leases), 1);
     assert.equal(await b.tasks.complete(claimed!, result(0), ok), 'succeeded');
     const view = await b.queries.get('c', task.id);
     assert.equal(view?.state, 'succeeded');
     assert.equal(view?.result?.stdoutTail, 'out');
-    assert.equal(await b.redis.zcard(b.keys.channel('c').leases), 0);
+    assert.equal(await h.redis.zcard(b.keys.channel('c').leases), 0);
     assert.deepEqual(await b.queries.counts('c'), { queued: 0, running: 0, delayed: 0, failed: 0, done: 1, cancelled: 0 });
   });
 
@@ -65,7 +65,7 @@ describe('queue, claim, complete', () => {
     assert.deepEqual(outcomes.slice(0, 1).concat(outcomes.slice(2)), ['queued', 'delayed', 'duplicate']);
     assert.equal((outcomes[1] as { code?: string }).code, 'COY_ERR_TASK_ID_EXISTS');
     assert.deepEqual(await b.queries.counts('c'), { queued: 1, running: 0, delayed: 1, failed: 0, done: 0, cancelled: 0 });
-    assert.equal(await b.redis.hget(b.keys.channel('c').stats, 'accepted'), '2');
+    assert.equal(await h.redis.hget(b.keys.channel('c').stats, 'accepted'), '2');
   });
 
   test('a producer-chosen id is accepted once', async () => {
@@ -80,7 +80,7 @@ describe('queue, claim, complete', () => {
     const task = spec('c', 'x');
     await b.tasks.enqueue(task, { distinct: false });
     const [stale] = await b.tasks.claim('c', 1, 'old', 1000);
-    await b.redis.zadd(b.keys.channel('c').leases, 0, task.id); // lapse it
+    await h.redis.zadd(b.keys.channel('c').leases, 0, task.id); // lapse it
     assert.deepEqual(await b.tasks.requeueExpired('c'), { requeued: 1, poisoned: 0 });
     const [fresh] = await b.tasks.claim('c', 1, 'new', 30_000);
     assert.deepEqual(await b.tasks.extendLeases('c', [stale!], 30_000), [task.id]);
@@ -104,7 +104,7 @@ describe('queue, claim, complete', () => {
         ['done', '', 'exited', 0],
       ],
     );
-    assert.equal(await b.redis.exists(b.keys.taskLog('c', silent.id)), 0);
+    assert.equal(await h.redis.exists(b.keys.taskLog('c', silent.id)), 0);
     const histogram = await b.logs.durations('c');
     assert.equal(histogram.count, 2);
     assert.equal(histogram.sumMs, 1400);
@@ -158,16 +158,16 @@ describe('failure, retry, failed list', () => {
     await b.tasks.enqueue(task, { distinct: false });
     const k = b.keys.channel('f');
     for (const backoff of [1000, 2000]) {
-      await b.redis.zremrangebyrank(k.delayed, 0, -1);
-      await b.redis.lpush(k.queued, task.id);
+      await h.redis.zremrangebyrank(k.delayed, 0, -1);
+      await h.redis.lpush(k.queued, task.id);
       const [claimed] = await b.tasks.claim('f', 1, 'n', 30_000);
       const before = Date.now();
       assert.equal(await b.tasks.complete(claimed!, result(1), fail(2)), 'retry-scheduled');
-      const due = Number(await b.redis.zscore(k.delayed, task.id));
+      const due = Number(await h.redis.zscore(k.delayed, task.id));
       assert.ok(due >= before + backoff && due <= Date.now() + backoff, `backoff ${backoff}`);
     }
-    await b.redis.zremrangebyrank(k.delayed, 0, -1);
-    await b.redis.lpush(k.queued, task.id);
+    await h.redis.zremrangebyrank(k.delayed, 0, -1);
+    await h.redis.lpush(k.queued, task.id);
     const [last] = await b.tasks.claim('f', 1, 'n', 30_000);
     assert.equal(await b.tasks.complete(last!, result(1), fail(2)), 'failed');
     const view = await b.queries.get('f', task.id);
@@ -208,18 +208,18 @@ describe('retry counts', () => {
     await b.tasks.enqueue(task, { distinct: false });
     const k = b.keys.channel('r');
     const runOnce = async (): Promise<string> => {
-      await b.redis.zremrangebyrank(k.delayed, 0, -1);
+      await h.redis.zremrangebyrank(k.delayed, 0, -1);
       const [claimed] = await b.tasks.claim('r', 1, 'n', 30_000);
       return b.tasks.complete(claimed!, result(1), fail(1));
     };
     assert.equal(await runOnce(), 'retry-scheduled');
-    await b.redis.lpush(k.queued, task.id);
+    await h.redis.lpush(k.queued, task.id);
     assert.equal(await runOnce(), 'failed');
     assert.equal((await b.queries.get('r', task.id))?.retries, 1);
     await b.tasks.retryFailed('r', task.id);
     assert.equal((await b.queries.get('r', task.id))?.retries, 2);
     assert.equal(await runOnce(), 'retry-scheduled', 'a fresh allowance of one automatic retry');
-    await b.redis.lpush(k.queued, task.id);
+    await h.redis.lpush(k.queued, task.id);
     assert.equal(await runOnce(), 'failed');
     assert.equal((await b.queries.get('r', task.id))?.retries, 3);
   });
@@ -228,7 +228,7 @@ describe('retry counts', () => {
     const b = h.broker();
     const task = spec('r', 'false');
     await b.tasks.enqueue(task, { distinct: false });
-    await b.redis.hset(b.keys.channel('r').retries, task.id, '2');
+    await h.redis.hset(b.keys.channel('r').retries, task.id, '2');
     assert.equal((await b.queries.get('r', task.id))?.retries, 2);
     const [claimed] = await b.tasks.claim('r', 1, 'n', 30_000);
     assert.equal(await b.tasks.complete(claimed!, result(1), fail(2)), 'failed');
@@ -241,7 +241,7 @@ describe('leases and crashes', () => {
     const [first, second] = [spec('v', 'a'), spec('v', 'b')];
     for (const t of [first, second]) await b.tasks.enqueue(t, { distinct: false });
     await b.tasks.claim('v', 2, 'n', 30_000);
-    await b.redis.zadd(b.keys.channel('v').leases, Date.now() - 1, first.id);
+    await h.redis.zadd(b.keys.channel('v').leases, Date.now() - 1, first.id);
     const view = await b.queries.get('v', first.id);
     assert.equal(view?.state, 'queued');
     assert.equal(view?.runningSince, null);
@@ -258,8 +258,8 @@ describe('leases and crashes', () => {
     const [before, after] = [spec('u', 'a'), spec('u', 'b')];
     await b.tasks.enqueue(before, { distinct: false });
     const k = b.keys.channel('u');
-    await b.redis.hset(k.tasks, 'broken', '{"name": "echo');
-    await b.redis.lpush(k.queued, 'broken');
+    await h.redis.hset(k.tasks, 'broken', '{"name": "echo');
+    await h.redis.lpush(k.queued, 'broken');
     await b.tasks.enqueue(after, { distinct: false });
     const claimed = await b.tasks.claim('u', 3, 'n', 30_000);
     assert.deepEqual(
@@ -279,7 +279,7 @@ describe('leases and crashes', () => {
     const [bystander, suspect] = [spec('q', 'sleep 60'), spec('q', 'bad')];
     for (const t of [bystander, suspect]) await b.tasks.enqueue(t, { distinct: false });
     let claimed = await b.tasks.claim('q', 2, 'n', 30_000);
-    await b.redis.zadd(b.keys.channel('q').leases, Date.now() - 1, bystander.id);
+    await h.redis.zadd(b.keys.channel('q').leases, Date.now() - 1, bystander.id);
     assert.deepEqual(await b.tasks.requeueExpired('q'), { requeued: 1, poisoned: 0 }, "a host death is no task's doing");
     const token = (id: string) => claimed.find((c) => c.spec.id === id)!.token;
     claimed = [...claimed, ...(await b.tasks.claim('q', 1, 'n', 30_000))];
@@ -290,7 +290,7 @@ describe('leases and crashes', () => {
     assert.deepEqual(outcome, { requeued: 1, poisoned: 1 });
     assert.equal((await b.queries.get('q', bystander.id))?.state, 'queued');
     assert.equal((await b.queries.get('q', suspect.id))?.result?.outcome, 'poison');
-    assert.equal(await b.redis.hget(b.keys.channel('q').crashes, bystander.id), null);
+    assert.equal(await h.redis.hget(b.keys.channel('q').crashes, bystander.id), null);
   });
 
   test('lapsed leases return tasks to the front of the queue without consuming retries', async () => {
@@ -300,7 +300,7 @@ describe('leases and crashes', () => {
     const [claimed] = await b.tasks.claim('l', 1, 'n', 1000);
     await b.tasks.enqueue(second, { distinct: false });
     assert.deepEqual(await b.tasks.requeueExpired('l'), { requeued: 0, poisoned: 0 }, 'not lapsed yet');
-    await b.redis.zadd(b.keys.channel('l').leases, Date.now() - 1, claimed!.spec.id);
+    await h.redis.zadd(b.keys.channel('l').leases, Date.now() - 1, claimed!.spec.id);
     assert.deepEqual(await b.tasks.requeueExpired('l'), { requeued: 1, poisoned: 0 });
     const next = await b.tasks.claim('l', 2, 'n', 1000);
     assert.deepEqual(
@@ -315,7 +315,7 @@ describe('leases and crashes', () => {
     const b = h.broker();
     await b.tasks.enqueue(spec('l', 'a'), { distinct: false });
     const claimed = await b.tasks.claim('l', 1, 'n', 1000);
-    await b.redis.zadd(b.keys.channel('l').leases, Date.now() - 1, claimed[0]!.spec.id);
+    await h.redis.zadd(b.keys.channel('l').leases, Date.now() - 1, claimed[0]!.spec.id);
     assert.deepEqual(await b.tasks.extendLeases('l', claimed, 60_000), []);
     assert.deepEqual(await b.tasks.requeueExpired('l'), { requeued: 0, poisoned: 0 });
   });
@@ -356,7 +356,7 @@ describe('delays and cancel', () => {
     assert.equal(early.moved, 0);
     assert.equal(early.nextDueMs, task.executeAt);
     assert.equal((await b.queries.get('t', task.id))?.state, 'delayed');
-    await b.redis.zadd(b.keys.channel('t').delayed, Date.now() - 1, task.id);
+    await h.redis.zadd(b.keys.channel('t').delayed, Date.now() - 1, task.id);
     assert.deepEqual(await b.tasks.promoteDue('t'), { moved: 1, nextDueMs: null });
     assert.equal((await b.queries.get('t', task.id))?.state, 'queued');
   });
@@ -372,7 +372,7 @@ describe('delays and cancel', () => {
     assert.equal(await b.tasks.cancel('x', delayed.id), 'cancelled');
     assert.equal(await b.tasks.cancel('x', running.id), 'running');
     assert.deepEqual(await b.tasks.claim('x', 5, 'n', 30_000), [], 'the cancelled id left in the queue is skipped');
-    assert.equal(await b.redis.zcard(b.keys.channel('x').delayed), 0);
+    assert.equal(await h.redis.zcard(b.keys.channel('x').delayed), 0);
     await b.tasks.complete(claimed!, result(0), ok);
     await assert.rejects(b.tasks.cancel('x', running.id), { code: 'COY_ERR_TASK_FINISHED' });
     await assert.rejects(b.tasks.cancel('x', 'nope'), { code: 'COY_ERR_TASK_NOT_FOUND' });
@@ -385,15 +385,15 @@ describe('retention and cost', () => {
     for (let i = 0; i < 12; i += 1) await b.tasks.enqueue(spec('r', `t${i}`), { distinct: false });
     for (const c of await b.tasks.claim('r', 12, 'n', 30_000)) await b.tasks.complete(c, result(0), ok);
     const k = b.keys.channel('r');
-    assert.equal(await b.redis.zcard(k.done), 5);
-    assert.equal(await b.redis.hlen(k.tasks), 5);
-    assert.equal(await b.redis.hlen(k.results), 5);
+    assert.equal(await h.redis.zcard(k.done), 5);
+    assert.equal(await h.redis.hlen(k.tasks), 5);
+    assert.equal(await h.redis.hlen(k.results), 5);
     // age: make every entry old; the next completion drops them
-    for (const id of await b.redis.zrange(k.done, 0, -1)) await b.redis.zadd(k.done, 1, id);
+    for (const id of await h.redis.zrange(k.done, 0, -1)) await h.redis.zadd(k.done, 1, id);
     await b.tasks.enqueue(spec('r', 'fresh'), { distinct: false });
     const [fresh] = await b.tasks.claim('r', 1, 'n', 30_000);
     await b.tasks.complete(fresh!, result(0), ok);
-    assert.deepEqual(await b.redis.zrange(k.done, 0, -1), [fresh!.spec.id]);
+    assert.deepEqual(await h.redis.zrange(k.done, 0, -1), [fresh!.spec.id]);
   });
 
   test('claiming and completing costs the same Redis work at a queue depth of 10 and of 20,000', async () => {
@@ -403,13 +403,13 @@ describe('retention and cost', () => {
       // warm the script cache of the server holding the channel so EVALSHA fallbacks are not counted
       assert.deepEqual(await b.tasks.claim('deep', 1, 'n', 30_000), []);
       assert.equal(await b.tasks.complete({ spec: spec('deep', 'warm'), token: 'none' }, result(0), ok), 'lease-lost');
-      const pipeline = b.redis.pipeline();
+      const pipeline = h.redis.pipeline();
       for (let i = 0; i < depth; i += 1) {
         pipeline.lpush(k.queued, `id${i}`);
         pipeline.hset(k.tasks, `id${i}`, JSON.stringify(spec('deep', `t${i}`, { id: `id${i}` })));
       }
       await pipeline.exec();
-      const server = await serverHolding(b, k.queued);
+      const server = await serverHolding(h.redis, k.queued);
       const processed = () => server.commandsProcessed();
       const before = await processed();
       const [claimed] = await b.tasks.claim('deep', 1, 'n', 30_000);

@@ -1,10 +1,19 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ApiOperation, ApiToMaster, ChildIdentity, MasterToApi } from '@coyotes/protocol';
+import { redisUnavailable } from '@coyotes/broker';
+import { isCoyotesError, parseApiToMaster } from '@coyotes/protocol';
+import type { ApiOp, ApiOperation, ApiReply, ChildIdentity, MasterToApi } from '@coyotes/protocol';
 import { PIDFILE_ENV } from './predecessors.js';
 import { SupervisedChild } from './supervised-child.js';
 
-export type ApiHandler = (operation: ApiOperation) => Promise<unknown>;
+/** What master answers each request of the api process (protocol's `ApiRequests`), as one table. */
+export type ApiHandlers = { [K in ApiOp]: (request: ApiOperation<K>) => Promise<ApiReply<K>> };
+
+/** Runs the handler of one request: the compiler checks the reply against the request's entry. */
+function answer<K extends ApiOp>(handlers: ApiHandlers, operation: ApiOperation<K>): Promise<ApiReply<K>> {
+  const handler: (request: ApiOperation<K>) => Promise<ApiReply<K>> = handlers[operation.op];
+  return handler(operation);
+}
 
 /**
  * Master's handle on one api process: answers its requests for process changes. Every api
@@ -17,7 +26,7 @@ export class ApiProcess {
     label: string,
     entry: URL,
     identity: ChildIdentity,
-    handle: ApiHandler,
+    handlers: ApiHandlers,
     /** Told each unrequested exit (before the restart). */
     onExit: (code: number | null) => void,
     log: Logger,
@@ -33,19 +42,16 @@ export class ApiProcess {
       env: { COYOTES_LOG_LEVEL: identity.options.logLevel, [PIDFILE_ENV]: identity.options.pidfile },
       startMessage: () => ({ type: 'start', identity }),
       onMessage: (raw) => {
-        const message = raw as ApiToMaster;
-        if (message.type !== 'request') return;
+        const message = parseApiToMaster(raw);
+        if (message?.type !== 'request') return;
         const { id, type: _type, ...operation } = message;
-        handle(operation as ApiOperation).then(
+        answer(handlers, operation).then(
           (data) => this.child.send({ type: 'reply', id, ok: true, data: data ?? null }),
-          (error: { code?: string; message?: string }) =>
-            this.child.send({
-              type: 'reply',
-              id,
-              ok: false,
-              code: error.code ?? 'COY_ERR_INTERNAL',
-              message: error.message ?? String(error),
-            }),
+          (thrown: unknown) => {
+            const error = redisUnavailable(thrown) ?? thrown;
+            const code = isCoyotesError(error) ? error.code : null;
+            this.child.send({ type: 'reply', id, ok: false, code, message: error instanceof Error ? error.message : String(error) });
+          },
         );
       },
       onCrash: (code) => onExit(code),

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Broker } from '@coyotes/broker';
+import { parseRunnerToMaster } from '@coyotes/protocol';
 import type { ChannelConfig, ChannelProcessStats, ChildIdentity, MasterToRunner, RunnerToMaster, TaskEvent } from '@coyotes/protocol';
 import { signalGroup } from '@coyotes/runner';
 import { CHANNEL_ENV, PIDFILE_ENV } from './predecessors.js';
@@ -53,7 +54,10 @@ export class ChannelProcess {
       output,
       env: { COYOTES_LOG_LEVEL: identity.options.logLevel, [PIDFILE_ENV]: identity.options.pidfile, [CHANNEL_ENV]: channel.name },
       startMessage: () => ({ type: 'start', identity, channel: this.effectiveChannel() }),
-      onMessage: (message) => this.onMessage(message as RunnerToMaster),
+      onMessage: (raw) => {
+        const message = parseRunnerToMaster(raw);
+        if (message) this.onMessage(message);
+      },
       onCrash: () => void this.recoverOrphans(),
     });
   }

@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
-import { newTaskId } from '@coyotes/broker';
-import type { Broker, ScriptedRedis } from '@coyotes/broker';
-import { allowedTaskArgv } from '@coyotes/runner';
-import { checkRunnable, execLimits, isCoyotesError, parseIngressEntry, taskSpecFrom } from '@coyotes/protocol';
-import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
+import type { BlockingReads, Broker } from '@coyotes/broker';
+import { execLimits, isCoyotesError, parseIngressEntry } from '@coyotes/protocol';
+import type { ChannelConfig, TaskInput } from '@coyotes/protocol';
 
 /** Entries taken from the ingress list per round trip. */
 const BATCH = 500;
@@ -17,18 +15,16 @@ const WAIT_S = 1;
 export class PrepareDispatcher {
   private running = false;
   private loop: Promise<void> = Promise.resolve();
-  private readonly blocking: ScriptedRedis;
+  private readonly blocking: BlockingReads;
 
   constructor(
     private readonly broker: Broker,
     private readonly nodeId: string,
     private readonly channelDefault: string,
-    /** Task `cwd`s must lie inside it (-command-root). */
-    private readonly commandRoot: string,
     private readonly channel: (name: string) => ChannelConfig | undefined,
     private readonly log: Logger,
   ) {
-    this.blocking = broker.blockingConnection();
+    this.blocking = broker.blockingReads();
     // measured once at start (getconf): what a task's argv may take on this host
     execLimits();
   }
@@ -43,7 +39,7 @@ export class PrepareDispatcher {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.blocking.disconnect();
+    this.blocking.close();
     await this.loop;
   }
 
@@ -53,7 +49,7 @@ export class PrepareDispatcher {
       try {
         let entries = await this.broker.prepare.claim(this.nodeId, BATCH);
         if (entries.length === 0) {
-          const first = await this.broker.prepare.waitForEntry(this.blocking, this.nodeId, WAIT_S);
+          const first = await this.blocking.popIngress(this.nodeId, WAIT_S);
           if (first === null) continue;
           // dispatched alone, without a round trip for more first: at a low rate that claim
           // would come back empty and only delay the task; in a burst the next claim batches
@@ -71,10 +67,9 @@ export class PrepareDispatcher {
     }
   }
 
-  /** Parses a batch; enqueues the valid entries with one script call per channel, dead-letters the rest. */
+  /** Parses a batch; admits the valid entries through the broker's door, one call per channel; dead-letters the rest. */
   private async dispatch(entries: string[]): Promise<void> {
-    const now = Date.now();
-    const byChannel = new Map<string, { config: ChannelConfig; specs: TaskSpec[]; producerIds: Set<string> }>();
+    const byChannel = new Map<string, { config: ChannelConfig; inputs: TaskInput[]; entries: string[] }>();
     const letters: Promise<void>[] = [];
     for (const entry of entries) {
       const parsed = parseIngressEntry(entry);
@@ -88,45 +83,29 @@ export class PrepareDispatcher {
         letters.push(this.deadLetter(`unknown channel "${name}"`, entry));
         continue;
       }
-      const spec = taskSpecFrom(parsed.input, { id: newTaskId(), channel: name, source: 'prepare-queue', now });
-      try {
-        // the ingress list is a door too: what can never run, and what the channel's
-        // allowed_commands do not list, is dead-lettered here as it is refused over HTTP
-        checkRunnable(spec, config, this.commandRoot);
-        allowedTaskArgv(spec, config);
-      } catch (error) {
-        letters.push(this.deadLetter((error as Error).message, entry));
-        continue;
-      }
-      const group = byChannel.get(name) ?? { config, specs: [], producerIds: new Set<string>() };
-      group.specs.push(spec);
-      if (parsed.input.id !== undefined) group.producerIds.add(spec.id);
+      const group = byChannel.get(name) ?? { config, inputs: [], entries: [] };
+      group.inputs.push(parsed.input);
+      group.entries.push(entry);
       byChannel.set(name, group);
     }
-    await Promise.all([
-      ...letters,
-      ...[...byChannel].map(([name, group]) => this.enqueue(name, group.config, group.specs, group.producerIds)),
-    ]);
+    await Promise.all([...letters, ...[...byChannel.values()].map((group) => this.admit(group.config, group.inputs, group.entries))]);
   }
 
-  private async enqueue(name: string, config: ChannelConfig, specs: TaskSpec[], producerIds: Set<string>): Promise<void> {
-    const outcomes = await this.broker.tasks.enqueueMany(name, specs, config, producerIds);
-    let firstDue = Infinity;
-    const letters: Promise<void>[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome instanceof Error) {
-        if (!isCoyotesError(outcome, 'COY_ERR_TASK_ID_EXISTS')) throw outcome;
-        // a producer-chosen id already taken in this channel: that task exists, nothing is lost;
-        // taken by another channel's task (the error says which, in its hint): this one never runs
-        const spec = specs[i]!;
-        if (outcome.hint !== undefined) {
-          letters.push(this.deadLetter(outcome.message, JSON.stringify({ id: spec.id, chan: name, task: spec.name })));
-        }
-      }
-      if (outcome === 'delayed') firstDue = Math.min(firstDue, specs[i]!.executeAt!);
-    });
-    await Promise.all(letters);
-    if (firstDue !== Infinity) await this.broker.channels.publish({ type: 'delayed', channel: name, dueMs: firstDue });
+  /**
+   * The ingress list is a door too: what the broker refuses (can never run, not in the channel's
+   * allowed_commands, an id another channel's task has) is dead-lettered, as it is refused over
+   * HTTP. A producer id already taken in this channel is that task: nothing is lost.
+   */
+  private async admit(config: ChannelConfig, inputs: TaskInput[], entries: string[]): Promise<void> {
+    const admitted = await this.broker.admission.admit(config, inputs, 'prepare-queue');
+    await Promise.all(
+      admitted.map((result, i) => {
+        if (!('refused' in result)) return undefined;
+        const { refused } = result;
+        if (isCoyotesError(refused, 'COY_ERR_TASK_ID_EXISTS') && refused.hint === undefined) return undefined;
+        return this.deadLetter(refused.message, entries[i]!);
+      }),
+    );
   }
 
   private async deadLetter(reason: string, payload: string): Promise<void> {

@@ -7,11 +7,12 @@ import { customAlphabet } from 'nanoid';
 import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
 import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig, setLongTimeout } from '@coyotes/protocol';
-import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
+import type { ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY, resolveSpawner } from '@coyotes/runner';
 import type { ResolvedSpawner } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api/entry';
 import { ApiProcess } from './api-process.js';
+import type { ApiHandlers } from './api-process.js';
 import { ChannelProcess } from './channel-process.js';
 import { PrepareDispatcher } from './dispatcher.js';
 import { API_CANNOT_LISTEN_EXIT, checkHttpAddr } from './http-port.js';
@@ -129,7 +130,7 @@ export class Master {
           label,
           API_PROCESS_ENTRY,
           this.identity,
-          (operation) => this.handle(operation),
+          this.apiHandlers,
           (code) => this.onApiExit(code),
           this.log,
           this.config.childOutput,
@@ -151,7 +152,6 @@ export class Master {
       this.broker,
       this.nodeId,
       this.options.channelDefault,
-      this.options.commandRoot,
       (name) => this.channels.get(name),
       this.log,
     );
@@ -162,7 +162,6 @@ export class Master {
         nodeId: this.nodeId,
         taskJob: this.options.taskJob,
         channelDefault: this.options.channelDefault,
-        commandRoot: this.options.commandRoot,
         channel: (name) => this.channels.get(name),
         log: this.log,
       });
@@ -405,49 +404,47 @@ export class Master {
     }
   }
 
-  /** Requests of the api process that change processes. */
-  private async handle(operation: ApiOperation): Promise<unknown> {
-    switch (operation.op) {
-      case 'channel.upsert': {
-        const { name } = operation.channel;
-        if (!isValidChannelName(name)) throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', `invalid channel name "${name}"`);
-        // merged into what is stored atomically: a concurrent change of another field survives
-        const channel = await this.broker.channels.update(name, (current) => ({
-          ...(current ?? newChannelConfig(name, this.options.concurrent)),
-          ...operation.channel,
-        }));
-        this.apply(channel);
-        return channel;
+  /** What master answers the api process: one entry per request of protocol's `ApiRequests`. */
+  private readonly apiHandlers: ApiHandlers = {
+    'channel.upsert': async ({ channel: patch }) => {
+      const { name } = patch;
+      if (!isValidChannelName(name)) throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', `invalid channel name "${name}"`);
+      // merged into what is stored atomically: a concurrent change of another field survives
+      const channel = await this.broker.channels.update(name, (current) => ({
+        ...(current ?? newChannelConfig(name, this.options.concurrent)),
+        ...patch,
+      }));
+      this.apply(channel);
+      return channel;
+    },
+    'channel.delete': async ({ name }) => {
+      if (!(await this.broker.channels.remove(name))) {
+        throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
       }
-      case 'channel.delete': {
-        if (!(await this.broker.channels.remove(operation.name))) {
-          throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${operation.name} not found`);
-        }
-        this.remove(operation.name);
-        return null;
-      }
-      case 'stats': {
-        const usage = this.usage.latest;
-        const own = (pid: number | null) => (pid === null ? undefined : usage.processes.get(pid));
-        const apis = this.apis.map((api) => ({
-          pid: api.pid,
-          alive: api.alive,
-          cpu: own(api.pid)?.cpu ?? null,
-          rss: own(api.pid)?.rss ?? null,
-        }));
-        return {
-          nodeId: this.nodeId,
-          spawner: this.spawner.kind,
-          channels: this.channelStats(usage),
-          // `api` is the first api process, as before there could be several
-          api: apis[0] ?? { pid: null, alive: false, cpu: null, rss: null },
-          apis,
-          master: { pid: process.pid, cpu: own(process.pid)?.cpu ?? null, rss: own(process.pid)?.rss ?? null },
-          sample: { takenAt: usage.takenAt, costMs: Math.round(usage.costMs * 100) / 100, pids: usage.pids, intervalMs: USAGE_SAMPLE_MS },
-        };
-      }
-    }
-  }
+      this.remove(name);
+      return null;
+    },
+    stats: async () => {
+      const usage = this.usage.latest;
+      const own = (pid: number | null) => (pid === null ? undefined : usage.processes.get(pid));
+      const apis = this.apis.map((api) => ({
+        pid: api.pid,
+        alive: api.alive,
+        cpu: own(api.pid)?.cpu ?? null,
+        rss: own(api.pid)?.rss ?? null,
+      }));
+      return {
+        nodeId: this.nodeId,
+        spawner: this.spawner.kind,
+        channels: this.channelStats(usage),
+        // `api` is the first api process, as before there could be several
+        api: apis[0] ?? { pid: null, alive: false, cpu: null, rss: null },
+        apis,
+        master: { pid: process.pid, cpu: own(process.pid)?.cpu ?? null, rss: own(process.pid)?.rss ?? null },
+        sample: { takenAt: usage.takenAt, costMs: Math.round(usage.costMs * 100) / 100, pids: usage.pids, intervalMs: USAGE_SAMPLE_MS },
+      };
+    },
+  };
 
   /** Per channel: its process's figures, with the commands a deleted predecessor still runs. */
   private channelStats(usage: UsageSnapshot): Record<string, ChannelProcessStats> {

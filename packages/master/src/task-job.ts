@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Broker, ScriptedRedis } from '@coyotes/broker';
-import { allowedTaskArgv } from '@coyotes/runner';
-import { NODE_DEAD_AFTER_MS, checkRunnable, isCoyotesError, parseTaskJobControl, parseTaskJobEntry } from '@coyotes/protocol';
-import type { ChannelConfig, TaskJobOptions, TaskSpec } from '@coyotes/protocol';
+import type { AdmissionInput, BlockingReads, Broker } from '@coyotes/broker';
+import { NODE_DEAD_AFTER_MS, isCoyotesError, parseTaskJobControl, parseTaskJobEntry } from '@coyotes/protocol';
+import type { ChannelConfig, TaskJobOptions } from '@coyotes/protocol';
 import { TaskJobLogPoster } from './task-job-http.js';
 
 /** Entries taken from a task-job list per round trip. */
@@ -20,7 +19,6 @@ export interface TaskJobServiceOptions {
   nodeId: string;
   taskJob: TaskJobOptions;
   channelDefault: string;
-  commandRoot: string;
   /** A channel this master knows, by name. */
   channel: (name: string) => ChannelConfig | undefined;
   log: Logger;
@@ -36,7 +34,7 @@ export interface TaskJobServiceOptions {
 export class TaskJobService {
   private running = false;
   private loops: Promise<void>[] = [];
-  private readonly blocking: ScriptedRedis[] = [];
+  private readonly blocking: BlockingReads[] = [];
   private reapTimer: NodeJS.Timeout | undefined;
   private readonly poster: TaskJobLogPoster | undefined;
   private readonly log: Logger;
@@ -65,14 +63,14 @@ export class TaskJobService {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.reapTimer);
-    for (const connection of this.blocking) connection.disconnect();
+    for (const reads of this.blocking) reads.close();
     await Promise.all([...this.loops, this.poster?.stop()]);
   }
 
   /** Reads `list` oldest first through this node's in-flight list; `handle` settles every entry it is given. */
   private async consume(list: string, handle: (entries: string[]) => Promise<void>): Promise<void> {
     const { broker, nodeId } = this.o;
-    const blocking = broker.blockingConnection();
+    const blocking = broker.blockingReads();
     this.blocking.push(blocking);
     let failures = 0;
     let recoverFirst = true;
@@ -86,7 +84,7 @@ export class TaskJobService {
         }
         let entries = await broker.taskJob.claim(list, nodeId, BATCH);
         if (entries.length === 0) {
-          const first = await broker.taskJob.waitForEntry(blocking, list, nodeId, WAIT_S);
+          const first = await blocking.popTaskJob(list, nodeId, WAIT_S);
           if (first === null) continue;
           entries = [first];
         }
@@ -103,11 +101,10 @@ export class TaskJobService {
     }
   }
 
-  /** Task records: into their channels, in order; what can never run goes to the dead letters with the reason. */
+  /** Task records: into their channels through the one door, in order; what can never run goes to the dead letters with the reason. */
   private async admit(entries: string[]): Promise<void> {
-    const { taskJob, channelDefault, commandRoot } = this.o;
-    const now = Date.now();
-    const byChannel = new Map<string, { config: ChannelConfig; specs: TaskSpec[]; raw: string[] }>();
+    const { taskJob, channelDefault } = this.o;
+    const byChannel = new Map<string, { config: ChannelConfig; inputs: AdmissionInput[]; raw: string[] }>();
     const letters: Promise<void>[] = [];
     for (const entry of entries) {
       const parsed = parseTaskJobEntry(entry, taskJob.cmdDir);
@@ -123,41 +120,32 @@ export class TaskJobService {
         letters.push(this.deadLetter(`task-job queue ${taskJob.queue}: unknown channel "${name}"`, entry));
         continue;
       }
-      const spec: TaskSpec = {
+      const input: AdmissionInput = {
         id: task.id,
-        channel: name,
         name: task.line,
         command: { name: task.argv[0]!, args: task.argv.slice(1) },
         cwd: taskJob.cmdDir,
-        createdAt: now,
-        source: 'task-job',
         taskJob: { type: task.type },
       };
-      if (task.timeoutMs !== undefined) spec.timeoutMs = task.timeoutMs;
-      try {
-        checkRunnable(spec, config, commandRoot);
-        allowedTaskArgv(spec, config);
-      } catch (error) {
-        letters.push(this.deadLetter(`task-job queue ${taskJob.queue}: ${(error as Error).message}`, entry));
-        continue;
-      }
-      const group = byChannel.get(name) ?? { config, specs: [], raw: [] };
-      group.specs.push(spec);
+      if (task.timeoutMs !== undefined) input.timeoutMs = task.timeoutMs;
+      const group = byChannel.get(name) ?? { config, inputs: [], raw: [] };
+      group.inputs.push(input);
       group.raw.push(entry);
       byChannel.set(name, group);
     }
-    await Promise.all([...letters, ...[...byChannel].map(([name, group]) => this.enqueue(name, group.config, group.specs, group.raw))]);
+    await Promise.all([...letters, ...[...byChannel.values()].map((group) => this.enqueue(group.config, group.inputs, group.raw))]);
   }
 
-  private async enqueue(name: string, config: ChannelConfig, specs: TaskSpec[], raw: string[]): Promise<void> {
+  private async enqueue(config: ChannelConfig, inputs: AdmissionInput[], raw: string[]): Promise<void> {
     // task-job ids are the producer's: the cross-channel index keeps each to one task
-    const outcomes = await this.o.broker.tasks.enqueueMany(name, specs, config, new Set(specs.map((spec) => spec.id)));
+    const admitted = await this.o.broker.admission.admit(config, inputs, 'task-job');
     await Promise.all(
-      outcomes.map(async (outcome, i) => {
-        if (!(outcome instanceof Error)) return;
-        if (!isCoyotesError(outcome, 'COY_ERR_TASK_ID_EXISTS')) throw outcome;
+      admitted.map(async (result, i) => {
+        if (!('refused' in result)) return;
+        const refused = result.refused;
         // the same id in the same channel: that task exists (an entry given back after a crash), nothing is lost
-        if (outcome.hint !== undefined) await this.deadLetter(`task-job queue ${this.o.taskJob.queue}: ${outcome.message}`, raw[i]!);
+        if (isCoyotesError(refused, 'COY_ERR_TASK_ID_EXISTS') && refused.hint === undefined) return;
+        await this.deadLetter(`task-job queue ${this.o.taskJob.queue}: ${refused.message}`, raw[i]!);
       }),
     );
   }

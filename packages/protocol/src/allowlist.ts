@@ -1,4 +1,7 @@
 import type { ChannelConfig } from './channel.js';
+import { taskArgv } from './door.js';
+import { CoyotesError } from './errors.js';
+import type { TaskSpec } from './task.js';
 
 /** `*` matches any run of characters (slashes too), `?` one character; everything else is literal. */
 function patternToRegExp(pattern: string): RegExp {
@@ -32,4 +35,28 @@ const PROGRAM_CHANGING_ENV =
 export function refusedEnvNames(channel: Pick<ChannelConfig, 'allowedCommands'>, env: Record<string, string> | undefined): string[] {
   if (!env || !channel.allowedCommands || channel.allowedCommands.length === 0) return [];
   return Object.keys(env).filter((name) => PROGRAM_CHANGING_ENV.test(name));
+}
+
+/**
+ * The argv a task runs, refused when the channel's `allowed_commands` does not list its program
+ * (argv[0]: in a shell channel that is /bin/sh, so a shell line cannot smuggle other programs),
+ * or when its env sets a variable that changes which program runs. Checked at admission and
+ * again by the runner (the list may have changed since): the same gate whatever door a task took.
+ */
+export function allowedTaskArgv(
+  spec: Pick<TaskSpec, 'name' | 'command' | 'env'>,
+  channel: Pick<ChannelConfig, 'name' | 'shell' | 'allowedCommands'>,
+): string[] {
+  const refused = refusedEnvNames(channel, spec.env);
+  if (refused.length > 0) {
+    throw new CoyotesError(
+      'COY_ERR_TASK_INVALID',
+      `env ${refused.join(', ')} may not be set in channel ${channel.name}: it has allowed_commands, and these change which program runs`,
+    );
+  }
+  const argv = taskArgv(spec, channel);
+  if (!isCommandAllowed(channel, argv[0]!)) {
+    throw new CoyotesError('COY_ERR_TASK_NOT_ALLOWED', `command "${argv[0]}" is not in the allowed_commands of channel ${channel.name}`);
+  }
+  return argv;
 }

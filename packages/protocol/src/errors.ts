@@ -1,36 +1,53 @@
+/** What the registry knows of a code: its meaning and, when a request can be refused with it, the HTTP status. */
+export interface ErrorSpec {
+  message: string;
+  /** The HTTP status of a request refused with this code; absent for codes no request answers with (a 500 if one did). */
+  status?: number;
+}
+
 /**
- * Every error code Coyotes raises, grouped by area. Codes are never reused once retired;
- * each one is documented in docs/errors.md (a test checks both).
+ * Every error code Coyotes raises, grouped by area, with its HTTP status (the api's envelope
+ * reads it there; Fastify's `createError` keeps them together the same way). Codes are never
+ * reused once retired; each one is documented in docs/errors.md (a test checks both).
  */
 export const ErrorCodes = {
   // config: bad options at start
-  COY_ERR_CONFIG_INVALID: 'an option has an invalid value',
-  COY_ERR_CONFIG_UNKNOWN_FLAG: 'an unknown command-line flag was given',
+  COY_ERR_CONFIG_INVALID: { message: 'an option has an invalid value' },
+  COY_ERR_CONFIG_UNKNOWN_FLAG: { message: 'an unknown command-line flag was given' },
   // process: pidfile and supervision
-  COY_ERR_PIDFILE_LOCKED: 'another live master holds the pidfile',
+  COY_ERR_PIDFILE_LOCKED: { message: 'another live master holds the pidfile' },
   // channel registry
-  COY_ERR_CHANNEL_NOT_FOUND: 'no channel has that name',
-  COY_ERR_CHANNEL_NAME_INVALID: 'channel names are 1-64 characters of [A-Za-z0-9_.:-]',
+  COY_ERR_CHANNEL_NOT_FOUND: { message: 'no channel has that name', status: 404 },
+  COY_ERR_CHANNEL_NAME_INVALID: { message: 'channel names are 1-64 characters of [A-Za-z0-9_.:-]', status: 400 },
   // tasks
-  COY_ERR_TASK_NOT_FOUND: 'no task has that id',
-  COY_ERR_TASK_INVALID: 'the task is malformed or can never run',
-  COY_ERR_TASK_TOO_LARGE: "the task's command line is over this host's exec limits",
-  COY_ERR_TASK_NOT_FAILED: 'the task is not in the failed list',
-  COY_ERR_TASK_FINISHED: 'the task has already finished',
-  COY_ERR_TASK_ID_EXISTS: 'a task with that id was already accepted',
-  COY_ERR_TASK_DUPLICATE: 'an identical command line is already queued or running in the distinct channel',
+  COY_ERR_TASK_NOT_FOUND: { message: 'no task has that id', status: 404 },
+  COY_ERR_TASK_INVALID: { message: 'the task is malformed or can never run', status: 400 },
+  COY_ERR_TASK_TOO_LARGE: { message: "the task's command line is over this host's exec limits", status: 400 },
+  COY_ERR_TASK_NOT_FAILED: { message: 'the task is not in the failed list', status: 409 },
+  COY_ERR_TASK_FINISHED: { message: 'the task has already finished', status: 409 },
+  COY_ERR_TASK_ID_EXISTS: { message: 'a task with that id was already accepted', status: 409 },
+  COY_ERR_TASK_DUPLICATE: {
+    message: 'an identical command line is already queued or running in the distinct channel',
+    status: 409,
+  },
+  COY_ERR_TASK_NOT_ALLOWED: { message: "the task's program is not in the channel's allowed_commands", status: 403 },
+  COY_ERR_TASK_NOT_RUNNING: { message: 'the task is not running', status: 409 },
   // http: requests refused before any task or channel is looked at
-  COY_ERR_REQUEST_INVALID: 'a request field is missing, malformed or unknown',
+  COY_ERR_REQUEST_INVALID: { message: 'a request field is missing, malformed or unknown', status: 400 },
+  COY_ERR_REQUEST_UNAUTHORIZED: { message: 'a valid bearer token is required', status: 401 },
+  COY_ERR_REQUEST_TOO_LARGE: { message: 'the request body (or an uploaded script) is over its size limit', status: 413 },
+  COY_ERR_ROUTE_NOT_FOUND: { message: 'no route has that path', status: 404 },
+  COY_ERR_ROUTE_METHOD_NOT_ALLOWED: { message: 'the route does not answer that method', status: 405 },
   // dead letters
-  COY_ERR_DEAD_LETTER_NOT_FOUND: 'no dead letter has that id',
+  COY_ERR_DEAD_LETTER_NOT_FOUND: { message: 'no dead letter has that id', status: 404 },
   // ipc
-  COY_ERR_IPC_TIMEOUT: 'the master did not answer in time',
+  COY_ERR_IPC_TIMEOUT: { message: 'the master did not answer in time', status: 503 },
   // redis
-  COY_ERR_REDIS_UNAVAILABLE: 'Redis could not be reached',
+  COY_ERR_REDIS_UNAVAILABLE: { message: 'Redis could not be reached', status: 503 },
   // client: the coyotes CLI verbs and CoyotesClient
-  COY_ERR_CLIENT_UNREACHABLE: 'the HTTP API could not be reached',
-  COY_ERR_CLIENT_REQUEST_FAILED: 'the HTTP API answered with an error',
-} as const;
+  COY_ERR_CLIENT_UNREACHABLE: { message: 'the HTTP API could not be reached' },
+  COY_ERR_CLIENT_REQUEST_FAILED: { message: 'the HTTP API answered with an error' },
+} as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
@@ -60,6 +77,17 @@ export class CoyotesError extends Error {
     this.code = code;
     this.hint = options.hint;
   }
+}
+
+/** Whether a string names a registered code (a code that crossed a process boundary is checked here). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ErrorCodes, code);
+}
+
+/** The HTTP status a request refused with this code answers: the registry's, else 500. */
+export function errorStatus(code: ErrorCode): number {
+  const spec: ErrorSpec = ErrorCodes[code];
+  return spec.status ?? 500;
 }
 
 export function isCoyotesError(error: unknown, code?: ErrorCode): error is CoyotesError {

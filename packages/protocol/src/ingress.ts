@@ -1,4 +1,4 @@
-import { TASK_ID_RULE, isValidTaskId, shellQuoted } from './task.js';
+import { shellQuoted } from './task.js';
 import { MAX_DELAY_S, MAX_TIMEOUT_S } from './door.js';
 import type { TaskCommand, TaskScript, TaskSource, TaskSpec } from './task.js';
 
@@ -56,7 +56,6 @@ export function parseIngressEntry(raw: string): IngressParse {
     return { ok: false, reason: 'id must be a string' };
   }
   const id = doc.id === undefined ? undefined : String(doc.id);
-  if (id !== undefined && !isValidTaskId(id)) return { ok: false, reason: TASK_ID_RULE };
 
   if (isObject(doc.task)) return parseTaskJob(doc, doc.task, id);
   const unknown = unknownField(doc, ENTRY_FIELDS, '');
@@ -113,7 +112,14 @@ function parseTaskJob(doc: Json, task: Json, id: string | undefined): IngressPar
 
 /** Turns a producer's input into the spec stored in Redis; absent fields stay absent (smaller tasks). */
 export function taskSpecFrom(
-  input: TaskInput & { cwd?: string; env?: Record<string, string>; maxRetries?: number; callback?: string; script?: TaskScript },
+  input: TaskInput & {
+    cwd?: string;
+    env?: Record<string, string>;
+    maxRetries?: number;
+    callback?: string;
+    script?: TaskScript;
+    taskJob?: TaskSpec['taskJob'];
+  },
   fill: { id: string; channel: string; source: TaskSource; now: number },
 ): TaskSpec {
   const spec: TaskSpec = { id: input.id ?? fill.id, channel: fill.channel, name: input.name, createdAt: fill.now, source: fill.source };
@@ -125,5 +131,6 @@ export function taskSpecFrom(
   if (input.executeAt !== undefined && input.executeAt > fill.now) spec.executeAt = input.executeAt;
   if (input.callback) spec.callback = input.callback;
   if (input.script) spec.script = input.script;
+  if (input.taskJob) spec.taskJob = input.taskJob;
   return spec;
 }

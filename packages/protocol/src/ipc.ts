@@ -1,4 +1,5 @@
 import type { ChannelConfig } from './channel.js';
+import type { ErrorCode } from './errors.js';
 import type { ServerOptions } from './options.js';
 import type { TaskOutcome } from './task.js';
 
@@ -33,15 +34,48 @@ export type RunnerToMaster = { type: 'ready' } | { type: 'tasks'; events: TaskEv
 /** How long a channel process gathers task events before it sends them to master. */
 export const TASK_EVENTS_BATCH_MS = 10;
 
-/** Operations the api process asks of master: the ones that change processes. */
-export type ApiOperation =
-  { op: 'channel.upsert'; channel: Partial<ChannelConfig> & { name: string } } | { op: 'channel.delete'; name: string } | { op: 'stats' };
+/** CPU % and resident memory of one process at master's last sample (null before the first, or when it is down). */
+export interface ProcessFigures {
+  pid: number | null;
+  cpu: number | null;
+  rss: number | null;
+}
+
+/** What master's `stats` answers: this host's processes and their live figures. */
+export interface MasterStats {
+  nodeId: string;
+  /** What starts commands: "native" (coyotes-spawner) or "node" (the node:child_process fallback). */
+  spawner: 'native' | 'node';
+  channels: Record<string, ChannelProcessStats>;
+  /** The first api process (as before there could be several). */
+  api: ProcessFigures & { alive: boolean };
+  apis: (ProcessFigures & { alive: boolean })[];
+  master: ProcessFigures;
+  sample: { takenAt: number; costMs: number; pids: number; intervalMs: number };
+}
+
+/**
+ * Every request the api process makes of master (the ones that change processes, and its live
+ * figures), with master's reply to each: one table, as pm2's daemon exposes its calls. A new
+ * request is one entry here, checked by the compiler at both ends.
+ */
+export interface ApiRequests {
+  'channel.upsert': { request: { channel: Partial<ChannelConfig> & { name: string } }; reply: ChannelConfig };
+  'channel.delete': { request: { name: string }; reply: null };
+  stats: { request: Record<never, never>; reply: MasterStats };
+}
+
+export type ApiOp = keyof ApiRequests;
+/** One request of the table, as sent: `{ op, ...fields }`. */
+export type ApiOperation<K extends ApiOp = ApiOp> = { [Op in K]: { op: Op } & ApiRequests[Op]['request'] }[K];
+export type ApiReply<K extends ApiOp> = ApiRequests[K]['reply'];
 
 /** master → api */
 export type MasterToApi =
   | { type: 'start'; identity: ChildIdentity }
-  | { type: 'reply'; id: number; ok: true; data: unknown }
-  | { type: 'reply'; id: number; ok: false; code: string; message: string }
+  | { type: 'reply'; id: number; ok: true; data: ApiReply<ApiOp> }
+  /** `code` null: not a Coyotes error (a bug), answered as a 500 without its message. */
+  | { type: 'reply'; id: number; ok: false; code: ErrorCode | null; message: string }
   | { type: 'drain' };
 
 /** api → master; `hello` first, once it listens for messages (master holds them until then) */
@@ -63,3 +97,19 @@ export interface ChannelProcessStats {
   succeeded: number;
   failed: number;
 }
+
+/** Whether a message that crossed the IPC channel is one of the given shape's `type`s: the one check at receipt. */
+function messageOf<T extends { type: string }>(types: readonly T['type'][]): (raw: unknown) => T | undefined {
+  const known = new Set<string>(types);
+  return (raw) =>
+    typeof raw === 'object' && raw !== null && known.has((raw as { type?: unknown }).type as string) ? (raw as T) : undefined;
+}
+
+/** Reads a message from a channel process (undefined: not one, ignored). */
+export const parseRunnerToMaster = messageOf<RunnerToMaster>(['ready', 'tasks', 'drained']);
+/** Reads a message from an api process. */
+export const parseApiToMaster = messageOf<ApiToMaster>(['hello', 'ready', 'request']);
+/** Reads a message from master, in a channel process. */
+export const parseMasterToRunner = messageOf<MasterToRunner>(['start', 'configure', 'kill', 'drain', 'force']);
+/** Reads a message from master, in an api process. */
+export const parseMasterToApi = messageOf<MasterToApi>(['start', 'reply', 'drain']);

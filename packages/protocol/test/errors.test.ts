@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CoyotesError, ErrorCodes, RetiredErrorCodes, isCoyotesError } from '../src/index.js';
+import { CoyotesError, ErrorCodes, RetiredErrorCodes, errorStatus, isCoyotesError, isErrorCode } from '../src/index.js';
+import type { ErrorCode, ErrorSpec } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const doc = readFileSync(path.join(repo, 'docs/errors.md'), 'utf8');
@@ -18,6 +19,17 @@ test('every error code is namespaced, unique and documented once in docs/errors.
   }
   const documented = [...current!.matchAll(/`(COY_ERR_[A-Z_]+)`/g)].map((m) => m[1]);
   for (const code of documented) assert.ok(codes.includes(code!), `${code} is documented but not defined`);
+});
+
+test('docs/errors.md shows the HTTP status the registry gives each code', () => {
+  for (const [code, spec] of Object.entries(ErrorCodes) as [ErrorCode, ErrorSpec][]) {
+    const row = new RegExp(`^\\| \`${code}\` \\| ([^|]+) \\|`, 'm').exec(current!);
+    assert.equal(row?.[1], spec.status === undefined ? '—' : String(spec.status), code);
+    assert.equal(errorStatus(code), spec.status ?? 500);
+  }
+  assert.ok(isErrorCode('COY_ERR_TASK_NOT_FOUND'));
+  assert.ok(!isErrorCode('COY_ERR_INTERNAL'));
+  assert.ok(!isErrorCode('toString'));
 });
 
 test('a retired code stays reserved: listed under "Retired", never registered again', () => {

@@ -1,8 +1,8 @@
-import { CoyotesError, isCommandAllowed, refusedEnvNames, taskArgv } from '@coyotes/protocol';
-import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
+import { CoyotesError } from '@coyotes/protocol';
+import type { TaskSpec } from '@coyotes/protocol';
 
-// the door (protocol) and the runner split and place a task the same way
-export { taskArgv, taskCwd } from '@coyotes/protocol';
+// the door (protocol) and the runner split, allow and place a task the same way
+export { allowedTaskArgv, taskArgv, taskCwd } from '@coyotes/protocol';
 
 const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
 const isStringRecord = (value: unknown): value is Record<string, string> =>
@@ -37,30 +37,6 @@ export function checkTaskSpec(spec: TaskSpec): void {
       wrong('script', 'an object with string name and base64');
     }
   }
-}
-
-/**
- * The argv a task runs, refused when the channel's `allowed_commands` does not list its program
- * (argv[0]: in a shell channel that is /bin/sh, so a shell line cannot smuggle other programs).
- * The last gate, whatever door the task came in by.
- */
-export function allowedTaskArgv(
-  spec: Pick<TaskSpec, 'name' | 'command' | 'env'>,
-  channel: Pick<ChannelConfig, 'name' | 'shell' | 'allowedCommands'>,
-): string[] {
-  const argv = taskArgv(spec, channel);
-  if (!isCommandAllowed(channel, argv[0]!)) {
-    throw new CoyotesError('COY_ERR_TASK_INVALID', `command "${argv[0]}" is not in the allowed_commands of channel ${channel.name}`);
-  }
-  // allowed_commands given after the task was accepted: its env is checked again here
-  const refused = refusedEnvNames(channel, spec.env);
-  if (refused.length > 0) {
-    throw new CoyotesError(
-      'COY_ERR_TASK_INVALID',
-      `env ${refused.join(', ')} may not be set in channel ${channel.name}: it has allowed_commands`,
-    );
-  }
-  return argv;
 }
 
 /** Variables never passed to commands: process managers' own and Coyotes' secrets. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Broker, ClaimedTask, ScriptedRedis } from '@coyotes/broker';
+import type { BlockingReads, Broker, ClaimedTask } from '@coyotes/broker';
 import { isSuccess } from '@coyotes/protocol';
 import type { ChannelConfig, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { Execution, unstartedResult } from './executor.js';
@@ -57,7 +57,7 @@ export class ChannelRunner {
   /** Set when a forced stop could not requeue: finishing tasks are not recorded, their leases return them. */
   private resultsLeftToLeases = false;
   private wakeLoop: () => void = () => undefined;
-  private readonly blocking: ScriptedRedis;
+  private readonly blocking: BlockingReads;
   private readonly leaseTimer: NodeJS.Timeout;
   private loop: Promise<void> = Promise.resolve();
 
@@ -68,7 +68,7 @@ export class ChannelRunner {
     private readonly hooks: RunnerHooks,
     private readonly log: Logger,
   ) {
-    this.blocking = broker.blockingConnection();
+    this.blocking = broker.blockingReads();
     this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
   }
 
@@ -103,7 +103,7 @@ export class ChannelRunner {
   async drain(): Promise<void> {
     if (this.state === 'running') this.state = 'draining';
     this.wakeLoop();
-    this.blocking.disconnect();
+    this.blocking.close();
     await this.loop;
     while (this.completions.size > 0) await Promise.all(this.completions);
     this.stop();
@@ -177,7 +177,7 @@ export class ChannelRunner {
       this.startAll(claimed);
       if (claimed.length === 0) {
         try {
-          await this.broker.waitForWork(this.blocking, this.channel.name, WAIT_FOR_WORK_S);
+          await this.blocking.waitForTasks(this.channel.name, WAIT_FOR_WORK_S);
         } catch (error) {
           if (this.state !== 'running') break;
           this.log.warn({ err: error }, 'waiting for work failed; retrying');

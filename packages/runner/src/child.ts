@@ -5,8 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Broker } from '@coyotes/broker';
-import { TASK_EVENTS_BATCH_MS } from '@coyotes/protocol';
-import type { MasterToRunner, RunnerToMaster, ServerOptions, TaskEvent } from '@coyotes/protocol';
+import { TASK_EVENTS_BATCH_MS, parseMasterToRunner } from '@coyotes/protocol';
+import type { RunnerToMaster, ServerOptions, TaskEvent } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
 import { TaskJobLogSink, TeeSink } from './task-job-logs.js';
@@ -102,8 +102,9 @@ async function spawnerDied(reason: string): Promise<void> {
   process.exit(70);
 }
 
-process.on('message', (message: MasterToRunner) => {
-  switch (message.type) {
+process.on('message', (raw: unknown) => {
+  const message = parseMasterToRunner(raw);
+  switch (message?.type) {
     case 'start': {
       const { identity, channel } = message;
       options = identity.options;

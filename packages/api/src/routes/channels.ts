@@ -1,20 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { CoyotesError, isValidChannelName } from '@coyotes/protocol';
-import type { ChannelConfig, ChannelProcessStats } from '@coyotes/protocol';
+import type { ChannelConfig, MasterStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
-import { commandPatterns, fields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
+import { commandPatterns, fields, invalidField, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
 import { channelSettings, seedListed } from '../present.js';
 
-/** What master's `stats` operation answers about this host's channel processes. */
-interface LocalStats {
-  channels: Record<string, ChannelProcessStats>;
-}
-
 /** This host's channel processes, or null when master does not answer (the listing still works). */
-const localStats = (deps: ApiDeps): Promise<LocalStats | null> => deps.master.request<LocalStats>({ op: 'stats' }).catch(() => null);
+const localStats = (deps: ApiDeps): Promise<MasterStats | null> => deps.master.request({ op: 'stats' }).catch(() => null);
 
 /**
  * The seed's per-channel listing (running then queued tasks, one page, and the true total), plus
@@ -22,7 +17,7 @@ const localStats = (deps: ApiDeps): Promise<LocalStats | null> => deps.master.re
  * command running here its pid and its process group's CPU % and RSS (null for one running on
  * another host).
  */
-async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offset: number; limit: number }, local: LocalStats | null) {
+async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offset: number; limit: number }, local: MasterStats | null) {
   const { name } = channel;
   const [running, counts] = await Promise.all([deps.broker.queries.listRunning(name), deps.broker.queries.counts(name)]);
   const room = Math.max(0, limit.limit - running.length);
@@ -76,7 +71,7 @@ function channelPatch(ctx: Context): Partial<ChannelConfig> {
   const patch: Partial<ChannelConfig> = {};
   const workers = optionalInteger(body, 'worker', 1);
   if (workers !== undefined) {
-    if (workers > 1024) ctx.throw(400, 'worker must be at most 1024');
+    if (workers > 1024) invalidField('worker must be at most 1024');
     patch.workers = workers;
   }
   // cluster-wide cap of running tasks; 0 lifts it
@@ -122,7 +117,7 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   router.patch('/channels/:name', async (ctx) => {
     const channel = await requireChannel(deps, ctx.params.name!);
-    const updated = await deps.master.request<ChannelConfig>({
+    const updated = await deps.master.request({
       op: 'channel.upsert',
       channel: { ...channelPatch(ctx), name: channel.name },
     });

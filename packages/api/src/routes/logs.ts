@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { TaskLogRecord } from '@coyotes/broker';
 import type { ApiDeps } from '../deps.js';
 import { requireTask } from '../deps.js';
+import { invalidField } from '../fields.js';
 
 /** Followers polling a log stream when it had nothing new (XREAD without BLOCK: no connection per follower). */
 const POLL_MS = 100;
@@ -35,7 +36,7 @@ export function logRoutes(router: Router, deps: ApiDeps): void {
   router.get('/tasks/:id/logs', async (ctx) => {
     const view = await requireTask(deps, ctx.params.id!);
     const resumeFrom = ctx.get('last-event-id') || (typeof ctx.query.cursor === 'string' ? ctx.query.cursor : '0');
-    if (!CURSOR.test(resumeFrom)) ctx.throw(400, 'Last-Event-ID (or cursor) must be a log cursor such as 1700000000000-0');
+    if (!CURSOR.test(resumeFrom)) invalidField('Last-Event-ID (or cursor) must be a log cursor such as 1700000000000-0');
     if (followers >= MAX_FOLLOWERS) ctx.throw(503, 'too many log followers on this host; try again later');
 
     const { id, channel } = view.spec;

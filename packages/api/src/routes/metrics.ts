@@ -3,21 +3,8 @@ import type * as PromClient from 'prom-client';
 import type { Counter, Metric } from 'prom-client';
 import { DURATION_BUCKETS_S } from '@coyotes/broker';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
-import type { ChannelProcessStats } from '@coyotes/protocol';
+import type { MasterStats, ProcessFigures } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
-
-/** A process as master's `stats` reports it (api and master are newer fields: read defensively). */
-interface ProcessFigures {
-  pid: number | null;
-  cpu: number | null;
-  rss: number | null;
-}
-interface MasterStats {
-  channels: Record<string, ChannelProcessStats>;
-  api?: ProcessFigures;
-  apis?: ProcessFigures[];
-  master?: ProcessFigures;
-}
 
 const STATES = ['queued', 'running', 'delayed', 'failed'] as const;
 const COUNTERS = ['accepted', 'processed', 'succeeded', 'failed', 'retried', 'poisoned'] as const;
@@ -59,7 +46,7 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
       deps.broker.channels.list(),
       // a deleted channel's tasks still running (draining) stay counted until they finish
       deps.broker.channels.retired(),
-      deps.master.request<MasterStats>({ op: 'stats' }).catch(() => null),
+      deps.master.request({ op: 'stats' }).catch((): MasterStats | null => null),
       deps.broker.nodes.live(NODE_DEAD_AFTER_MS),
     ]);
     const channels = [...defined, ...retired.filter((channel) => !defined.some((d) => d.name === channel.name))];
@@ -98,7 +85,7 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
       if (sampled.some((process) => process.rss !== null)) rss.set({ role, channel }, sum(sampled.map((process) => process.rss)));
     };
     figures('master', '', [local?.master]);
-    figures('api', '', local?.apis ?? [local?.api]);
+    figures('api', '', local?.apis ?? []);
     for (const [name, process] of Object.entries(local?.channels ?? {})) {
       figures('channel', name, [process]);
       figures('command', name, process.running ?? []);

@@ -1,14 +1,8 @@
 import type Router from '@koa/router';
-import type { ChannelProcessStats } from '@coyotes/protocol';
+import type { MasterStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { channelSettings } from '../present.js';
-
-/** What master's `stats` operation answers (this host's processes). */
-interface MasterStats {
-  nodeId: string;
-  channels: Record<string, ChannelProcessStats & Record<string, unknown>>;
-}
 
 /**
  * One row per channel for `coyotes status`: settings and queue counts from Redis (every host),
@@ -18,7 +12,7 @@ export function statsRoutes(router: Router, deps: ApiDeps): void {
   router.get('/stats', async (ctx) => {
     const [channels, local] = await Promise.all([
       deps.broker.channels.list(),
-      deps.master.request<MasterStats>({ op: 'stats' }).catch(() => null),
+      deps.master.request({ op: 'stats' }).catch((): MasterStats | null => null),
     ]);
     const rows = [];
     for (const channel of channels) {

@@ -1,30 +1,21 @@
 import type Router from '@koa/router';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
+import type { MasterStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { page } from '../fields.js';
 
 export function systemRoutes(router: Router, deps: ApiDeps): void {
   router.get('/health', async (ctx) => {
-    let redis = true;
-    try {
-      await Promise.race([deps.broker.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000))]);
-    } catch {
-      redis = false;
-    }
-    let master: unknown = null;
-    try {
-      master = await deps.master.request({ op: 'stats' });
-    } catch {
-      master = null;
-    }
+    const redis = await deps.broker.ping(1000);
+    const master = await deps.master.request({ op: 'stats' }).catch((): MasterStats | null => null);
     const healthy = redis && master !== null;
     ctx.status = healthy ? 200 : 503;
     ctx.body = {
       status_code: ctx.status,
       message: healthy ? 'ok' : 'unhealthy',
       // what starts commands: "native" (coyotes-spawner) or "node" (the node:child_process fallback)
-      data: { redis, master: master !== null, spawner: (master as { spawner?: string } | null)?.spawner ?? null, processes: master },
+      data: { redis, master: master !== null, spawner: master?.spawner ?? null, processes: master },
     };
   });
 

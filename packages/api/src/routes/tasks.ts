@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { CoyotesError } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannelOrRetired, requireTask } from '../deps.js';
 import { ok } from '../envelope.js';
@@ -12,7 +13,7 @@ export function taskRoutes(router: Router, deps: ApiDeps): void {
   // kill a running task wherever it runs: the owning master hears it on pub/sub
   router.post('/tasks/:id/kill', async (ctx) => {
     const view = await requireTask(deps, ctx.params.id!);
-    if (view.state !== 'running') ctx.throw(409, `task ${view.spec.id} is ${view.state}, not running`);
+    if (view.state !== 'running') throw new CoyotesError('COY_ERR_TASK_NOT_RUNNING', `task ${view.spec.id} is ${view.state}, not running`);
     await deps.broker.channels.publish({ type: 'kill', channel: view.spec.channel, taskId: view.spec.id });
     ok(ctx, { task_id: view.spec.id, status: 'killing' });
   });

@@ -6,31 +6,45 @@
           KEYS[6] done  KEYS[7] failed  KEYS[8] delayed  KEYS[9] distinct  KEYS[10] stats
           KEYS[11] crashes  KEYS[12] durations  KEYS[13] callbacks  KEYS[14] the task's log stream
           KEYS[15] throughput (per-minute counts)
-          ARGV[1] id  ARGV[2] lease token  ARGV[3] 1 success / 0 failure  ARGV[4] result JSON
-          ARGV[5] now ms  ARGV[6] 1 retry allowed / 0 not (killed)  ARGV[7] max retries
-          ARGV[8] backoff base ms  ARGV[9] fingerprint  ARGV[10] retention count  ARGV[11] retention age ms
-          ARGV[12] duration histogram field (le:<s>)  ARGV[13] duration ms  ARGV[14] outcome
-          ARGV[15] exit code ('' when none)  ARGV[16] 1 callback armed / 0  ARGV[17] log stream max entries
-          ARGV[18] log stream TTL ms  ARGV[19] minutes of throughput history kept
+          ARGV[1] id  ARGV[2] lease token  ARGV[3] result JSON (stored as given)
+          ARGV[4] options JSON (named, as BullMQ's moveToFinished packs its opts):
+            success            true: the execution succeeded
+            nowMs              the time of the completion
+            retryAllowed       false: no retry whatever maxRetries says (killed)
+            maxRetries         re-runs allowed after a failure
+            backoffMs          the first retry's delay; doubled each round
+            fingerprint        the distinct channel's fingerprint of the command ('' when none)
+            retentionCount     finished tasks kept per list
+            retentionAgeMs     and for how long
+            durationField      the duration histogram's bucket field (le:<s>)
+            durationMs         the execution's duration
+            outcome            the result's outcome
+            exitCode           its exit code ('' when none)
+            callback           true: a result callback was armed at acceptance
+            logMaxEntries      the log stream's cap
+            logTtlMs           the log stream's time to live
+            throughputMinutes  minutes of throughput history kept
   A retry counts one more re-run (see includes/retriesOf); the final failure counts none.
   Output: 1 succeeded, 2 retry scheduled, 3 failed; -6 lease lost (result not recorded)
 ]]
 -- @include releaseDistinct
 -- @include retriesOf
 -- @include trimFinished
-local id, now = ARGV[1], tonumber(ARGV[5])
-if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return -6 end
+local id, token, result = ARGV[1], ARGV[2], ARGV[3]
+local opts = cjson.decode(ARGV[4])
+local now = opts.nowMs
+if redis.call('HGET', KEYS[2], id) ~= token then return -6 end
 redis.call('HDEL', KEYS[2], id)
 redis.call('ZREM', KEYS[3], id)
 redis.call('HDEL', KEYS[11], id)
-redis.call('HSET', KEYS[5], id, ARGV[4])
+redis.call('HSET', KEYS[5], id, result)
 redis.call('HINCRBY', KEYS[10], 'processed', 1)
-redis.call('HINCRBY', KEYS[12], ARGV[12], 1)
-redis.call('HINCRBY', KEYS[12], 'sum_ms', ARGV[13])
+redis.call('HINCRBY', KEYS[12], opts.durationField, 1)
+redis.call('HINCRBY', KEYS[12], 'sum_ms', opts.durationMs)
 redis.call('HINCRBY', KEYS[12], 'count', 1)
 -- the per-minute history the dashboard draws (GET /throughput): fields of the last minutes only,
 -- trimmed when there are more than the window holds; the key expires once the channel is idle
-local minute, window = math.floor(now / 60000), tonumber(ARGV[19])
+local minute, window = math.floor(now / 60000), opts.throughputMinutes
 local function countMinute(counter)
   redis.call('HINCRBY', KEYS[15], minute .. ':' .. counter, 1)
 end
@@ -42,31 +56,31 @@ if redis.call('HLEN', KEYS[15]) > 2 * window + 2 then
 end
 redis.call('PEXPIRE', KEYS[15], (window + 1) * 60000)
 if redis.call('EXISTS', KEYS[14]) == 1 then
-  redis.call('XADD', KEYS[14], 'MAXLEN', '~', ARGV[17], '*', 's', 'done', 'd', '', 'o', ARGV[14], 'x', ARGV[15])
-  redis.call('PEXPIRE', KEYS[14], ARGV[18])
+  redis.call('XADD', KEYS[14], 'MAXLEN', '~', opts.logMaxEntries, '*', 's', 'done', 'd', '', 'o', opts.outcome, 'x', opts.exitCode)
+  redis.call('PEXPIRE', KEYS[14], opts.logTtlMs)
 end
 -- XX: only a callback armed at acceptance; LT: only ever brought forward
-if ARGV[16] == '1' then redis.call('ZADD', KEYS[13], 'XX', 'LT', now, id) end
+if opts.callback then redis.call('ZADD', KEYS[13], 'XX', 'LT', now, id) end
 
-if ARGV[3] == '1' then
+if opts.success then
   redis.call('HINCRBY', KEYS[10], 'succeeded', 1)
   redis.call('ZADD', KEYS[6], now, id)
-  releaseDistinct(KEYS[9], ARGV[9])
-  trimFinished(KEYS[6], KEYS[1], KEYS[5], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+  releaseDistinct(KEYS[9], opts.fingerprint)
+  trimFinished(KEYS[6], KEYS[1], KEYS[5], KEYS[4], now, opts.retentionCount, opts.retentionAgeMs)
   return 1
 end
 
 local total, round = retriesOf(KEYS[4], id)
-if ARGV[6] == '1' and round < tonumber(ARGV[7]) then
+if opts.retryAllowed and round < opts.maxRetries then
   redis.call('HSET', KEYS[4], id, (total + 1) .. ':' .. (round + 1))
   redis.call('HINCRBY', KEYS[10], 'retried', 1)
-  local backoff = tonumber(ARGV[8]) * (2 ^ round)
+  local backoff = opts.backoffMs * (2 ^ round)
   redis.call('ZADD', KEYS[8], now + backoff, id)
   return 2
 end
 redis.call('HINCRBY', KEYS[10], 'failed', 1)
 countMinute('failed')
 redis.call('ZADD', KEYS[7], now, id)
-releaseDistinct(KEYS[9], ARGV[9])
-trimFinished(KEYS[7], KEYS[1], KEYS[5], KEYS[4], now, tonumber(ARGV[10]), tonumber(ARGV[11]))
+releaseDistinct(KEYS[9], opts.fingerprint)
+trimFinished(KEYS[7], KEYS[1], KEYS[5], KEYS[4], now, opts.retentionCount, opts.retentionAgeMs)
 return 3

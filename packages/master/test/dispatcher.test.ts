@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { Broker } from '@coyotes/broker';
+import { newChannelConfig, resolveServerOptions } from '@coyotes/protocol';
+import type { ChannelConfig } from '@coyotes/protocol';
+import { PrepareDispatcher } from '../src/dispatcher.js';
+import { startRedis } from '../../../test/helpers/redis.js';
+import type { TestRedis } from '../../../test/helpers/redis.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+
+/** The ingress dispatcher alone: a real Redis and broker, no master process, no binary. */
+describe('ingress dispatcher', () => {
+  let redis: TestRedis;
+  let broker: Broker;
+  let dispatcher: PrepareDispatcher;
+  const channels = new Map<string, ChannelConfig>([
+    ['default', newChannelConfig('default', 1, { paused: true })],
+    ['locked', newChannelConfig('locked', 1, { paused: true, allowedCommands: ['echo'] })],
+  ]);
+
+  before(async () => {
+    redis = await startRedis();
+    broker = Broker.connect(resolveServerOptions({ redis: { host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'dispatch' }), {
+      name: 'test',
+    });
+    dispatcher = new PrepareDispatcher(broker, 'node-1', 'default', (name) => channels.get(name), pino({ level: 'silent' }));
+    await dispatcher.start();
+  });
+  after(async () => {
+    await dispatcher?.stop();
+    await broker?.close();
+    await redis?.stop();
+  });
+
+  test('valid entries reach their channels; the rest are dead-lettered with the broker door’s reason and their payload', async () => {
+    const entries = [
+      JSON.stringify({ task: 'echo a', id: 'in-a' }),
+      JSON.stringify({ task: 'echo b', chan: 'locked', id: 'in-b' }),
+      JSON.stringify({ task: 'rm x', chan: 'locked' }),
+      JSON.stringify({ task: 'echo c', chan: 'nowhere' }),
+      JSON.stringify({ task: 'echo d', id: 'bad id!' }),
+      '{not json',
+    ];
+    await redis.client.lpush(broker.keys.prepareQueue, ...entries);
+    await waitFor('the ingress list to drain', async () => (await redis.client.llen(broker.keys.prepareQueue)) === 0);
+    const letters = await waitFor('four dead letters', async () => {
+      const { total, items } = await broker.deadLetters.list(0, 10);
+      return total === 4 ? items : undefined;
+    });
+    assert.deepEqual(await redis.client.lrange(broker.keys.channel('default').queued, 0, -1), ['in-a']);
+    assert.deepEqual(await redis.client.lrange(broker.keys.channel('locked').queued, 0, -1), ['in-b']);
+    const reasons = new Map(letters.map((letter) => [letter.payload, letter.reason]));
+    assert.equal(reasons.get(entries[2]!), 'command "rm" is not in the allowed_commands of channel locked');
+    assert.equal(reasons.get(entries[3]!), 'unknown channel "nowhere"');
+    assert.match(reasons.get(entries[4]!)!, /^id must be/);
+    assert.equal(reasons.get(entries[5]!), 'not valid JSON');
+    assert.equal(await redis.client.exists(broker.keys.prepareInFlight('node-1')), 0);
+  });
+});
