@@ -14,6 +14,7 @@ import { benchDispatch } from './dispatch.js';
 import { benchHttp } from './http.js';
 import { benchIdle } from './idle.js';
 import { benchLatency } from './latency.js';
+import { benchSchedules } from './schedules.js';
 import type { Row } from './report.js';
 import { evaluate, renderMarkdown, renderTable, writeReport } from './report.js';
 import { describeMachine } from './stats.js';
@@ -42,6 +43,7 @@ const SCENARIOS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> }[] 
   { name: 'delay', run: (ctx) => benchDelay(ctx, quick ? 100 : 1000) },
   { name: 'idle', run: (ctx) => benchIdle(ctx) },
   { name: 'startup', run: (ctx) => benchStartup(ctx, quick ? 3 : 10) },
+  { name: 'schedules', run: (ctx) => benchSchedules(ctx, quick ? 1000 : 10_000) },
 ];
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];

@@ -15,6 +15,7 @@ import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { pushRoutes } from './routes/push.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { statsRoutes } from './routes/stats.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -61,6 +62,7 @@ export function createApp(deps: ApiDeps): Koa {
   metricsRoutes(router, deps);
   systemRoutes(router, deps);
   statsRoutes(router, deps);
+  scheduleRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

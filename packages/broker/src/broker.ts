@@ -8,6 +8,7 @@ import { Keys } from './keys.js';
 import { NodeRegistry } from './nodes.js';
 import { DeadLetters, PrepareQueue } from './prepare.js';
 import { TaskQueries } from './queries.js';
+import { ScheduleStore } from './schedules.js';
 import type { ScriptedRedis } from './scripts.js';
 import { TaskLogs } from './task-logs.js';
 import { TaskStore } from './tasks.js';
@@ -26,6 +27,7 @@ export class Broker {
   readonly nodes: NodeRegistry;
   readonly logs: TaskLogs;
   readonly callbacks: CallbackOutbox;
+  readonly schedules: ScheduleStore;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
@@ -41,6 +43,7 @@ export class Broker {
     this.nodes = new NodeRegistry(redis, this.keys);
     this.logs = new TaskLogs(redis, this.keys, { taskBytes: options.logStreamTaskBytes, channelBytes: options.logStreamChannelBytes });
     this.callbacks = new CallbackOutbox(redis, this.keys);
+    this.schedules = new ScheduleStore(redis, this.keys, options, (event) => this.channels.publish(event), this.tasks);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {

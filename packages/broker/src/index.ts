@@ -15,3 +15,6 @@ export { fingerprint } from './tasks.js';
 export type { LogStreamName, TaskLogRecord } from './task-logs.js';
 export { DURATION_BUCKETS_S, TaskLogs } from './task-logs.js';
 export { CallbackOutbox } from './callbacks.js';
+export type { FireMode, FireResult, ScheduleState } from './schedules.js';
+export { ScheduleStore, scheduledRun } from './schedules.js';
+export { ScheduleClock, scheduleClock } from './schedule-times.js';

@@ -45,6 +45,10 @@ export interface ChannelKeys {
   callbackAttempts: string;
   /** hash of execution-duration histogram counters: `le:<seconds>`, `sum_ms`, `count` */
   durations: string;
+  /** hash schedule name → ms of its next tick, for the active schedules putting tasks here (absent: paused or deleted) */
+  scheduleTicks: string;
+  /** hash schedule name → id of its last fired run */
+  scheduleRuns: string;
 }
 
 export class Keys {
@@ -54,6 +58,8 @@ export class Keys {
   readonly events: string;
   readonly nodes: string;
   readonly deadLetters: string;
+  /** hash name → schedule definition JSON (the tick state lives in the target channel's slot) */
+  readonly schedules: string;
 
   constructor(
     readonly prefix: string,
@@ -64,6 +70,7 @@ export class Keys {
     this.events = `${prefix}:events`;
     this.nodes = `${prefix}:nodes`;
     this.deadLetters = `${prefix}:dead-letters`;
+    this.schedules = `${prefix}:schedules`;
   }
 
   channel(name: string): ChannelKeys {
@@ -90,6 +97,8 @@ export class Keys {
       callbacks: `${base}callbacks`,
       callbackAttempts: `${base}callback-attempts`,
       durations: `${base}durations`,
+      scheduleTicks: `${base}schedule-ticks`,
+      scheduleRuns: `${base}schedule-runs`,
     };
   }
 

@@ -24,6 +24,7 @@ export interface ScriptCommands {
   writePausedFlag(...args: Arg[]): Promise<number>;
   appendTaskLog(...args: Arg[]): Promise<number>;
   claimProducerId(...args: Arg[]): Promise<[number, string]>;
+  fireSchedule(...args: Arg[]): Promise<[number, string, string]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

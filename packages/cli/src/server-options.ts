@@ -1,6 +1,6 @@
 import { CoyotesError, parseHostPort, resolveServerOptions } from '@coyotes/protocol';
-import type { ServerOptions } from '@coyotes/protocol';
-import { readConfigFile } from './config-file.js';
+import type { ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
+import { readConfigFile, takeConfigSchedules } from './config-file.js';
 import { layerOptions } from './flags.js';
 import type { ParsedCommandLine } from './flags.js';
 
@@ -10,19 +10,20 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 export function layeredServerOptions(
   command: ParsedCommandLine,
   env: NodeJS.ProcessEnv,
-): { options: Readonly<ServerOptions>; warnings: string[] } {
+): { options: Readonly<ServerOptions>; warnings: string[]; schedules: ScheduleDefinition[] } {
   const configPath = command.config ?? env.COYOTES_CONFIG;
   const file = configPath ? readConfigFile(configPath) : {};
+  const schedules = takeConfigSchedules(file);
   const { options, warnings } = layerOptions({ flags: command.flags, env, file });
-  return { options: resolveServerOptions(options), warnings };
+  return { options: resolveServerOptions(options), warnings, schedules };
 }
 
 /** The options a server runs with: also refuses an HTTP address others can reach without a token. */
 export function serverOptions(
   command: ParsedCommandLine,
   env: NodeJS.ProcessEnv,
-): { options: Readonly<ServerOptions>; warnings: string[] } {
-  const { options: resolved, warnings } = layeredServerOptions(command, env);
+): { options: Readonly<ServerOptions>; warnings: string[]; schedules: ScheduleDefinition[] } {
+  const { options: resolved, warnings, schedules } = layeredServerOptions(command, env);
   const { host } = parseHostPort(resolved.httpAddr, 'http-addr');
   if (!LOOPBACK.test(host) && !resolved.httpToken && !command.allowInsecureBind) {
     throw new CoyotesError(
@@ -33,5 +34,5 @@ export function serverOptions(
       },
     );
   }
-  return { options: resolved, warnings };
+  return { options: resolved, warnings, schedules };
 }

@@ -6,8 +6,16 @@ import type { Logger } from 'pino';
 import { customAlphabet } from 'nanoid';
 import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
-import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig, setLongTimeout } from '@coyotes/protocol';
-import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
+import {
+  CoyotesError,
+  NODE_DEAD_AFTER_MS,
+  SEED_CHANNELS,
+  isCoyotesError,
+  isValidChannelName,
+  newChannelConfig,
+  setLongTimeout,
+} from '@coyotes/protocol';
+import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY, resolveSpawner } from '@coyotes/runner';
 import type { ResolvedSpawner } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api';
@@ -18,6 +26,7 @@ import { API_CANNOT_LISTEN_EXIT, checkHttpAddr } from './http-port.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findApiPredecessors, findPredecessors, retire } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
+import { ScheduleFirer } from './schedule-firer.js';
 import { Scheduler } from './scheduler.js';
 import { UsageSampler } from './usage-sampler.js';
 import type { UsageSnapshot } from './usage-sampler.js';
@@ -28,6 +37,8 @@ export interface MasterOptions {
   version: string;
   /** Where children's log lines go when they must pass through master (pretty printing). */
   childOutput?: Writable;
+  /** Schedules declared in the config file, written at start. */
+  schedules?: ScheduleDefinition[];
 }
 
 const HEARTBEAT_MS = 1000;
@@ -59,6 +70,7 @@ export class Master {
   private apis: ApiProcess[] = [];
   private dispatcher: PrepareDispatcher | undefined;
   private scheduler: Scheduler | undefined;
+  private scheduleFirer: ScheduleFirer | undefined;
   private readonly channels = new Map<string, ChannelConfig>();
   private readonly processes = new Map<string, ChannelProcess>();
   /** Processes of deleted channels, finishing their running commands; settles when each has exited. */
@@ -116,9 +128,13 @@ export class Master {
     if (redisTrouble) this.log.info('Redis reachable again');
 
     await this.seedChannels();
+    await this.applyConfigSchedules();
     this.events = await this.broker.subscribe();
     this.events.on('event', (event) => this.onEvent(event));
-    this.events.on('resubscribed', () => void this.reconcile());
+    this.events.on('resubscribed', () => {
+      void this.reconcile();
+      void this.scheduleFirer?.reload();
+    });
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
     await this.reconcile();
@@ -151,6 +167,8 @@ export class Master {
     await this.dispatcher.start();
     this.scheduler = new Scheduler(this.broker, () => [...this.channels.keys()], this.options.leaseMs, this.log);
     this.scheduler.start();
+    this.scheduleFirer = new ScheduleFirer(this.broker, (name) => this.channels.get(name), this.log);
+    await this.scheduleFirer.start();
     this.usage.start();
     this.installSignals();
     this.log.info(
@@ -208,6 +226,7 @@ export class Master {
       setLongTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs, { unref: true });
     }
     this.scheduler?.stop();
+    this.scheduleFirer?.stop();
     // Redis is waited for within bounds only: a drain during an outage still ends (entries this
     // node was moving are recovered from its in-flight list by the next master that sees it dead)
     await settledWithin(this.dispatcher?.stop(), REDIS_ON_THE_WAY_OUT_MS);
@@ -247,6 +266,23 @@ export class Master {
     for (const name of new Set([...SEED_CHANNELS, this.options.channelDefault])) {
       await this.broker.channels.createIfMissing(newChannelConfig(name, this.options.concurrent));
     }
+  }
+
+  /**
+   * Writes the config file's schedules (the file wins over live changes to them; schedules it
+   * does not name are left alone). One whose timing is unchanged keeps its next tick.
+   */
+  private async applyConfigSchedules(): Promise<void> {
+    for (const schedule of this.config.schedules ?? []) {
+      try {
+        await this.broker.schedules.put(schedule);
+      } catch (error) {
+        if (!isCoyotesError(error)) throw error;
+        throw new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: schedule ${schedule.name}: ${error.message}`);
+      }
+    }
+    if (this.config.schedules?.length)
+      this.log.info({ schedules: this.config.schedules.map((s) => s.name) }, 'config file schedules applied');
   }
 
   /** Brings local processes in line with the channel definitions in Redis. */
@@ -381,6 +417,9 @@ export class Master {
         return;
       case 'kill':
         for (const process of this.channelProcesses(event.channel)) process.kill(event.taskId);
+        return;
+      case 'schedule-changed':
+        this.scheduleFirer?.changed(event.name);
         return;
     }
   }

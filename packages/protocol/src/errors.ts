@@ -19,6 +19,10 @@ export const ErrorCodes = {
   COY_ERR_TASK_FINISHED: 'the task has already finished',
   COY_ERR_TASK_ID_EXISTS: 'a task with that id was already accepted',
   COY_ERR_TASK_DUPLICATE: 'an identical command line is already queued or running in the distinct channel',
+  // schedules
+  COY_ERR_SCHEDULE_INVALID: 'a schedule field is malformed: cron expression, timezone, overlap, catch_up or the command',
+  COY_ERR_SCHEDULE_NOT_FOUND: 'no schedule has that name',
+  COY_ERR_SCHEDULE_EXISTS: 'a schedule with that name already exists',
   // http: requests refused before any task or channel is looked at
   COY_ERR_REQUEST_INVALID: 'a request field is missing, malformed or unknown',
   // ipc

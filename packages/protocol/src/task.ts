@@ -30,6 +30,8 @@ export interface TaskSpec {
   callback?: string;
   /** An uploaded script, run as `command.name <script file> ...args` on whatever host runs the task. */
   script?: TaskScript;
+  /** The schedule that fired this run, when a schedule did. */
+  schedule?: string;
 }
 
 /** What a producer-chosen task id must be, as the refusal says it. */
@@ -53,7 +55,7 @@ export interface TaskCommand {
   args: string[];
 }
 
-export type TaskSource = 'http' | 'prepare-queue' | 'cli';
+export type TaskSource = 'http' | 'prepare-queue' | 'cli' | 'schedule';
 
 /** The closed set of states a task can be in. */
 export type TaskState = 'delayed' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

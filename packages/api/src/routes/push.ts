@@ -14,7 +14,7 @@ import type { TaskExtras } from '../task-form.js';
 const CALLBACK_SAFETY_NET_MS = 3_600_000;
 
 /** Refuses (403) a program the channel's `allowed_commands` does not list, before anything is queued. */
-function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec, program: string): void {
+export function checkAllowed(ctx: Context, channel: ChannelConfig, spec: TaskSpec, program: string): void {
   const refused = refusedEnvNames(channel, spec.env);
   if (refused.length > 0) {
     throw new CoyotesError(

@@ -5,12 +5,13 @@ import { logs } from './logs.js';
 import { nodes } from './nodes.js';
 import { push } from './push.js';
 import { retry } from './retry.js';
+import { schedules } from './schedules.js';
 import { status } from './status.js';
 import type { Verb } from './verb.js';
 
 /** Every client verb, by name. */
 export const VERBS: ReadonlyMap<string, Verb> = new Map(
-  [push, status, logs, kill, cancel, retry, channels, nodes].map((verb) => [verb.name, verb]),
+  [push, status, logs, kill, cancel, retry, channels, nodes, schedules].map((verb) => [verb.name, verb]),
 );
 
 export function verbsHelp(): string {
