@@ -6,16 +6,8 @@ import type { Logger } from 'pino';
 import { customAlphabet } from 'nanoid';
 import { Broker, describeRedis } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
-import {
-  CoyotesError,
-  NODE_DEAD_AFTER_MS,
-  SEED_CHANNELS,
-  isCoyotesError,
-  isValidChannelName,
-  newChannelConfig,
-  setLongTimeout,
-} from '@coyotes/protocol';
-import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
+import { CoyotesError, NODE_DEAD_AFTER_MS, SEED_CHANNELS, isValidChannelName, newChannelConfig, setLongTimeout } from '@coyotes/protocol';
+import type { ApiOperation, ChannelConfig, ChannelProcessStats, ChildIdentity, ServerOptions } from '@coyotes/protocol';
 import { CHANNEL_PROCESS_ENTRY, resolveSpawner } from '@coyotes/runner';
 import type { ResolvedSpawner } from '@coyotes/runner';
 import { API_PROCESS_ENTRY } from '@coyotes/api';
@@ -26,7 +18,8 @@ import { API_CANNOT_LISTEN_EXIT, checkHttpAddr } from './http-port.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findApiPredecessors, findPredecessors, retire } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
-import { ScheduleFirer } from './schedule-firer.js';
+import { ScheduleFirer, applyConfigSchedules } from './schedule-firer.js';
+import type { ScheduleDefinition } from '@coyotes/protocol';
 import { Scheduler } from './scheduler.js';
 import { UsageSampler } from './usage-sampler.js';
 import type { UsageSnapshot } from './usage-sampler.js';
@@ -38,7 +31,7 @@ export interface MasterOptions {
   /** Where children's log lines go when they must pass through master (pretty printing). */
   childOutput?: Writable;
   /** Schedules declared in the config file, written at start. */
-  schedules?: ScheduleDefinition[];
+  schedules?: readonly ScheduleDefinition[];
 }
 
 const HEARTBEAT_MS = 1000;
@@ -128,7 +121,7 @@ export class Master {
     if (redisTrouble) this.log.info('Redis reachable again');
 
     await this.seedChannels();
-    await this.applyConfigSchedules();
+    await applyConfigSchedules(this.broker, this.config.schedules ?? [], this.log);
     this.events = await this.broker.subscribe();
     this.events.on('event', (event) => this.onEvent(event));
     this.events.on('resubscribed', () => {
@@ -266,23 +259,6 @@ export class Master {
     for (const name of new Set([...SEED_CHANNELS, this.options.channelDefault])) {
       await this.broker.channels.createIfMissing(newChannelConfig(name, this.options.concurrent));
     }
-  }
-
-  /**
-   * Writes the config file's schedules (the file wins over live changes to them; schedules it
-   * does not name are left alone). One whose timing is unchanged keeps its next tick.
-   */
-  private async applyConfigSchedules(): Promise<void> {
-    for (const schedule of this.config.schedules ?? []) {
-      try {
-        await this.broker.schedules.put(schedule);
-      } catch (error) {
-        if (!isCoyotesError(error)) throw error;
-        throw new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: schedule ${schedule.name}: ${error.message}`);
-      }
-    }
-    if (this.config.schedules?.length)
-      this.log.info({ schedules: this.config.schedules.map((s) => s.name) }, 'config file schedules applied');
   }
 
   /** Brings local processes in line with the channel definitions in Redis. */

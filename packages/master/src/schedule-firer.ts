@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { scheduleClock } from '@coyotes/broker';
 import type { Broker, FireMode, FireResult } from '@coyotes/broker';
-import { setLongTimeout } from '@coyotes/protocol';
+import { CoyotesError, isCoyotesError, setLongTimeout } from '@coyotes/protocol';
 import type { ChannelConfig, LongTimeout, ScheduleDefinition } from '@coyotes/protocol';
 
 /**
@@ -140,4 +140,21 @@ export class ScheduleFirer {
     else if (result.outcome !== 'inactive') this.log.info({ ...fields, outcome: result.outcome }, 'schedule tick without a run');
     if (result.replaced) this.log.info({ schedule: schedule.name, taskId: result.replaced }, 'schedule replaced its previous run');
   }
+}
+
+/**
+ * Writes the config file's schedules at start (the file wins over live changes to them;
+ * schedules it does not name are left alone). One whose timing is unchanged keeps its next tick.
+ * A bad cron expression or time zone refuses the start, naming the schedule.
+ */
+export async function applyConfigSchedules(broker: Broker, schedules: readonly ScheduleDefinition[], log: Logger): Promise<void> {
+  for (const schedule of schedules) {
+    try {
+      await broker.schedules.put(schedule);
+    } catch (error) {
+      if (!isCoyotesError(error)) throw error;
+      throw new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: schedule ${schedule.name}: ${error.message}`);
+    }
+  }
+  if (schedules.length > 0) log.info({ schedules: schedules.map((s) => s.name) }, 'config file schedules applied');
 }
