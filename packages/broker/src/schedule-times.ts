@@ -41,9 +41,14 @@ export class ScheduleClock {
     if (this.cron.nextRun(new Date()) === null) invalid(`cron "${expression}" never fires`);
   }
 
+  /** The last answer of `next`: the schedules sharing an expression all ask it for the same tick. */
+  private last: { afterMs: number; next: number | null } | undefined;
+
   /** The first tick strictly after `afterMs`, or null when the expression fires no more. */
   next(afterMs: number): number | null {
-    return this.cron.nextRun(new Date(afterMs))?.getTime() ?? null;
+    // croner takes ~0.1 ms a call: 10,000 schedules on one tick would spend a second on it
+    if (this.last?.afterMs !== afterMs) this.last = { afterMs, next: this.cron.nextRun(new Date(afterMs))?.getTime() ?? null };
+    return this.last.next;
   }
 
   /** The `count` ticks following `afterMs`. */
