@@ -2,50 +2,24 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BIN, api } from './helpers/coyotes.js';
-import type { RunningCoyotes } from './helpers/coyotes.js';
-import { killHost } from './helpers/hosts.js';
-import { startRedis } from './helpers/redis.js';
-import type { TestRedis } from './helpers/redis.js';
-import { createChannel, createSchedule, recorder, runs, scheduleConfig, startMasters } from './helpers/schedules.js';
+import { createChannel, createSchedule, recorder, runs, scheduleHarness } from './helpers/schedules.js';
 import { waitFor } from './helpers/wait.js';
 
 const run = promisify(execFile);
 
-let redis: TestRedis;
-let hosts: RunningCoyotes[] = [];
-let work: string;
-let config: string;
+const h = scheduleHarness(1);
 
 describe('schedule overlap and CLI', () => {
-  before(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'coyotes-schedules-'));
-    config = scheduleConfig(work);
-    redis = await startRedis();
-    hosts = await startMasters(redis.addr, 1, config);
-  });
-
-  after(async () => {
-    await Promise.all(
-      hosts.map((h) => {
-        const ending = setTimeout(() => killHost(h), 10_000);
-        return h.stop('SIGTERM').finally(() => clearTimeout(ending));
-      }),
-    );
-    await redis.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
-
   test('overlap skip: no tick starts a run while the previous one lasts', async () => {
-    await createChannel(hosts[0]!, 'skip');
-    const file = path.join(work, 'skip');
-    const lock = path.join(work, 'skip-lock');
+    await createChannel(h.hosts[0]!, 'skip');
+    const file = path.join(h.work, 'skip');
+    const lock = path.join(h.work, 'skip-lock');
     const script = `mkdir ${lock} 2>/dev/null || echo overlap >> ${file}; echo "$COYOTES_SCHEDULE_TICK 0" >> ${file}; sleep 2.5; rmdir ${lock}`;
-    await createSchedule(hosts[0]!, {
+    await createSchedule(h.hosts[0]!, {
       name: 'skip',
       cron: '* * * * * *',
       channel: 'skip',
@@ -54,7 +28,7 @@ describe('schedule overlap and CLI', () => {
       args: ['-c', script],
     });
     await waitFor('three runs', () => runs(file).length >= 3, 60_000);
-    assert.equal((await api(hosts[0]!.baseUrl, 'DELETE', '/schedules/skip')).status, 200);
+    assert.equal((await api(h.hosts[0]!.baseUrl, 'DELETE', '/schedules/skip')).status, 200);
     const text = readFileSync(file, 'utf8');
     assert.ok(!text.includes('overlap'), text);
     const ticks = runs(file).map((r) => r.tick);
@@ -63,9 +37,9 @@ describe('schedule overlap and CLI', () => {
   });
 
   test('overlap replace: each tick kills the previous run', async () => {
-    await createChannel(hosts[0]!, 'replace');
-    const file = path.join(work, 'replace');
-    await createSchedule(hosts[0]!, {
+    await createChannel(h.hosts[0]!, 'replace');
+    const file = path.join(h.work, 'replace');
+    await createSchedule(h.hosts[0]!, {
       name: 'replace',
       cron: '*/2 * * * * *',
       channel: 'replace',
@@ -76,26 +50,26 @@ describe('schedule overlap and CLI', () => {
     const failed = await waitFor(
       'two killed runs in the failed list',
       async () => {
-        const { json } = await api(hosts[0]!.baseUrl, 'GET', '/channels/replace/failed-tasks');
+        const { json } = await api(h.hosts[0]!.baseUrl, 'GET', '/channels/replace/failed-tasks');
         // the seed's shape: failed tasks by id
         const listed = Object.values(json.data as Record<string, { task_id: string }>);
         return listed.length >= 2 ? listed : undefined;
       },
       30_000,
     );
-    const killed = await api(hosts[0]!.baseUrl, 'GET', `/tasks/${failed[0]!.task_id}`);
+    const killed = await api(h.hosts[0]!.baseUrl, 'GET', `/tasks/${failed[0]!.task_id}`);
     assert.equal(killed.json.data.result.outcome, 'killed');
     assert.equal(killed.json.data.schedule, 'replace');
-    const { json } = await api(hosts[0]!.baseUrl, 'GET', '/schedules/replace');
-    assert.equal((await api(hosts[0]!.baseUrl, 'DELETE', '/schedules/replace')).status, 200);
-    await api(hosts[0]!.baseUrl, 'DELETE', `/channels/replace/tasks/${json.data.last_run.task_id}`);
+    const { json } = await api(h.hosts[0]!.baseUrl, 'GET', '/schedules/replace');
+    assert.equal((await api(h.hosts[0]!.baseUrl, 'DELETE', '/schedules/replace')).status, 200);
+    await api(h.hosts[0]!.baseUrl, 'DELETE', `/channels/replace/tasks/${json.data.last_run.task_id}`);
     assert.ok(!readFileSync(file, 'utf8').includes('end'), 'no replaced run finished');
   });
 
   test('the CLI adds, lists, pauses, resumes, runs now and removes a schedule', async () => {
-    const env = { ...process.env, COYOTES_ADDR: hosts[0]!.httpAddr };
+    const env = { ...process.env, COYOTES_ADDR: h.hosts[0]!.httpAddr };
     const verb = async (...args: string[]) => (await run(process.execPath, [BIN, 'schedules', ...args], { env, timeout: 30_000 })).stdout;
-    const file = path.join(work, 'cli');
+    const file = path.join(h.work, 'cli');
     assert.match(
       await verb(
         'add',

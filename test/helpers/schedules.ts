@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { api, startCoyotes } from './coyotes.js';
 import type { RunningCoyotes } from './coyotes.js';
+import { killHost } from './hosts.js';
+import { startRedis } from './redis.js';
+import type { TestRedis } from './redis.js';
 
 /** The lines a schedule's command appended: `<tick ISO> <ms it ran>` (other lines read as NaN ticks). */
 export function runs(file: string): { tick: number; ranAt: number }[] {
@@ -49,4 +54,36 @@ export async function startMasters(redisAddr: string, count: number, config: str
   const started: RunningCoyotes[] = [];
   for (let i = 0; i < count; i += 1) started.push(await startCoyotes({ redisAddr, args: ['-concurrent', '2', '-config', config] }));
   return started;
+}
+
+/** What a schedule test file runs against: a redis-server, masters on it, a work directory. */
+export interface ScheduleHarness {
+  redis: TestRedis;
+  hosts: RunningCoyotes[];
+  work: string;
+  /** The config file every master starts with (it declares the schedule `from-config`). */
+  config: string;
+}
+
+/** Starts a redis-server and `count` masters before the file's tests, and stops them all after. */
+export function scheduleHarness(count: number): ScheduleHarness {
+  const harness = { hosts: [] } as unknown as ScheduleHarness;
+  before(async () => {
+    harness.work = mkdtempSync(path.join(tmpdir(), 'coyotes-schedules-'));
+    harness.config = scheduleConfig(harness.work);
+    harness.redis = await startRedis();
+    harness.hosts = await startMasters(harness.redis.addr, count, harness.config);
+  });
+  after(async () => {
+    // a drain that outlasts 10 s means a test left a command behind: end the host instead of waiting
+    await Promise.all(
+      harness.hosts.map((host) => {
+        const ending = setTimeout(() => killHost(host), 10_000);
+        return host.stop('SIGTERM').finally(() => clearTimeout(ending));
+      }),
+    );
+    await harness.redis.stop();
+    rmSync(harness.work, { recursive: true, force: true });
+  });
+  return harness;
 }
