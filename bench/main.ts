@@ -15,6 +15,7 @@ import { benchHttp } from './http.js';
 import { benchIdle } from './idle.js';
 import { benchLatency } from './latency.js';
 import { benchSoak } from './soak.js';
+import { benchSchedules } from './schedules.js';
 import type { Row } from './report.js';
 import { evaluate, renderMarkdown, renderTable, writeReport } from './report.js';
 import { describeMachine } from './stats.js';
@@ -44,6 +45,7 @@ const SCENARIOS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> }[] 
   { name: 'idle', run: (ctx) => benchIdle(ctx) },
   { name: 'startup', run: (ctx) => benchStartup(ctx, quick ? 3 : 10) },
   { name: 'soak', run: (ctx) => benchSoak(ctx, quick ? 4000 : 20_000) },
+  { name: 'schedules', run: (ctx) => benchSchedules(ctx, quick ? 1000 : 10_000) },
 ];
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];

@@ -14,6 +14,7 @@ import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { pushRoutes } from './routes/push.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { statsRoutes } from './routes/stats.js';
 import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
@@ -65,6 +66,7 @@ export function createApp(deps: ApiDeps): Koa {
   taskListRoutes(router, deps);
   deadLetterRoutes(router, deps);
   throughputRoutes(router, deps);
+  scheduleRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

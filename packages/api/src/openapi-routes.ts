@@ -43,6 +43,23 @@ const channelSettings: Record<string, FieldDoc> = {
   },
 };
 
+const scheduleFields: Record<string, FieldDoc> = {
+  name: { type: 'string', description: 'Schedule name, 1-64 characters of [A-Za-z0-9_.:-]' },
+  cron: { type: 'string', description: '5 fields (minute hour day month weekday) or 6 (seconds first)' },
+  timezone: { type: 'string', description: 'IANA time zone the expression is read in (default UTC)' },
+  channel: { type: 'string', description: 'Channel its runs go to (default: default)' },
+  task: { type: 'string', description: 'Command line to run (or command + args)' },
+  command: { type: 'string', description: 'Program to exec directly, no shell' },
+  args: { type: 'array', description: 'Arguments of command (repeat the field, or a JSON array)' },
+  timeout: { type: 'integer', description: 'Kill a run after this many seconds' },
+  env: { type: 'object', description: 'Extra environment variables (JSON object of strings)' },
+  max_retries: { type: 'integer', description: 'Retries of a failed run (default: the channel’s)' },
+  distinct: { type: 'boolean', description: 'Skip a tick while the same command line is queued or running' },
+  overlap: { type: 'string', description: 'allow (default) | skip (a tick while the previous run lasts) | replace (kill it)' },
+  catch_up: { type: 'string', description: 'none (default): ticks missed while no master ran are dropped; once: one run for them' },
+  paused: { type: 'boolean', description: 'Fire no tick until resumed' },
+};
+
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /push': {
     data: DATA.pushed,
@@ -164,6 +181,44 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Cancel a queued or delayed task, kill a running one',
     tags: ['tasks'],
     errors: [404, 409],
+  },
+  'GET /schedules': {
+    data: DATA.schedules,
+    summary: 'Every schedule with its next 5 fire times and its last run (task id, status, exit code)',
+    tags: ['schedules'],
+  },
+  'POST /schedules': {
+    data: DATA.schedule,
+    summary: 'Create a cron-style schedule, fired exactly once per tick across every host',
+    tags: ['schedules'],
+    body: scheduleFields,
+    required: ['name', 'cron'],
+    errors: [403, 404, 409],
+  },
+  'GET /schedules/{name}': {
+    data: DATA.schedule,
+    summary: 'One schedule, with its next 5 fire times and its last run',
+    tags: ['schedules'],
+    errors: [404],
+  },
+  'PATCH /schedules/{name}': {
+    data: DATA.schedule,
+    summary: 'Change a schedule live (paused=true|false pauses or resumes it)',
+    tags: ['schedules'],
+    body: scheduleFields,
+    errors: [403, 404],
+  },
+  'DELETE /schedules/{name}': {
+    data: DATA.scheduleDeleted,
+    summary: 'Delete a schedule (no master fires it once this answers)',
+    tags: ['schedules'],
+    errors: [404],
+  },
+  'POST /schedules/{name}/run': {
+    data: DATA.scheduleRun,
+    summary: 'Run a schedule now, outside its cron (overlap and distinct apply; its next tick is unchanged)',
+    tags: ['schedules'],
+    errors: [404],
   },
   'GET /dead-letters': {
     data: DATA.deadLetterPage,

@@ -75,6 +75,7 @@ export function taskDetail(view: TaskView) {
     running_since: view.runningSince === null ? null : rfc3339(view.runningSince),
     timeout: spec.timeoutMs ? spec.timeoutMs / 1000 : null,
     env: spec.env ? Object.keys(spec.env) : [],
+    schedule: spec.schedule ?? null,
     result: result && {
       outcome: result.outcome,
       exit_code: result.exitCode,

@@ -10,6 +10,7 @@ import { Keys } from './keys.js';
 import { NodeRegistry } from './nodes.js';
 import { DeadLetters, PrepareQueue } from './prepare.js';
 import { TaskQueries } from './queries.js';
+import { ScheduleStore } from './schedules.js';
 import type { ScriptedRedis } from './scripts.js';
 import { TaskLogs } from './task-logs.js';
 import { TaskStore } from './tasks.js';
@@ -32,6 +33,7 @@ export class Broker {
   readonly taskJob: TaskJobLists;
   /** The one door for work: every way a task enters goes through it. */
   readonly admission: Admission;
+  readonly schedules: ScheduleStore;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
@@ -49,6 +51,7 @@ export class Broker {
     this.callbacks = new CallbackOutbox(redis, this.keys);
     this.taskJob = new TaskJobLists(redis, this.keys);
     this.admission = new Admission(this.tasks, this.callbacks, this.channels, options.commandRoot, newTaskId);
+    this.schedules = new ScheduleStore(redis, this.keys, options, (event) => this.channels.publish(event), this.tasks);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {

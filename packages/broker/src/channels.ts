@@ -8,7 +8,8 @@ import type { ScriptedRedis } from './scripts.js';
 export type BrokerEvent =
   | { type: 'channel-changed'; name: string }
   | { type: 'delayed'; channel: string; dueMs: number }
-  | { type: 'kill'; channel: string; taskId: string };
+  | { type: 'kill'; channel: string; taskId: string }
+  | { type: 'schedule-changed'; name: string };
 
 /** The channel definitions shared by every master, in one Redis hash, with change events. */
 export class ChannelRegistry {

@@ -19,3 +19,6 @@ export { CallbackOutbox } from './callbacks.js';
 export { TaskJobLists } from './task-job.js';
 export type { ThroughputMinute } from './throughput.js';
 export { THROUGHPUT_MINUTES } from './throughput.js';
+export type { FireMode, FireResult, ScheduleState } from './schedules.js';
+export { ScheduleStore, scheduledRun } from './schedules.js';
+export { ScheduleClock, scheduleClock } from './schedule-times.js';

@@ -47,6 +47,10 @@ export interface ChannelKeys {
   durations: string;
   /** hash `<unix minute>:processed|failed` → executions finished in that minute (the last minutes only; expires when idle) */
   throughput: string;
+  /** hash schedule name → ms of its next tick, for the active schedules putting tasks here (absent: paused or deleted) */
+  scheduleTicks: string;
+  /** hash schedule name → id of its last fired run */
+  scheduleRuns: string;
 }
 
 export class Keys {
@@ -56,6 +60,8 @@ export class Keys {
   readonly events: string;
   readonly nodes: string;
   readonly deadLetters: string;
+  /** hash name → schedule definition JSON (the tick state lives in the target channel's slot) */
+  readonly schedules: string;
 
   constructor(
     readonly prefix: string,
@@ -66,6 +72,7 @@ export class Keys {
     this.events = `${prefix}:events`;
     this.nodes = `${prefix}:nodes`;
     this.deadLetters = `${prefix}:dead-letters`;
+    this.schedules = `${prefix}:schedules`;
   }
 
   channel(name: string): ChannelKeys {
@@ -93,6 +100,8 @@ export class Keys {
       callbackAttempts: `${base}callback-attempts`,
       durations: `${base}durations`,
       throughput: `${base}throughput`,
+      scheduleTicks: `${base}schedule-ticks`,
+      scheduleRuns: `${base}schedule-runs`,
     };
   }
 

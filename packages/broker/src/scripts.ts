@@ -28,6 +28,7 @@ export interface ScriptCommands {
   recoverTaskJobEntries(...args: Arg[]): Promise<number>;
   appendTaskJobLogs(...args: Arg[]): Promise<number>;
   adoptTaskJobOutbox(...args: Arg[]): Promise<number>;
+  fireSchedule(...args: Arg[]): Promise<[number, string, string]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

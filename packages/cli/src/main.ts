@@ -83,10 +83,10 @@ export async function main(argv: string[]): Promise<number> {
         `unknown verb or argument "${command.positionals[0]}" (verbs: ${[...VERBS.keys()].join(', ')}; see coyotes help)`,
       );
     }
-    const { options, warnings } = serverOptions(command, process.env);
+    const { options, warnings, schedules } = serverOptions(command, process.env);
     // loaded only now: a client verb or --version must not pay for master, the api, ioredis and pino
     const { runServer } = await import('./server.js');
-    return await runServer(options, warnings);
+    return await runServer(options, warnings, schedules);
   } catch (error) {
     if (isCoyotesError(error)) {
       report(error);

@@ -1,6 +1,6 @@
 import { CoyotesError, parseHostPort, resolveServerOptions } from '@coyotes/protocol';
-import type { ServerOptions } from '@coyotes/protocol';
-import { readConfigFile } from './config-file.js';
+import type { ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
+import { readConfigFile, takeConfigSchedules } from './config-file.js';
 import { layerOptions } from './flags.js';
 import type { ParsedCommandLine } from './flags.js';
 import { checkTaskJobCmdDir, fromTaskJobConfig } from './task-job-config.js';
@@ -11,22 +11,24 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 export function layeredServerOptions(
   command: ParsedCommandLine,
   env: NodeJS.ProcessEnv,
-): { options: Readonly<ServerOptions>; warnings: string[] } {
+): { options: Readonly<ServerOptions>; warnings: string[]; schedules: ScheduleDefinition[] } {
   const configPath = command.config ?? env.COYOTES_CONFIG;
-  // task-job's config.json keys become the settings they stand for, beside Coyotes' own
-  const { settings: file, taskJob } = fromTaskJobConfig(configPath ? readConfigFile(configPath) : {});
+  // schedules (Coyotes' key) are taken first; task-job's config.json keys become the settings they stand for
+  const raw = configPath ? readConfigFile(configPath) : {};
+  const schedules = takeConfigSchedules(raw);
+  const { settings: file, taskJob } = fromTaskJobConfig(raw);
   const { options, warnings } = layerOptions({ flags: command.flags, env, file });
   const resolved = resolveServerOptions(taskJob ? { ...options, taskJob } : options);
   checkTaskJobCmdDir(resolved.taskJob, resolved.commandRoot);
-  return { options: resolved, warnings };
+  return { options: resolved, warnings, schedules };
 }
 
 /** The options a server runs with: also refuses an HTTP address others can reach without a token. */
 export function serverOptions(
   command: ParsedCommandLine,
   env: NodeJS.ProcessEnv,
-): { options: Readonly<ServerOptions>; warnings: string[] } {
-  const { options: resolved, warnings } = layeredServerOptions(command, env);
+): { options: Readonly<ServerOptions>; warnings: string[]; schedules: ScheduleDefinition[] } {
+  const { options: resolved, warnings, schedules } = layeredServerOptions(command, env);
   const { host } = parseHostPort(resolved.httpAddr, 'http-addr');
   if (!LOOPBACK.test(host) && !resolved.httpToken && !command.allowInsecureBind) {
     throw new CoyotesError(
@@ -37,5 +39,5 @@ export function serverOptions(
       },
     );
   }
-  return { options: resolved, warnings };
+  return { options: resolved, warnings, schedules };
 }

@@ -1,13 +1,17 @@
 import { Master } from '@coyotes/master';
 import { CoyotesError } from '@coyotes/protocol';
-import type { ServerOptions } from '@coyotes/protocol';
+import type { ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
 import { banner } from './banner.js';
 import { setUpLogging } from './logging.js';
 import { stripPm2Environment } from './pm2-env.js';
 import { VERSION } from './version.js';
 
 /** Runs master in this process until a signal drains it. */
-export async function runServer(options: Readonly<ServerOptions>, warnings: string[]): Promise<number> {
+export async function runServer(
+  options: Readonly<ServerOptions>,
+  warnings: string[],
+  schedules: ScheduleDefinition[] = [],
+): Promise<number> {
   const logging = setUpLogging(options, process.stdout.isTTY === true);
   const { log } = logging;
   for (const warning of warnings) log.warn(warning);
@@ -20,7 +24,7 @@ export async function runServer(options: Readonly<ServerOptions>, warnings: stri
   if (pm2Keys.length > 0) log.debug({ removed: pm2Keys }, 'running under pm2: its variables are kept from commands');
   // logrotate's postrotate (and supervisord's own habit) ask for a reopen with SIGHUP
   process.on('SIGHUP', () => logging.reopen());
-  const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput });
+  const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput, schedules });
   try {
     await master.start();
   } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * The dashboard's entry: hash routes (#/, #/channels/NAME[/TAB], #/tasks/ID, #/dead-letters),
+ * The dashboard's entry: hash routes (#/, #/channels/NAME[/TAB], #/tasks/ID, #/dead-letters, #/schedules),
  * the token prompt, and the refresh loop that polls the API every `intervalMs`.
  */
 import { ApiError, onUnauthorized, token } from './api.js';
@@ -13,13 +13,15 @@ import { intervalMs, readOnly, state, trackRunning } from './state.js';
 import { ChannelView } from './views/channel.js';
 import { DeadLettersView } from './views/dead-letters.js';
 import { renderOverview } from './views/overview.js';
+import { SchedulesView } from './views/schedules.js';
 import { TaskView } from './views/task.js';
 
 type View =
   | { kind: 'overview' }
   | { kind: 'channel'; view: ChannelView }
   | { kind: 'task'; view: TaskView }
-  | { kind: 'dead-letters'; view: DeadLettersView };
+  | { kind: 'dead-letters'; view: DeadLettersView }
+  | { kind: 'schedules'; view: SchedulesView };
 
 const main = byId('view');
 const live = byId('live');
@@ -35,6 +37,7 @@ function route(): View {
     return { kind: 'channel', view: new ChannelView(name, TABS.includes(tab as Tab) ? (tab as Tab) : 'running', () => void refresh()) };
   if (kind === 'tasks' && name) return { kind: 'task', view: new TaskView(name) };
   if (kind === 'dead-letters') return { kind: 'dead-letters', view: new DeadLettersView(() => void refresh()) };
+  if (kind === 'schedules') return { kind: 'schedules', view: new SchedulesView(() => void refresh()) };
   return { kind: 'overview' };
 }
 
@@ -44,7 +47,8 @@ function navigate(): void {
   main.replaceChildren();
   if (current.kind !== 'overview') current.view.mount(main);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('header nav a')) {
-    link.classList.toggle('current', link.getAttribute('href') === (current.kind === 'dead-letters' ? '#/dead-letters' : '#/'));
+    const href = current.kind === 'dead-letters' || current.kind === 'schedules' ? `#/${current.kind}` : '#/';
+    link.classList.toggle('current', link.getAttribute('href') === href);
   }
   void refresh();
 }

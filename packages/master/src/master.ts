@@ -19,6 +19,8 @@ import { API_CANNOT_LISTEN_EXIT, checkHttpAddr } from './http-port.js';
 import { acquirePidfile, releasePidfile } from './pidfile.js';
 import { findApiPredecessors, findPredecessors, retire } from './predecessors.js';
 import type { Predecessor } from './predecessors.js';
+import { ScheduleFirer, applyConfigSchedules } from './schedule-firer.js';
+import type { ScheduleDefinition } from '@coyotes/protocol';
 import { Scheduler } from './scheduler.js';
 import { TaskJobService } from './task-job.js';
 import { UsageSampler } from './usage-sampler.js';
@@ -30,6 +32,8 @@ export interface MasterOptions {
   version: string;
   /** Where children's log lines go when they must pass through master (pretty printing). */
   childOutput?: Writable;
+  /** Schedules declared in the config file, written at start. */
+  schedules?: readonly ScheduleDefinition[];
 }
 
 const HEARTBEAT_MS = 1000;
@@ -62,6 +66,7 @@ export class Master {
   private dispatcher: PrepareDispatcher | undefined;
   private scheduler: Scheduler | undefined;
   private taskJob: TaskJobService | undefined;
+  private scheduleFirer: ScheduleFirer | undefined;
   private readonly channels = new Map<string, ChannelConfig>();
   private readonly processes = new Map<string, ChannelProcess>();
   /** Processes of deleted channels, finishing their running commands; settles when each has exited. */
@@ -140,9 +145,13 @@ export class Master {
     for (const api of this.apis) api.start();
 
     await this.seedChannels();
+    await applyConfigSchedules(this.broker, this.config.schedules ?? [], this.log);
     this.events = await this.broker.subscribe();
     this.events.on('event', (event) => this.onEvent(event));
-    this.events.on('resubscribed', () => void this.reconcile());
+    this.events.on('resubscribed', () => {
+      void this.reconcile();
+      void this.scheduleFirer?.reload();
+    });
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_MS));
     await this.reconcile();
@@ -169,6 +178,8 @@ export class Master {
     }
     this.scheduler = new Scheduler(this.broker, () => [...this.channels.keys()], this.options.leaseMs, this.log);
     this.scheduler.start();
+    this.scheduleFirer = new ScheduleFirer(this.broker, (name) => this.channels.get(name), this.log);
+    await this.scheduleFirer.start();
     this.usage.start();
     this.installSignals();
     this.log.info(
@@ -226,6 +237,7 @@ export class Master {
       setLongTimeout(() => void this.stop(true), this.options.shutdownTimeoutMs, { unref: true });
     }
     this.scheduler?.stop();
+    this.scheduleFirer?.stop();
     // Redis is waited for within bounds only: a drain during an outage still ends (entries this
     // node was moving are recovered from its in-flight list by the next master that sees it dead)
     await settledWithin(this.dispatcher?.stop(), REDIS_ON_THE_WAY_OUT_MS);
@@ -400,6 +412,9 @@ export class Master {
         return;
       case 'kill':
         for (const process of this.channelProcesses(event.channel)) process.kill(event.taskId);
+        return;
+      case 'schedule-changed':
+        this.scheduleFirer?.changed(event.name);
         return;
     }
   }

@@ -32,6 +32,13 @@ export const ErrorCodes = {
   },
   COY_ERR_TASK_NOT_ALLOWED: { message: "the task's program is not in the channel's allowed_commands", status: 403 },
   COY_ERR_TASK_NOT_RUNNING: { message: 'the task is not running', status: 409 },
+  // schedules
+  COY_ERR_SCHEDULE_INVALID: {
+    message: 'a schedule field is malformed: cron expression, timezone, overlap, catch_up or the command',
+    status: 400,
+  },
+  COY_ERR_SCHEDULE_NOT_FOUND: { message: 'no schedule has that name', status: 404 },
+  COY_ERR_SCHEDULE_EXISTS: { message: 'a schedule with that name already exists', status: 409 },
   // http: requests refused before any task or channel is looked at
   COY_ERR_REQUEST_INVALID: { message: 'a request field is missing, malformed or unknown', status: 400 },
   COY_ERR_REQUEST_UNAUTHORIZED: { message: 'a valid bearer token is required', status: 401 },

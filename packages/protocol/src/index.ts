@@ -9,3 +9,4 @@ export * from './node.js';
 export * from './timers.js';
 export * from './door.js';
 export * from './task-job.js';
+export * from './schedule.js';

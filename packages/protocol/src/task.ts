@@ -33,6 +33,8 @@ export interface TaskSpec {
   script?: TaskScript;
   /** Came in through task-job's queue: its `type`, copied into its TaskLog records. */
   taskJob?: { type: string };
+  /** The schedule that fired this run, when a schedule did. */
+  schedule?: string;
 }
 
 /** What a producer-chosen task id must be, as the refusal says it. */
@@ -56,7 +58,7 @@ export interface TaskCommand {
   args: string[];
 }
 
-export type TaskSource = 'http' | 'prepare-queue' | 'cli' | 'task-job';
+export type TaskSource = 'http' | 'prepare-queue' | 'cli' | 'task-job' | 'schedule';
 
 /** The closed set of states a task can be in. */
 export type TaskState = 'delayed' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -10,30 +10,16 @@
           -2 id already accepted
 ]]
 -- @include wake
+-- @include admitTask
 local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local codes = {}
 local accepted, queued = 0, 0
 
 for _, task in ipairs(cjson.decode(ARGV[3])) do
   local id, spec, fingerprint, due = task[1], task[2], task[3], tonumber(task[4])
-  local code
-  if redis.call('HEXISTS', KEYS[2], id) == 1 then
-    code = -2
-  elseif fingerprint ~= '' and (tonumber(redis.call('ZSCORE', KEYS[4], fingerprint) or 0) > now) then
-    code = -1
-  else
-    if fingerprint ~= '' then redis.call('ZADD', KEYS[4], now + ttl, fingerprint) end
-    redis.call('HSET', KEYS[2], id, spec)
-    accepted = accepted + 1
-    if due > now then
-      redis.call('ZADD', KEYS[3], due, id)
-      code = 2
-    else
-      redis.call('LPUSH', KEYS[1], id)
-      queued = queued + 1
-      code = 1
-    end
-  end
+  local code = admitTask(KEYS[1], KEYS[2], KEYS[3], KEYS[4], id, spec, fingerprint, due, now, ttl)
+  if code > 0 then accepted = accepted + 1 end
+  if code == 1 then queued = queued + 1 end
   codes[#codes + 1] = code
 end
 if accepted > 0 then redis.call('HINCRBY', KEYS[6], 'accepted', accepted) end

@@ -5,6 +5,7 @@ import { logs } from './logs.js';
 import { nodes } from './nodes.js';
 import { push } from './push.js';
 import { retry } from './retry.js';
+import { schedules } from './schedules.js';
 import { status } from './status.js';
 import type { Verb } from './verb.js';
 import { deadLetters } from './dead-letters.js';
@@ -13,7 +14,7 @@ import { tasks } from './tasks.js';
 
 /** Every client verb, by name. */
 export const VERBS: ReadonlyMap<string, Verb> = new Map(
-  [push, status, logs, kill, cancel, retry, channels, nodes, ...[tasks, show, deadLetters]].map((verb) => [verb.name, verb]),
+  [push, status, logs, kill, cancel, retry, channels, nodes, ...[tasks, show, deadLetters], schedules].map((verb) => [verb.name, verb]),
 );
 
 export function verbsHelp(): string {

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isCoyotesError, scheduleFrom } from '@coyotes/protocol';
+import type { ScheduleDefinition } from '@coyotes/protocol';
+import { ScheduleClock } from '../src/index.js';
+import { brokerHarness, taskResult } from './harness.js';
+
+const h = brokerHarness();
+
+const iso = (ms: number[]): string[] => ms.map((m) => new Date(m).toISOString());
+
+function schedule(fields: Record<string, unknown>): ScheduleDefinition {
+  return scheduleFrom({ name: 'nightly', cron: '* * * * * *', channel: 'sc', task: 'echo hi', ...fields });
+}
+
+describe('next fire times (croner), DST included', () => {
+  test('Europe/Berlin spring forward: 02:30 does not exist on 29 March 2026 and fires once, at 03:00 CEST', () => {
+    const clock = new ScheduleClock('30 2 * * *', 'Europe/Berlin');
+    assert.deepEqual(iso(clock.upcoming(Date.parse('2026-03-27T12:00:00Z'), 3)), [
+      '2026-03-28T01:30:00.000Z', // 02:30 CET
+      '2026-03-29T01:00:00.000Z', // the gap: 03:00 CEST, the first instant after it
+      '2026-03-30T00:30:00.000Z', // 02:30 CEST
+    ]);
+  });
+
+  test('Europe/Berlin fall back: 02:30 occurs twice on 25 October 2026 and fires once, at the first', () => {
+    const clock = new ScheduleClock('30 2 * * *', 'Europe/Berlin');
+    assert.deepEqual(iso(clock.upcoming(Date.parse('2026-10-24T12:00:00Z'), 3)), [
+      '2026-10-25T00:30:00.000Z', // 02:30 CEST, the first occurrence
+      '2026-10-26T01:30:00.000Z', // 02:30 CET the next day: the repeated 02:30 CET of the 25th is not fired
+      '2026-10-27T01:30:00.000Z',
+    ]);
+  });
+
+  test('an interval keeps its spacing in real time across the change', () => {
+    const clock = new ScheduleClock('0 * * * *', 'Europe/Berlin');
+    assert.deepEqual(iso(clock.upcoming(Date.parse('2026-10-24T23:30:00Z'), 4)), [
+      '2026-10-25T00:00:00.000Z',
+      '2026-10-25T01:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+      '2026-10-25T03:00:00.000Z',
+    ]);
+  });
+
+  test('6 fields count seconds; 5 fields start on the minute', () => {
+    assert.equal(new ScheduleClock('*/15 * * * * *', 'UTC').next(Date.parse('2026-01-01T00:00:01Z')), Date.parse('2026-01-01T00:00:15Z'));
+    assert.equal(new ScheduleClock('* * * * *', 'UTC').next(Date.parse('2026-01-01T00:00:01Z')), Date.parse('2026-01-01T00:01:00Z'));
+  });
+
+  for (const [cron, timezone, named] of [
+    ['61 * * * *', 'UTC', 'cron "61 * * * *" is invalid'],
+    ['* * * *', 'UTC', 'has 4 fields'],
+    ['* * * * * * *', 'UTC', 'has 7 fields'],
+    ['* * * * *', 'Mars/Olympus', 'timezone "Mars/Olympus"'],
+  ] as const) {
+    test(`refuses ${cron} in ${timezone}, naming the problem`, () => {
+      assert.throws(
+        () => new ScheduleClock(cron, timezone),
+        (error: unknown) => isCoyotesError(error, 'COY_ERR_SCHEDULE_INVALID') && error.message.includes(named),
+      );
+    });
+  }
+});
+
+describe('storage and firing', () => {
+  test('an invalid timezone stores nothing', async () => {
+    const b = h.broker();
+    await assert.rejects(b.schedules.create(schedule({ timezone: 'Nowhere/Here' })), (error: unknown) =>
+      isCoyotesError(error, 'COY_ERR_SCHEDULE_INVALID'),
+    );
+    assert.deepEqual(await b.schedules.list(), []);
+  });
+
+  test('a taken name is refused and nothing is overwritten; an unknown name is not found', async () => {
+    const b = h.broker();
+    await b.schedules.create(schedule({ name: 'taken' }));
+    await assert.rejects(b.schedules.create(schedule({ name: 'taken', task: 'echo other' })), (error: unknown) =>
+      isCoyotesError(error, 'COY_ERR_SCHEDULE_EXISTS'),
+    );
+    assert.equal((await b.schedules.get('taken'))?.task, 'echo hi');
+    await assert.rejects(b.schedules.require('missing'), (error: unknown) => isCoyotesError(error, 'COY_ERR_SCHEDULE_NOT_FOUND'));
+  });
+
+  test('many masters firing the same tick at once: one run, the others told it was claimed', async () => {
+    // one key prefix, five connections: five masters of one installation
+    const masters = [1, 2, 3, 4, 5].map(() => h.broker({ keyPrefix: 'many', prepareQueueKey: 'many:prepare' }));
+    const b = masters[0]!;
+    const s = schedule({ name: 'once' });
+    await b.schedules.create(s);
+    const tick = (await b.schedules.states([s])).get('once')!.nextTickMs!;
+    const results = await Promise.all(masters.map((m) => m.schedules.fire(s, 'tick', null, tick, tick + 1000)));
+    assert.deepEqual(results.map((r) => r.outcome).sort(), ['claimed', 'claimed', 'claimed', 'claimed', 'queued']);
+    assert.ok(results.every((r) => r.nextTickMs === tick + 1000));
+    assert.equal(await b.redis.llen(b.keys.channel('sc').queued), 1);
+    const queued = results.find((r) => r.outcome === 'queued')!;
+    const view = await b.queries.get('sc', queued.taskId!);
+    assert.equal(view?.spec.schedule, 'once');
+    assert.equal(view?.spec.env?.COYOTES_SCHEDULE_TICK, new Date(tick).toISOString());
+    assert.equal((await b.schedules.states([s])).get('once')?.lastRunId, queued.taskId);
+  });
+
+  test('overlap skip: a tick while the previous run is queued or running has no run; once it ended, it has', async () => {
+    const b = h.broker();
+    const s = schedule({ name: 'skipper', overlap: 'skip' });
+    await b.schedules.create(s);
+    let tick = (await b.schedules.states([s])).get('skipper')!.nextTickMs!;
+    assert.equal((await b.schedules.fire(s, 'tick', null, tick, tick + 1000)).outcome, 'queued');
+    tick += 1000;
+    assert.equal((await b.schedules.fire(s, 'tick', null, tick, tick + 1000)).outcome, 'skipped');
+    const [claimed] = await b.tasks.claim('sc', 1, 'n', 30_000);
+    tick += 1000;
+    assert.equal((await b.schedules.fire(s, 'tick', null, tick, tick + 1000)).outcome, 'skipped');
+    await b.tasks.complete(claimed!, taskResult(0), { success: true, retryAllowed: true, maxRetries: 0 });
+    tick += 1000;
+    assert.equal((await b.schedules.fire(s, 'tick', null, tick, tick + 1000)).outcome, 'queued');
+  });
+
+  test('overlap replace: the previous run still queued is cancelled', async () => {
+    const b = h.broker();
+    const s = schedule({ name: 'replacer', overlap: 'replace' });
+    await b.schedules.create(s);
+    const tick = (await b.schedules.states([s])).get('replacer')!.nextTickMs!;
+    const first = await b.schedules.fire(s, 'tick', null, tick, tick + 1000);
+    const second = await b.schedules.fire(s, 'tick', null, tick + 1000, tick + 2000);
+    assert.equal(second.outcome, 'queued');
+    assert.equal(second.replaced, first.taskId);
+    assert.equal((await b.queries.get('sc', first.taskId!))?.state, 'cancelled');
+    assert.equal((await b.queries.get('sc', second.taskId!))?.state, 'queued');
+  });
+
+  test('paused or deleted: a tick is not fired; resuming starts from the next tick after now', async () => {
+    const b = h.broker();
+    const s = schedule({ name: 'pausable' });
+    await b.schedules.create(s);
+    const tick = (await b.schedules.states([s])).get('pausable')!.nextTickMs!;
+    await b.schedules.update('pausable', (current) => ({ ...current, paused: true }));
+    assert.equal((await b.schedules.fire(s, 'tick', null, tick, tick + 1000)).outcome, 'inactive');
+    assert.equal((await b.schedules.states([s])).get('pausable')?.nextTickMs, null);
+    await b.schedules.update('pausable', (current) => ({ ...current, paused: false }));
+    assert.ok((await b.schedules.states([s])).get('pausable')!.nextTickMs! > Date.now() - 1000);
+    assert.equal(await b.schedules.remove('pausable'), true);
+    assert.equal((await b.schedules.fire(s, 'tick', null, tick, tick + 1000)).outcome, 'inactive');
+    assert.equal(await b.redis.llen(b.keys.channel('sc').queued), 0);
+  });
+
+  test('writing an unchanged timing again keeps the next tick (a restart applying the config file)', async () => {
+    const b = h.broker();
+    const s = schedule({ name: 'kept', cron: '0 0 1 1 *' });
+    await b.schedules.put(s);
+    const k = b.keys.channel('sc');
+    await b.redis.hset(k.scheduleTicks, 'kept', 12345);
+    await b.schedules.put({ ...s, task: 'echo changed' });
+    assert.equal((await b.schedules.states([s])).get('kept')?.nextTickMs, 12345);
+    await b.schedules.put({ ...s, cron: '0 0 2 1 *' });
+    assert.notEqual((await b.schedules.states([s])).get('kept')?.nextTickMs, 12345);
+  });
+});
