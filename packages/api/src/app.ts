@@ -11,6 +11,7 @@ import { errorEnvelope } from './envelope.js';
 import { channelRoutes } from './routes/channels.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { failedRoutes } from './routes/failed.js';
+import { historyRoutes } from './routes/history.js';
 import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
@@ -61,6 +62,7 @@ export function createApp(deps: ApiDeps): Koa {
   metricsRoutes(router, deps);
   systemRoutes(router, deps);
   statsRoutes(router, deps);
+  historyRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

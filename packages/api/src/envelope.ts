@@ -30,6 +30,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   COY_ERR_TASK_DUPLICATE: 409,
   COY_ERR_IPC_TIMEOUT: 503,
   COY_ERR_REDIS_UNAVAILABLE: 503,
+  COY_ERR_HISTORY_DISABLED: 404,
 };
 
 /** The header that carries a refused request's error code (the seed's envelope has no field for it). */

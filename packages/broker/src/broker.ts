@@ -4,6 +4,7 @@ import { CallbackOutbox } from './callbacks.js';
 import { ChannelRegistry, EventSubscriber } from './channels.js';
 import { connectRedis, duplicateForBlocking } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
+import { HistoryOutbox } from './history-outbox.js';
 import { Keys } from './keys.js';
 import { NodeRegistry } from './nodes.js';
 import { DeadLetters, PrepareQueue } from './prepare.js';
@@ -26,6 +27,7 @@ export class Broker {
   readonly nodes: NodeRegistry;
   readonly logs: TaskLogs;
   readonly callbacks: CallbackOutbox;
+  readonly history: HistoryOutbox;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
@@ -41,6 +43,7 @@ export class Broker {
     this.nodes = new NodeRegistry(redis, this.keys);
     this.logs = new TaskLogs(redis, this.keys, { taskBytes: options.logStreamTaskBytes, channelBytes: options.logStreamChannelBytes });
     this.callbacks = new CallbackOutbox(redis, this.keys);
+    this.history = new HistoryOutbox(redis, this.keys);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {

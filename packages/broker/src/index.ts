@@ -15,3 +15,4 @@ export { fingerprint } from './tasks.js';
 export type { LogStreamName, TaskLogRecord } from './task-logs.js';
 export { DURATION_BUCKETS_S, TaskLogs } from './task-logs.js';
 export { CallbackOutbox } from './callbacks.js';
+export { HistoryOutbox } from './history-outbox.js';

@@ -45,6 +45,10 @@ export interface ChannelKeys {
   callbackAttempts: string;
   /** hash of execution-duration histogram counters: `le:<seconds>`, `sum_ms`, `count` */
   durations: string;
+  /** list of finished runs waiting to be copied to the SQL history (LPUSH in, trimmed from the right) */
+  historyOutbox: string;
+  /** string: token of the history writer copying this channel's outbox, expiring */
+  historyLock: string;
 }
 
 export class Keys {
@@ -90,6 +94,8 @@ export class Keys {
       callbacks: `${base}callbacks`,
       callbackAttempts: `${base}callback-attempts`,
       durations: `${base}durations`,
+      historyOutbox: `${base}history-outbox`,
+      historyLock: `${base}history-lock`,
     };
   }
 

@@ -24,6 +24,8 @@ export interface ScriptCommands {
   writePausedFlag(...args: Arg[]): Promise<number>;
   appendTaskLog(...args: Arg[]): Promise<number>;
   claimProducerId(...args: Arg[]): Promise<[number, string]>;
+  readHistory(...args: Arg[]): Promise<string[] | null>;
+  ackHistory(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

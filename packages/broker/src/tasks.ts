@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CoyotesError, commandLine } from '@coyotes/protocol';
+import { CoyotesError, commandLine, historyRecord } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
@@ -11,7 +11,8 @@ import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
 export type BrokerOptions = Pick<
   ServerOptions,
   'keyPrefix' | 'prepareQueueKey' | 'poisonLimit' | 'distinctTtlMs' | 'resultRetentionCount' | 'resultRetentionAgeMs' | 'retryBackoffMs'
->;
+> &
+  Partial<Pick<ServerOptions, 'historyUrl' | 'historyOutboxMax'>>;
 
 export type EnqueueOutcome = 'queued' | 'delayed' | 'duplicate';
 
@@ -249,6 +250,7 @@ export class TaskStore {
       k.durations,
       k.callbacks,
       this.keys.taskLog(task.spec.channel, task.spec.id),
+      k.historyOutbox,
       task.spec.id,
       task.token,
       policy.success ? 1 : 0,
@@ -267,6 +269,8 @@ export class TaskStore {
       task.spec.callback ? 1 : 0,
       LOG_MAX_ENTRIES,
       LOG_TTL_MS,
+      this.options.historyUrl ? JSON.stringify(historyRecord(task.spec, result, policy.success)) : '',
+      this.options.historyOutboxMax ?? 0,
     );
     if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
     const outcome = COMPLETION[code];

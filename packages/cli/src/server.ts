@@ -1,3 +1,4 @@
+import { HistoryStore } from '@coyotes/history';
 import { Master } from '@coyotes/master';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ServerOptions } from '@coyotes/protocol';
@@ -22,6 +23,8 @@ export async function runServer(options: Readonly<ServerOptions>, warnings: stri
   process.on('SIGHUP', () => logging.reopen());
   const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput });
   try {
+    // a wrong -history-url fails the start with one line; its migrations are applied here, once per start
+    if (options.historyUrl) await (await HistoryStore.open(options.historyUrl, { migrate: true })).close();
     await master.start();
   } catch (error) {
     if (error instanceof CoyotesError) {

@@ -28,6 +28,9 @@ export const ErrorCodes = {
   // client: the coyotes CLI verbs and CoyotesClient
   COY_ERR_CLIENT_UNREACHABLE: 'the HTTP API could not be reached',
   COY_ERR_CLIENT_REQUEST_FAILED: 'the HTTP API answered with an error',
+  // history: the SQL task history (-history-url)
+  COY_ERR_HISTORY_UNREACHABLE: 'the SQL history database could not be reached or migrated at start',
+  COY_ERR_HISTORY_DISABLED: 'the task history is off (no -history-url)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

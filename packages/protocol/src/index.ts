@@ -8,3 +8,4 @@ export * from './allowlist.js';
 export * from './node.js';
 export * from './timers.js';
 export * from './door.js';
+export * from './history.js';

@@ -5,6 +5,7 @@ import { DURATION_BUCKETS_S } from '@coyotes/broker';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 import type { ChannelProcessStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
+import { historyMetrics } from './history.js';
 
 /** A process as master's `stats` reports it (api and master are newer fields: read defensively). */
 interface ProcessFigures {
@@ -155,6 +156,6 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
 
     ctx.status = 200;
     ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
+    ctx.body = (await registry.metrics()) + (await historyMetrics(deps));
   });
 }

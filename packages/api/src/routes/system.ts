@@ -3,6 +3,7 @@ import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { page } from '../fields.js';
+import { historyHealth } from './history.js';
 
 export function systemRoutes(router: Router, deps: ApiDeps): void {
   router.get('/health', async (ctx) => {
@@ -24,7 +25,14 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
       status_code: ctx.status,
       message: healthy ? 'ok' : 'unhealthy',
       // what starts commands: "native" (coyotes-spawner) or "node" (the node:child_process fallback)
-      data: { redis, master: master !== null, spawner: (master as { spawner?: string } | null)?.spawner ?? null, processes: master },
+      data: {
+        redis,
+        master: master !== null,
+        spawner: (master as { spawner?: string } | null)?.spawner ?? null,
+        processes: master,
+        // the SQL task history (null when off): its outbox depth and whether SQL takes writes
+        history: await historyHealth(deps).catch(() => null),
+      },
     };
   });
 

@@ -1,16 +1,19 @@
 --[[
   Record the end of one execution: success, a retry after backoff, or the failed list; with it
   the duration histogram, the `done` record of the task's live log (only when the execution
-  printed something: a silent task leaves no log stream behind) and its result callback, due now.
+  printed something: a silent task leaves no log stream behind), its result callback, due now,
+  and (with -history-url) the run in the channel's bounded history outbox.
   Input:  KEYS[1] tasks  KEYS[2] running  KEYS[3] leases  KEYS[4] retries  KEYS[5] results
           KEYS[6] done  KEYS[7] failed  KEYS[8] delayed  KEYS[9] distinct  KEYS[10] stats
           KEYS[11] crashes  KEYS[12] durations  KEYS[13] callbacks  KEYS[14] the task's log stream
+          KEYS[15] history outbox
           ARGV[1] id  ARGV[2] lease token  ARGV[3] 1 success / 0 failure  ARGV[4] result JSON
           ARGV[5] now ms  ARGV[6] 1 retry allowed / 0 not (killed)  ARGV[7] max retries
           ARGV[8] backoff base ms  ARGV[9] fingerprint  ARGV[10] retention count  ARGV[11] retention age ms
           ARGV[12] duration histogram field (le:<s>)  ARGV[13] duration ms  ARGV[14] outcome
           ARGV[15] exit code ('' when none)  ARGV[16] 1 callback armed / 0  ARGV[17] log stream max entries
-          ARGV[18] log stream TTL ms
+          ARGV[18] log stream TTL ms  ARGV[19] history record JSON without its attempt ('' when
+          history is off)  ARGV[20] most runs the history outbox holds
   A retry counts one more re-run (see includes/retriesOf); the final failure counts none.
   Output: 1 succeeded, 2 retry scheduled, 3 failed; -6 lease lost (result not recorded)
 ]]
@@ -30,6 +33,16 @@ redis.call('HINCRBY', KEYS[12], 'count', 1)
 if redis.call('EXISTS', KEYS[14]) == 1 then
   redis.call('XADD', KEYS[14], 'MAXLEN', '~', ARGV[17], '*', 's', 'done', 'd', '', 'o', ARGV[14], 'x', ARGV[15])
   redis.call('PEXPIRE', KEYS[14], ARGV[18])
+end
+-- the history outbox: the attempt is known only here (re-runs so far + 1); a full outbox drops
+-- the run and counts it rather than grow Redis or slow the command down
+if ARGV[19] ~= '' then
+  if redis.call('LLEN', KEYS[15]) < tonumber(ARGV[20]) then
+    local reruns = retriesOf(KEYS[4], id)
+    redis.call('LPUSH', KEYS[15], string.sub(ARGV[19], 1, -2) .. ',"attempt":' .. (reruns + 1) .. '}')
+  else
+    redis.call('HINCRBY', KEYS[10], 'history_dropped', 1)
+  end
 end
 -- XX: only a callback armed at acceptance; LT: only ever brought forward
 if ARGV[16] == '1' then redis.call('ZADD', KEYS[13], 'XX', 'LT', now, id) end
