@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { HistoryStore } from '../../packages/history/src/index.js';
 import type { HistoryRecord } from '../../packages/protocol/src/index.js';
-import { api, startCoyotes } from './coyotes.js';
+import { BIN, api, startCoyotes } from './coyotes.js';
 import type { RunningCoyotes } from './coyotes.js';
 import { startRedis } from './redis.js';
 import type { TestRedis } from './redis.js';
 import type { TestSqlServer } from './sql-server.js';
 import { waitFor } from './wait.js';
+
+const exec = promisify(execFile);
 
 /** Every run of a channel in SQL, read page by page through the store (cursor paging included). */
 async function allRuns(store: HistoryStore, channel: string): Promise<HistoryRecord[]> {
@@ -196,6 +200,21 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       assert.deepEqual(
         ranged.channels.map((s: { runs: number }) => s.runs),
         [4],
+      );
+
+      // the CLI verb reads the same routes
+      const cli = async (...args: string[]) =>
+        JSON.parse((await exec(process.execPath, [BIN, 'history', ...args, '--addr', coyotes.httpAddr, '--json'])).stdout) as {
+          items?: { task_id: string }[];
+          channels?: { runs: number }[];
+        };
+      assert.deepEqual(
+        (await cli('--channel', 'known', '--status', 'failed')).items!.map((r) => r.task_id),
+        ['k3'],
+      );
+      assert.deepEqual(
+        (await cli('stats', '--channel', 'known')).channels!.map((r) => r.runs),
+        [14],
       );
 
       const refused = await api(coyotes.baseUrl, 'GET', '/history?status=lost');

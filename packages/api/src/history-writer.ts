@@ -18,9 +18,25 @@ const PRUNE_EVERY_MS = 3_600_000;
 const PRUNE_FIRST_MS = 10_000;
 const PRUNE_BATCH = 1_000;
 
+/** A write to SQL failed (as opposed to a Redis read or trim): it marks SQL as down. */
+class SqlFailure extends Error {
+  constructor(readonly original: unknown) {
+    super((original as Error).message || String(original));
+  }
+}
+
+/** Runs `step` against SQL, tagging its failure as SQL's. */
+async function sql<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new SqlFailure(error);
+  }
+}
+
 /** What `/health` shows of the history writer of this api process. */
 export interface HistoryWriterStatus {
-  /** false after a failed write, until one succeeds */
+  /** false after a failed write to SQL, until one succeeds */
   sql: boolean;
   lastError: string | null;
   /** runs this process copied to SQL (new rows), skipped as already there, and refused by SQL one by one */
@@ -98,18 +114,22 @@ export class HistoryWriter {
   /** One pass over every channel; answers whether there may be more to copy right away. */
   private async round(): Promise<boolean> {
     let busy = false;
+    let wrote = false;
     try {
       for (const channel of await this.broker.channels.namesWithRetired()) {
         for (let i = 0; i < BATCHES_PER_ROUND && !this.stopped; i++) {
           const copied = await this.copyBatch(channel);
+          wrote ||= copied > 0;
           if (copied < BATCH) break;
           if (i === BATCHES_PER_ROUND - 1) busy = true;
         }
       }
-      this.succeeded();
-      if (Date.now() >= this.nextPruneAt) await this.prune();
+      if (Date.now() >= this.nextPruneAt) await sql(() => this.prune());
+      // with nothing to copy SQL was not asked: its state stays what the last write said
+      if (wrote) this.succeeded();
     } catch (error) {
-      this.failed(error);
+      if (error instanceof SqlFailure) this.failed(error.original);
+      else this.log.warn({ err: error }, 'reading the history outboxes failed; trying again');
       return false;
     }
     return busy;
@@ -128,7 +148,7 @@ export class HistoryWriter {
         this.log.error({ channel, entry: entry.slice(0, 200) }, 'history outbox entry is not JSON; dropped');
       }
     }
-    await this.insert(runs);
+    await sql(() => this.insert(runs));
     // lease lost meanwhile: the runs stay for the writer that holds it now (SQL skips them then)
     await this.broker.history.ack(channel, this.token, entries.length);
     return entries.length;
