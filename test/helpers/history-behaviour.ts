@@ -65,8 +65,15 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
     before(async () => {
       sql = await startServer();
       redis = await startRedis();
+      // the schema first, so that these runs exist before the writer's first pruning (10 s after
+      // its start): one past the 90-day retention, one inside it
+      store = await HistoryStore.open(sql.url, { migrate: true });
+      const day = 86_400_000;
+      await store.insert([
+        run({ taskId: 'old', channel: 'retention', finishedAt: Date.now() - 91 * day }),
+        run({ taskId: 'kept', channel: 'retention', finishedAt: Date.now() - 89 * day }),
+      ]);
       coyotes = await startCoyotes({ redisAddr: redis.addr, args: ['-history-url', sql.url] });
-      store = await HistoryStore.open(sql.url, { migrate: false });
     });
     after(async () => {
       await store?.close();
@@ -75,7 +82,7 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       await sql?.stop();
     });
 
-    test('the start applies the migrations once, recorded in the migrations table', async () => {
+    test('migrations are applied once, recorded in the migrations table', async () => {
       assert.deepEqual(await store.migrations(), [1]);
       // a second start (another host) finds nothing to apply
       const again = await HistoryStore.open(sql.url, { migrate: true });
@@ -137,6 +144,8 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
     });
 
     test('filters, cursor paging and stats answer what known runs say', async () => {
+      // an hour ago, on a whole second: well inside the retention the writer prunes with
+      const T = Math.floor(Date.now() / 1000 - 3600) * 1000;
       const known: HistoryRecord[] = [];
       // "backup --full": 10 runs of 100..1000 ms, 2 failed (one timed out); "report 50%_x": 4 runs on node-b
       for (let i = 1; i <= 10; i++) {
@@ -144,7 +153,7 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
           run({
             taskId: `k${i}`,
             durationMs: i * 100,
-            finishedAt: 10_000 + i,
+            finishedAt: T + 10_000 + i,
             status: i === 3 ? 'failed' : i === 7 ? 'timed out' : 'succeeded',
             exitCode: i === 3 ? 1 : i === 7 ? null : 0,
           }),
@@ -157,7 +166,7 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
             command: 'report 50%_x',
             node: 'node-b',
             durationMs: 10,
-            finishedAt: 20_000 + i,
+            finishedAt: T + 20_000 + i,
             status: i === 4 ? 'killed' : 'succeeded',
           }),
         );
@@ -175,9 +184,9 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       // LIKE's wildcards in the text are literal
       assert.deepEqual(await list(`&command=${encodeURIComponent('50%_')}`), ['r4', 'r3', 'r2', 'r1']);
       assert.deepEqual(await list('&node=node-b&status=killed'), ['r4']);
-      // from/to in unix seconds: finished in [10.005 s, 10.008 s)
-      assert.deepEqual(await list('&from=10.005&to=10.008'), ['k7', 'k6', 'k5']);
-      assert.deepEqual(await list(`&from=${encodeURIComponent(new Date(20_003).toISOString())}`), ['r4', 'r3']);
+      // from/to in unix seconds: finished in [T + 10.005 s, T + 10.008 s)
+      assert.deepEqual(await list(`&from=${T / 1000 + 10}.005&to=${T / 1000 + 10}.008`), ['k7', 'k6', 'k5']);
+      assert.deepEqual(await list(`&from=${encodeURIComponent(new Date(T + 20_003).toISOString())}`), ['r4', 'r3']);
 
       const seen: string[] = [];
       let cursor = '';
@@ -196,7 +205,8 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
         { channel: 'known', command: 'backup --full', runs: 10, failures: 2, failure_rate: 0.2, p50_ms: 550, p95_ms: 955 },
         { channel: 'known', command: 'report 50%_x', runs: 4, failures: 0, failure_rate: 0, p50_ms: 10, p95_ms: 10 },
       ]);
-      const ranged = (await api(coyotes.baseUrl, 'GET', '/history/stats?channel=known&from=20&to=21')).json.data;
+      const ranged = (await api(coyotes.baseUrl, 'GET', `/history/stats?channel=known&from=${T / 1000 + 20}&to=${T / 1000 + 21}`)).json
+        .data;
       assert.deepEqual(
         ranged.channels.map((s: { runs: number }) => s.runs),
         [4],
@@ -267,6 +277,18 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
         30_000,
       );
       assert.equal((await api(coyotes.baseUrl, 'GET', '/health')).json.data.history.sql, true);
+    });
+
+    test('retention deletes the runs older than -history-retention-days, keeps the others', async () => {
+      const ids = await waitFor(
+        'the pruning',
+        async () => {
+          const { items } = await store.list({ channel: 'retention' }, 10);
+          return items.length === 1 ? items.map((r) => r.taskId) : false;
+        },
+        60_000,
+      );
+      assert.deepEqual(ids, ['kept']);
     });
 
     test('a wrong password is one clear line at start and exit code 2', async () => {
