@@ -292,6 +292,7 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
     });
 
     test('a wrong password is one clear line at start and exit code 2', async () => {
+      await assert.rejects(HistoryStore.open(sql.wrongPasswordUrl, { migrate: true }), { code: 'COY_ERR_HISTORY_UNREACHABLE' });
       const refused = await startCoyotes({ redisAddr: redis.addr, args: ['-history-url', sql.wrongPasswordUrl], waitHttp: false });
       const status = await refused.exited;
       assert.equal(status.code, 2);
