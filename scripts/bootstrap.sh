@@ -3,7 +3,8 @@
 # dependencies and the build. Two sets, so that running it installs nothing only tests use:
 #   bootstrap.sh run    what running needs: pnpm, a redis-server (Debian's package) when none is
 #                       installed (skipped with COYOTES_BOOTSTRAP_REDIS=no: one answers already)
-#   bootstrap.sh test   that, and what only the tests need: Chromium, supervisord
+#   bootstrap.sh test   that, and what only the tests need: Chromium, supervisord, and the SQL
+#                       servers the task-history tests start their own of (MariaDB, PostgreSQL)
 # scripts/start.sh runs the first, scripts/test.sh the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,15 @@ install_test_needs() {
   fi
   if ! command -v supervisord >/dev/null 2>&1; then
     apt_install "the process-manager tests" supervisor
+  fi
+  # the task-history tests start private servers (test/helpers/mariadb.ts, postgres.ts); the
+  # package's own service is not started (policy-rc.d in containers) and is not ours to use
+  if ! command -v mariadb-install-db >/dev/null 2>&1; then
+    apt_install "the task-history tests (MySQL side)" mariadb-server
+  fi
+  # the server's binaries live under /usr/lib/postgresql/<version>/bin; its wrappers are on PATH
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    apt_install "the task-history tests (PostgreSQL side)" postgresql
   fi
 }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const PACKAGES = ['protocol', 'broker', 'runner', 'api', 'master', 'cli', 'dashboard'];
+const PACKAGES = ['protocol', 'broker', 'history', 'runner', 'api', 'master', 'cli', 'dashboard'];
 const { values } = parseArgs({ options: { out: { type: 'string', default: ROOT } } });
 const out = path.resolve(values.out);
 

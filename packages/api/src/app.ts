@@ -10,6 +10,7 @@ import { errorEnvelope } from './envelope.js';
 import { channelRoutes } from './routes/channels.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { failedRoutes } from './routes/failed.js';
+import { historyRoutes } from './routes/history.js';
 import { logRoutes } from './routes/logs.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { openApiRoutes } from './routes/openapi.js';
@@ -67,6 +68,7 @@ export function createApp(deps: ApiDeps): Koa {
   deadLetterRoutes(router, deps);
   throughputRoutes(router, deps);
   scheduleRoutes(router, deps);
+  historyRoutes(router, deps);
   // last: it describes every route registered above
   openApiRoutes(router);
 

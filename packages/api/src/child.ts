@@ -6,10 +6,14 @@ import type { Server } from 'node:http';
 import pino from 'pino';
 import { Broker, ChannelCache } from '@coyotes/broker';
 import { execLimits, parseHostPort, parseMasterToApi } from '@coyotes/protocol';
-import type { ApiToMaster } from '@coyotes/protocol';
+import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
 import { createApp } from './app.js';
 import { CallbackDeliverer } from './callback-deliverer.js';
+import { startHistoryWriter } from './history-start.js';
+import type { HistoryWriter } from './history-writer.js';
 import { MasterClient } from './master-client.js';
+
+type StartIdentity = Extract<MasterToApi, { type: 'start' }>['identity'];
 
 const log = pino(
   { level: process.env.COYOTES_LOG_LEVEL ?? 'info', base: { pid: process.pid, role: 'api' } },
@@ -23,6 +27,7 @@ let server: Server | undefined;
 let broker: Broker | undefined;
 let channels: ChannelCache | undefined;
 let deliverer: CallbackDeliverer | undefined;
+let history: HistoryWriter | undefined;
 
 /** How long closing the Redis side may take on the way out. */
 const CLOSE_MS = 2000;
@@ -37,6 +42,7 @@ async function exit(): Promise<void> {
   // Redis is not waited for without bound: master (or a process manager) waits for this exit
   const closed = (async () => {
     await deliverer?.stop();
+    await history?.stop();
     await channels?.close();
     await broker?.close();
   })();
@@ -44,32 +50,40 @@ async function exit(): Promise<void> {
   process.exit(0);
 }
 
+/** Connects to Redis (and the SQL history when set), then serves HTTP. */
+async function start(identity: StartIdentity): Promise<void> {
+  const { options } = identity;
+  broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
+  channels = new ChannelCache(broker);
+  history = await startHistoryWriter(broker, options, identity.nodeId, log);
+  const app = createApp({ broker, channels, master, options, log, history });
+  deliverer = new CallbackDeliverer(broker, identity.nodeId, log.child({ role: 'callbacks' }));
+  deliverer.start();
+  const { host, port } = parseHostPort(options.httpAddr, 'http-addr');
+  server = app.listen(port, host, () => {
+    log.info({ http: `http://${options.httpAddr}` }, 'HTTP API listening');
+    if (process.connected) process.send!({ type: 'ready' } satisfies ApiToMaster);
+    // what a task's argv may take on this host (getconf), and the body parser (app.ts): after
+    // the port answers rather than before, and ready before the first push needs them
+    execLimits();
+    void import('koa-body');
+  });
+  server.on('error', (error) => {
+    log.fatal({ err: error, http: options.httpAddr }, 'HTTP API cannot listen');
+    // EX_CONFIG: master stops instead of restarting a process that cannot listen
+    process.exit(78);
+  });
+}
+
 process.on('message', (raw: unknown) => {
   const message = parseMasterToApi(raw);
   switch (message?.type) {
-    case 'start': {
-      const { options } = message.identity;
-      broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
-      channels = new ChannelCache(broker);
-      const app = createApp({ broker, channels, master, options, log });
-      deliverer = new CallbackDeliverer(broker, message.identity.nodeId, log.child({ role: 'callbacks' }));
-      deliverer.start();
-      const { host, port } = parseHostPort(options.httpAddr, 'http-addr');
-      server = app.listen(port, host, () => {
-        log.info({ http: `http://${options.httpAddr}` }, 'HTTP API listening');
-        if (process.connected) process.send!({ type: 'ready' } satisfies ApiToMaster);
-        // what a task's argv may take on this host (getconf), and the body parser (app.ts): after
-        // the port answers rather than before, and ready before the first push needs them
-        execLimits();
-        void import('koa-body');
-      });
-      server.on('error', (error) => {
-        log.fatal({ err: error, http: options.httpAddr }, 'HTTP API cannot listen');
-        // EX_CONFIG: master stops instead of restarting a process that cannot listen
+    case 'start':
+      start(message.identity).catch((error: unknown) => {
+        log.fatal({ err: error }, 'api process cannot start');
         process.exit(78);
       });
       return;
-    }
     case 'reply':
       master.settle(message);
       return;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Broker, ChannelCache, TaskView } from '@coyotes/broker';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions } from '@coyotes/protocol';
+import type { HistoryWriter } from './history-writer.js';
 import type { MasterClient } from './master-client.js';
 
 /** What every route may use. */
@@ -12,6 +13,8 @@ export interface ApiDeps {
   master: MasterClient;
   options: Readonly<ServerOptions>;
   log: Logger;
+  /** The SQL task history's writer and store, when -history-url is set. */
+  history?: HistoryWriter;
 }
 
 /** A defined channel, or a deleted one whose tasks may still run (to cancel or kill them). */

@@ -29,6 +29,12 @@ const page: Record<string, FieldDoc> = {
   offset: { type: 'integer', description: 'Items to skip (default 0)' },
 };
 
+const historyRange: Record<string, FieldDoc> = {
+  channel: { type: 'string', description: 'Runs of this channel' },
+  from: { type: 'string', description: 'Finished at or after: RFC 3339, or unix seconds' },
+  to: { type: 'string', description: 'Finished before: RFC 3339, or unix seconds' },
+};
+
 const channelSettings: Record<string, FieldDoc> = {
   worker: { type: 'integer', description: 'Command slots per host (1-1024)' },
   distinct: { type: 'boolean', description: 'Refuse a command line already queued or running in the channel' },
@@ -263,4 +269,25 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'DELETE /dead-letters/{id}': { summary: 'Remove a dead letter; answers it', tags: ['system'], data: DATA.deadLetter, errors: [404] },
   'GET /openapi.json': { data: DATA.nothing, summary: 'This description', tags: ['system'], produces: 'application/json' },
+  'GET /history': {
+    data: DATA.historyPage,
+    summary: 'Finished runs kept in the SQL task history (-history-url), newest first, by cursor',
+    tags: ['history'],
+    query: {
+      ...historyRange,
+      status: { type: 'string', description: 'succeeded, failed, killed, timed out or cancelled' },
+      command: { type: 'string', description: 'Runs whose command line contains this text' },
+      node: { type: 'string', description: 'Runs of this node id' },
+      limit: { type: 'integer', description: 'Page size, 1-500 (default 50)' },
+      cursor: { type: 'string', description: "The previous page's next_cursor" },
+    },
+    errors: [404],
+  },
+  'GET /history/stats': {
+    data: DATA.historyStats,
+    summary: 'Runs, failure rate (failed and timed out) and p50/p95 duration per channel and per command (the 100 busiest)',
+    tags: ['history'],
+    query: historyRange,
+    errors: [404],
+  },
 };

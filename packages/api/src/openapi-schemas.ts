@@ -193,6 +193,20 @@ export const SCHEMAS = {
   }),
   ScheduleDeleted: object({ name: string, deleted: boolean }),
   ScheduleRun: object({ name: string, task_id: string, result: string }),
+  HistoryPage: object({
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        description: 'One run: task id, attempt, channel, command, status, exit code, signal, node, times, output tails',
+      },
+    },
+    next_cursor: nullable(string),
+  }),
+  HistoryStats: object({
+    channels: { type: 'array', items: { type: 'object', description: 'Runs, failure rate and p50/p95 duration of one channel' } },
+    commands: { type: 'array', items: { type: 'object', description: 'Runs, failure rate and p50/p95 duration of one command' } },
+  }),
   Throughput: object({
     window_minutes: integer,
     minutes: {
@@ -219,6 +233,8 @@ export const DATA = {
   health: ref('Health'),
   stats: ref('Stats'),
   throughput: ref('Throughput'),
+  historyPage: ref('HistoryPage'),
+  historyStats: ref('HistoryStats'),
   schedule: ref('Schedule'),
   schedules: { type: 'array', items: ref('Schedule') },
   scheduleDeleted: ref('ScheduleDeleted'),

@@ -6,6 +6,7 @@ import { CallbackOutbox } from './callbacks.js';
 import { ChannelRegistry, EventSubscriber } from './channels.js';
 import { connectRedis, duplicateForBlocking } from './connection.js';
 import type { ConnectionOptions } from './connection.js';
+import { HistoryOutbox } from './history-outbox.js';
 import { Keys } from './keys.js';
 import { NodeRegistry } from './nodes.js';
 import { DeadLetters, PrepareQueue } from './prepare.js';
@@ -34,6 +35,7 @@ export class Broker {
   /** The one door for work: every way a task enters goes through it. */
   readonly admission: Admission;
   readonly schedules: ScheduleStore;
+  readonly history: HistoryOutbox;
   private readonly extra: ScriptedRedis[] = [];
 
   private constructor(
@@ -52,6 +54,7 @@ export class Broker {
     this.taskJob = new TaskJobLists(redis, this.keys);
     this.admission = new Admission(this.tasks, this.callbacks, this.channels, options.commandRoot, newTaskId);
     this.schedules = new ScheduleStore(redis, this.keys, options, (event) => this.channels.publish(event), this.tasks);
+    this.history = new HistoryOutbox(redis, this.keys);
   }
 
   static connect(options: ServerOptions, connection: ConnectionOptions): Broker {

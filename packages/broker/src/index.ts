@@ -22,3 +22,4 @@ export { THROUGHPUT_MINUTES } from './throughput.js';
 export type { FireMode, FireResult, ScheduleState } from './schedules.js';
 export { ScheduleStore, scheduledRun } from './schedules.js';
 export { ScheduleClock, scheduleClock } from './schedule-times.js';
+export { HistoryOutbox } from './history-outbox.js';

@@ -51,6 +51,10 @@ export interface ChannelKeys {
   scheduleTicks: string;
   /** hash schedule name → id of its last fired run */
   scheduleRuns: string;
+  /** list of finished runs waiting to be copied to the SQL history (LPUSH in, trimmed from the right) */
+  historyOutbox: string;
+  /** string: token of the history writer copying this channel's outbox, expiring */
+  historyLock: string;
 }
 
 export class Keys {
@@ -102,6 +106,8 @@ export class Keys {
       throughput: `${base}throughput`,
       scheduleTicks: `${base}schedule-ticks`,
       scheduleRuns: `${base}schedule-runs`,
+      historyOutbox: `${base}history-outbox`,
+      historyLock: `${base}history-lock`,
     };
   }
 

@@ -29,6 +29,8 @@ export interface ScriptCommands {
   appendTaskJobLogs(...args: Arg[]): Promise<number>;
   adoptTaskJobOutbox(...args: Arg[]): Promise<number>;
   fireSchedule(...args: Arg[]): Promise<[number, string, string]>;
+  readHistory(...args: Arg[]): Promise<string[] | null>;
+  ackHistory(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

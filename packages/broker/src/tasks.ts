@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CoyotesError, commandLine } from '@coyotes/protocol';
+import { CoyotesError, commandLine, historyRecord } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
@@ -12,7 +12,8 @@ import { THROUGHPUT_MINUTES } from './throughput.js';
 export type BrokerOptions = Pick<
   ServerOptions,
   'keyPrefix' | 'prepareQueueKey' | 'poisonLimit' | 'distinctTtlMs' | 'resultRetentionCount' | 'resultRetentionAgeMs' | 'retryBackoffMs'
->;
+> &
+  Partial<Pick<ServerOptions, 'historyUrl' | 'historyOutboxMax'>>;
 
 export type EnqueueOutcome = 'queued' | 'delayed' | 'duplicate';
 
@@ -53,7 +54,7 @@ export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   return createHash('sha1').update(commandLine(spec)).digest('hex');
 }
 
-/** The named options of completeTask-14.lua, packed in one JSON argument (its header documents each). */
+/** The named options of completeTask-16.lua, packed in one JSON argument (its header documents each). */
 interface CompletionOptions {
   success: boolean;
   nowMs: number;
@@ -71,6 +72,8 @@ interface CompletionOptions {
   logMaxEntries: number;
   logTtlMs: number;
   throughputMinutes: number;
+  history: string;
+  historyMax: number;
 }
 
 /** Task state transitions of one channel or another: each is one Lua script, O(1) in queue depth. */
@@ -271,6 +274,7 @@ export class TaskStore {
       k.callbacks,
       this.keys.taskLog(task.spec.channel, task.spec.id),
       k.throughput,
+      k.historyOutbox,
       task.spec.id,
       task.token,
       JSON.stringify(result),
@@ -291,6 +295,8 @@ export class TaskStore {
         logMaxEntries: LOG_MAX_ENTRIES,
         logTtlMs: LOG_TTL_MS,
         throughputMinutes: THROUGHPUT_MINUTES,
+        history: this.options.historyUrl ? JSON.stringify(historyRecord(task.spec, result, policy.success)) : '',
+        historyMax: this.options.historyOutboxMax ?? 0,
       } satisfies CompletionOptions),
     );
     if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';

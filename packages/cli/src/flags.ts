@@ -214,6 +214,27 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "task-job's (glog): log to DIR/coyotes.log, as -log-file does (which wins when both are set)",
     apply: (o, v) => (o.logFile ??= path.join(String(v), 'coyotes.log')),
   },
+  {
+    name: 'history-url',
+    kind: 'string',
+    help: 'keep every finished run in SQL: mysql://user:password@host:port/db or postgres://…; off when unset (docs/history.md)',
+    secret: true,
+    apply: (o, v) => (o.historyUrl = String(v)),
+  },
+  {
+    name: 'history-retention-days',
+    kind: 'integer',
+    help: 'days of runs the SQL history keeps (older ones are deleted in small batches)',
+    default: String(d.historyRetentionDays),
+    apply: (o, v) => (o.historyRetentionDays = v as number),
+  },
+  {
+    name: 'history-outbox-max',
+    kind: 'integer',
+    help: "runs one channel's Redis outbox holds while SQL is away; beyond, runs are dropped and counted",
+    default: String(d.historyOutboxMax),
+    apply: (o, v) => (o.historyOutboxMax = v as number),
+  },
 ];
 
 /** Flags that are not server options. */

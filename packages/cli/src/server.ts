@@ -1,3 +1,4 @@
+import { HistoryStore } from '@coyotes/history';
 import { Master } from '@coyotes/master';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
@@ -26,6 +27,8 @@ export async function runServer(
   process.on('SIGHUP', () => logging.reopen());
   const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput, schedules });
   try {
+    // a wrong -history-url fails the start with one line; its migrations are applied here, once per start
+    if (options.historyUrl) await (await HistoryStore.open(options.historyUrl, { migrate: true })).close();
     await master.start();
   } catch (error) {
     if (error instanceof CoyotesError) {

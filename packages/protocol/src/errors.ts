@@ -54,6 +54,9 @@ export const ErrorCodes = {
   // client: the coyotes CLI verbs and CoyotesClient
   COY_ERR_CLIENT_UNREACHABLE: { message: 'the HTTP API could not be reached' },
   COY_ERR_CLIENT_REQUEST_FAILED: { message: 'the HTTP API answered with an error' },
+  // history: the SQL task history (-history-url)
+  COY_ERR_HISTORY_UNREACHABLE: { message: 'the SQL history database could not be reached or migrated at start' },
+  COY_ERR_HISTORY_DISABLED: { message: 'the task history is off (no -history-url)', status: 404 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

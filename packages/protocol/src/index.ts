@@ -10,3 +10,4 @@ export * from './timers.js';
 export * from './door.js';
 export * from './task-job.js';
 export * from './schedule.js';
+export * from './history.js';

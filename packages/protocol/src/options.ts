@@ -99,6 +99,12 @@ export interface ServerOptions {
   spawner: SpawnerChoice;
   /** task-job's queue, control queue and log records (its config.json keys); absent: off. */
   taskJob?: TaskJobOptions;
+  /** Task history in SQL (`mysql://…` or `postgres://…`); off when absent. */
+  historyUrl?: string;
+  /** Days of runs the SQL history keeps. @defaultValue 90 */
+  historyRetentionDays: number;
+  /** Runs waiting in one channel's Redis outbox for SQL; beyond, new runs are dropped and counted. @defaultValue 100000 */
+  historyOutboxMax: number;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -127,6 +133,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   retryBackoffMs: 1000,
   httpBodyLimitBytes: 1_048_576,
   spawner: 'auto',
+  historyRetentionDays: 90,
+  historyOutboxMax: 100_000,
 };
 
 /** Splits `host:port`, failing with the option's name when it is not one. */
@@ -157,6 +165,8 @@ const INTEGER_OPTIONS = [
   'logStreamChannelBytes',
   'retryBackoffMs',
   'httpBodyLimitBytes',
+  'historyRetentionDays',
+  'historyOutboxMax',
 ] as const satisfies readonly (keyof ServerOptions)[];
 
 /** Splits a comma-separated `host:port,…` list, failing with the option's name on a bad entry. */
@@ -209,6 +219,9 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Read
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `redis-db must be a non-negative integer, got ${resolved.redis.db}`);
   }
   parseHostPort(resolved.httpAddr, 'http-addr');
+  if (resolved.historyUrl !== undefined && !/^(mysql|mariadb|postgres|postgresql):\/\/[^/]/.test(resolved.historyUrl)) {
+    throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'history-url must be a mysql://… or postgres://… URL');
+  }
   checkTopology(resolved.redis);
   if (!resolved.commandRoot.startsWith('/')) {
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `command-root must be an absolute path, got "${resolved.commandRoot}"`);

@@ -5,6 +5,7 @@ import { DURATION_BUCKETS_S } from '@coyotes/broker';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
 import type { MasterStats, ProcessFigures } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
+import { historyMetrics } from './history.js';
 
 const STATES = ['queued', 'running', 'delayed', 'failed'] as const;
 const COUNTERS = ['accepted', 'processed', 'succeeded', 'failed', 'retried', 'poisoned'] as const;
@@ -93,7 +94,7 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
 
     ctx.status = 200;
     ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
+    ctx.body = (await registry.metrics()) + (await historyMetrics(deps));
   });
 }
 

@@ -4,6 +4,7 @@ import type { MasterStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { page } from '../fields.js';
+import { historyHealth } from './history.js';
 
 export function systemRoutes(router: Router, deps: ApiDeps): void {
   router.get('/health', async (ctx) => {
@@ -15,7 +16,14 @@ export function systemRoutes(router: Router, deps: ApiDeps): void {
       status_code: ctx.status,
       message: healthy ? 'ok' : 'unhealthy',
       // what starts commands: "native" (coyotes-spawner) or "node" (the node:child_process fallback)
-      data: { redis, master: master !== null, spawner: master?.spawner ?? null, processes: master },
+      data: {
+        redis,
+        master: master !== null,
+        spawner: master?.spawner ?? null,
+        processes: master,
+        // the SQL task history (null when off): its outbox depth and whether SQL takes writes
+        history: await historyHealth(deps).catch(() => null),
+      },
     };
   });
 

@@ -1,5 +1,6 @@
 import { cancel } from './cancel.js';
 import { channels } from './channels.js';
+import { history } from './history.js';
 import { kill } from './kill.js';
 import { logs } from './logs.js';
 import { nodes } from './nodes.js';
@@ -14,7 +15,10 @@ import { tasks } from './tasks.js';
 
 /** Every client verb, by name. */
 export const VERBS: ReadonlyMap<string, Verb> = new Map(
-  [push, status, logs, kill, cancel, retry, channels, nodes, ...[tasks, show, deadLetters], schedules].map((verb) => [verb.name, verb]),
+  [push, status, logs, kill, cancel, retry, channels, nodes, ...[tasks, show, deadLetters], schedules, history].map((verb) => [
+    verb.name,
+    verb,
+  ]),
 );
 
 export function verbsHelp(): string {

@@ -1,11 +1,12 @@
 --[[
   Record the end of one execution: success, a retry after backoff, or the failed list; with it
   the duration histogram, the `done` record of the task's live log (only when the execution
-  printed something: a silent task leaves no log stream behind) and its result callback, due now.
+  printed something: a silent task leaves no log stream behind), its result callback, due now,
+  and (with -history-url) the run in the channel's bounded history outbox.
   Input:  KEYS[1] tasks  KEYS[2] running  KEYS[3] leases  KEYS[4] retries  KEYS[5] results
           KEYS[6] done  KEYS[7] failed  KEYS[8] delayed  KEYS[9] distinct  KEYS[10] stats
           KEYS[11] crashes  KEYS[12] durations  KEYS[13] callbacks  KEYS[14] the task's log stream
-          KEYS[15] throughput (per-minute counts)
+          KEYS[15] throughput (per-minute counts)  KEYS[16] history outbox
           ARGV[1] id  ARGV[2] lease token  ARGV[3] result JSON (stored as given)
           ARGV[4] options JSON (named, as BullMQ's moveToFinished packs its opts):
             success            true: the execution succeeded
@@ -24,6 +25,8 @@
             logMaxEntries      the log stream's cap
             logTtlMs           the log stream's time to live
             throughputMinutes  minutes of throughput history kept
+            history            the run's history record JSON without its attempt ('' when history is off)
+            historyMax         most runs the history outbox holds
   A retry counts one more re-run (see includes/retriesOf); the final failure counts none.
   Output: 1 succeeded, 2 retry scheduled, 3 failed; -6 lease lost (result not recorded)
 ]]
@@ -58,6 +61,16 @@ redis.call('PEXPIRE', KEYS[15], (window + 1) * 60000)
 if redis.call('EXISTS', KEYS[14]) == 1 then
   redis.call('XADD', KEYS[14], 'MAXLEN', '~', opts.logMaxEntries, '*', 's', 'done', 'd', '', 'o', opts.outcome, 'x', opts.exitCode)
   redis.call('PEXPIRE', KEYS[14], opts.logTtlMs)
+end
+-- the history outbox: the attempt is known only here (re-runs so far + 1); a full outbox drops
+-- the run and counts it rather than grow Redis or slow the command down
+if opts.history ~= '' then
+  if redis.call('LLEN', KEYS[16]) < opts.historyMax then
+    local reruns = retriesOf(KEYS[4], id)
+    redis.call('LPUSH', KEYS[16], string.sub(opts.history, 1, -2) .. ',"attempt":' .. (reruns + 1) .. '}')
+  else
+    redis.call('HINCRBY', KEYS[10], 'history_dropped', 1)
+  end
 end
 -- XX: only a callback armed at acceptance; LT: only ever brought forward
 if opts.callback then redis.call('ZADD', KEYS[13], 'XX', 'LT', now, id) end

@@ -1,0 +1,4 @@
+import { historyBehaviour } from './helpers/history-behaviour.js';
+import { startMariadb } from './helpers/mariadb.js';
+
+historyBehaviour('MariaDB', startMariadb);
