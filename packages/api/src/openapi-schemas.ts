@@ -81,6 +81,7 @@ export const SCHEMAS = {
   Task: object({
     ...taskFields,
     env: { type: 'array', items: string, description: 'Names only' },
+    schedule: nullable({ type: 'string', description: 'The schedule that fired this run' }),
     result: nullable(object({ ...resultFields, stdout_tail: string, stderr_tail: string, error: nullable(string) })),
   }),
   TaskSummary: object({ ...taskFields, result: nullable(object({ ...resultFields, error: nullable(string) })) }),
