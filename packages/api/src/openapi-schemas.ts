@@ -51,6 +51,7 @@ const taskFields = {
   cancelled_at: nullable(time),
   running_since: nullable(time),
   timeout: nullable({ type: 'number', description: 'Seconds' }),
+  schedule: nullable({ type: 'string', description: 'The schedule that fired this run' }),
 };
 const settingsFields = {
   worker: { type: 'integer', description: 'Command slots per host' },
@@ -81,7 +82,6 @@ export const SCHEMAS = {
   Task: object({
     ...taskFields,
     env: { type: 'array', items: string, description: 'Names only' },
-    schedule: nullable({ type: 'string', description: 'The schedule that fired this run' }),
     result: nullable(object({ ...resultFields, stdout_tail: string, stderr_tail: string, error: nullable(string) })),
   }),
   TaskSummary: object({ ...taskFields, result: nullable(object({ ...resultFields, error: nullable(string) })) }),
@@ -165,6 +165,10 @@ export const SCHEMAS = {
     master: boolean,
     spawner: nullable({ type: 'string', enum: ['native', 'node'] }),
     processes: nullable({ type: 'object', description: "This host's processes (master's stats)" }),
+    history: nullable({
+      type: 'object',
+      description: 'The SQL task history (null when off): sql (whether SQL takes writes), last_error, outbox, dropped, written, rejected',
+    }),
   }),
   Schedule: object({
     name: string,
