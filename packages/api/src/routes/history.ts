@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { Counter, Gauge, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
 import { decodeCursor } from '@coyotes/history';
 import type { HistoryFilter, RunStats } from '@coyotes/history';
 import { CoyotesError, RUN_STATUSES } from '@coyotes/protocol';
@@ -111,28 +111,35 @@ export async function historyHealth(deps: ApiDeps): Promise<Record<string, unkno
   return { sql, last_error: lastError, outbox: pending, dropped, written, rejected };
 }
 
-const registry = new Registry();
-const outbox = new Gauge({
-  name: 'coyotes_history_outbox',
-  help: 'Finished runs waiting in Redis to be copied to the SQL history',
-  labelNames: ['channel'],
-  registers: [registry],
-});
-const dropped = new Counter({
-  name: 'coyotes_history_dropped_total',
-  help: "Finished runs not kept in the SQL history because the channel's outbox was full",
-  labelNames: ['channel'],
-  registers: [registry],
-});
-const sqlUp = new Gauge({
-  name: 'coyotes_history_sql_up',
-  help: "1 when this host's last write to the SQL history succeeded",
-  registers: [registry],
-});
+/** The history's metrics, made at the first scrape (prom-client is not loaded at start: metrics.ts). */
+function createHistoryMetrics({ Counter, Gauge, Registry }: typeof PromClient) {
+  const registry = new Registry();
+  const outbox = new Gauge({
+    name: 'coyotes_history_outbox',
+    help: 'Finished runs waiting in Redis to be copied to the SQL history',
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'coyotes_history_dropped_total',
+    help: "Finished runs not kept in the SQL history because the channel's outbox was full",
+    labelNames: ['channel'],
+    registers: [registry],
+  });
+  const sqlUp = new Gauge({
+    name: 'coyotes_history_sql_up',
+    help: "1 when this host's last write to the SQL history succeeded",
+    registers: [registry],
+  });
+  return { registry, outbox, dropped, sqlUp };
+}
+let historyMetricsMade: Promise<ReturnType<typeof createHistoryMetrics>> | undefined;
 
 /** The history's lines of `/metrics` (empty while it is off). */
 export async function historyMetrics(deps: ApiDeps): Promise<string> {
   if (!deps.history) return '';
+  historyMetricsMade ??= import('prom-client').then(createHistoryMetrics);
+  const { registry, outbox, dropped, sqlUp } = await historyMetricsMade;
   const { perChannel } = await deps.history.backlog();
   registry.resetMetrics();
   for (const row of perChannel) {
