@@ -1,4 +1,5 @@
 import type { Keys } from './keys.js';
+import { LPUSHED, RPUSHED } from './scripts.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /**
@@ -18,12 +19,12 @@ export class BlockingReads {
 
   /** Blocks until one ingress entry arrives, taking it into the node's in-flight list; null on timeout. */
   async popIngress(nodeId: string, timeoutS: number): Promise<string | null> {
-    return this.connection.blmove(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), 'RIGHT', 'LEFT', timeoutS);
+    return this.connection.blmove(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), ...LPUSHED, timeoutS);
   }
 
   /** Blocks until one entry of task-job's `list` arrives, taking it (oldest first) into the node's in-flight list; null on timeout. */
   async popTaskJob(list: string, nodeId: string, timeoutS: number): Promise<string | null> {
-    return this.connection.blmove(list, this.keys.taskJobInFlight(list, nodeId), 'LEFT', 'RIGHT', timeoutS);
+    return this.connection.blmove(list, this.keys.taskJobInFlight(list, nodeId), ...RPUSHED, timeoutS);
   }
 
   /** Closes the connection: a wait in progress rejects at once. */

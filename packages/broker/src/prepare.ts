@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Keys } from './keys.js';
+import { LPUSHED } from './scripts.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /**
@@ -15,7 +16,7 @@ export class PrepareQueue {
 
   /** Takes up to `max` entries, oldest first, into this node's in-flight list. */
   async claim(nodeId: string, max: number): Promise<string[]> {
-    return this.redis.claimPrepared(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), max);
+    return this.redis.claimListEntries(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), max, ...LPUSHED);
   }
 
   /** Forgets the in-flight entries once every one is enqueued or dead-lettered. */
@@ -25,7 +26,7 @@ export class PrepareQueue {
 
   /** Gives a node's in-flight entries back to the ingress list; answers how many. */
   async recover(nodeId: string): Promise<number> {
-    return this.redis.recoverPrepared(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId));
+    return this.redis.recoverListEntries(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), ...LPUSHED);
   }
 
   async depth(): Promise<number> {

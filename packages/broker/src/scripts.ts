@@ -6,6 +6,15 @@ const SCRIPT_FILE = /^([a-zA-Z]+)-(\d+)\.lua$/;
 
 type Arg = string | number;
 
+/**
+ * A producers' list's [oldest end, other end]: read oldest first into an in-flight list
+ * (claimListEntries, BLMOVE) and given back the other way (recoverListEntries).
+ */
+/** LPUSHed lists (the seed's ingress list): the oldest entry is at the right. */
+export const LPUSHED = ['RIGHT', 'LEFT'] as const;
+/** RPUSHed lists (task-job's queues): the oldest entry is at the left. */
+export const RPUSHED = ['LEFT', 'RIGHT'] as const;
+
 /** The Lua scripts, as commands registered on a connection (EVALSHA with NOSCRIPT fallback). */
 export interface ScriptCommands {
   enqueueTasks(...args: Arg[]): Promise<number[]>;
@@ -17,15 +26,13 @@ export interface ScriptCommands {
   cancelTask(...args: Arg[]): Promise<number>;
   retryFailed(...args: Arg[]): Promise<number>;
   deleteFailed(...args: Arg[]): Promise<number>;
-  claimPrepared(...args: Arg[]): Promise<string[]>;
-  recoverPrepared(...args: Arg[]): Promise<number>;
+  claimListEntries(...args: Arg[]): Promise<string[]>;
+  recoverListEntries(...args: Arg[]): Promise<number>;
   claimCallbacks(...args: Arg[]): Promise<string[]>;
   updateChannel(...args: Arg[]): Promise<string | null>;
   writePausedFlag(...args: Arg[]): Promise<number>;
   appendTaskLog(...args: Arg[]): Promise<number>;
   claimProducerId(...args: Arg[]): Promise<[number, string]>;
-  claimTaskJobEntries(...args: Arg[]): Promise<string[]>;
-  recoverTaskJobEntries(...args: Arg[]): Promise<number>;
   appendTaskJobLogs(...args: Arg[]): Promise<number>;
   adoptTaskJobOutbox(...args: Arg[]): Promise<number>;
   fireSchedule(...args: Arg[]): Promise<[number, string, string]>;

@@ -1,4 +1,5 @@
 import type { Keys } from './keys.js';
+import { RPUSHED } from './scripts.js';
 import type { ScriptedRedis } from './scripts.js';
 
 /**
@@ -29,7 +30,7 @@ export class TaskJobLists {
 
   /** Takes up to `max` entries of `list`, oldest first, into this node's in-flight list. */
   async claim(list: string, nodeId: string, max: number): Promise<string[]> {
-    return this.redis.claimTaskJobEntries(list, this.keys.taskJobInFlight(list, nodeId), max);
+    return this.redis.claimListEntries(list, this.keys.taskJobInFlight(list, nodeId), max, ...RPUSHED);
   }
 
   /** Forgets this node's in-flight entries of `list` once every one is handled. */
@@ -39,7 +40,7 @@ export class TaskJobLists {
 
   /** Gives a node's in-flight entries back to the front of `list`; answers how many. */
   async recover(list: string, nodeId: string): Promise<number> {
-    return this.redis.recoverTaskJobEntries(list, this.keys.taskJobInFlight(list, nodeId));
+    return this.redis.recoverListEntries(list, this.keys.taskJobInFlight(list, nodeId), ...RPUSHED);
   }
 
   /**
