@@ -1,4 +1,3 @@
-import { HistoryStore } from '@coyotes/history';
 import { Master } from '@coyotes/master';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
@@ -28,7 +27,11 @@ export async function runServer(
   const master = new Master({ options, log, version: VERSION, childOutput: logging.childOutput, schedules });
   try {
     // a wrong -history-url fails the start with one line; its migrations are applied here, once per start
-    if (options.historyUrl) await (await HistoryStore.open(options.historyUrl, { migrate: true })).close();
+    if (options.historyUrl) {
+      // loaded only when asked for: a server without a history starts without the package
+      const { HistoryStore } = await import('@coyotes/history');
+      await (await HistoryStore.open(options.historyUrl, { migrate: true })).close();
+    }
     await master.start();
   } catch (error) {
     if (error instanceof CoyotesError) {
