@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
-import { FORKS_GRANDCHILDREN, allGone, childrenOf, isAlive, killAll, treePids } from './helpers/processes.js';
+import { allGone, childrenOf, isAlive, killAll } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
+import { startTwoTrees } from './helpers/two-trees.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'coyotes-crash-'));
 const file = (name: string) => path.join(work, name);
-const lines = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').trim().split('\n').length : 0);
 
 /** The live channel process of a channel, as GET /channels/:name shows it. */
 async function channelProcess(coyotes: RunningCoyotes, name: string): Promise<{ pid: number; restarts: number }> {
@@ -38,21 +38,7 @@ describe('a channel process that dies', () => {
   });
 
   test('is restarted; master kills its orphaned trees and requeues their tasks, which run exactly once more', async () => {
-    const trees = file('trees');
-    mkdirSync(trees);
-    const ids: string[] = [];
-    for (const name of ['t1', 't2']) {
-      const { json } = await api(coyotes.baseUrl, 'POST', '/channels/biz/tasks', {
-        command: '/bin/sh',
-        // every run logs itself and writes its tree's pids to a file of its own
-        args: ['-c', `echo run >> ${file(`${name}.runs`)}; exec /bin/sh ${FORKS_GRANDCHILDREN} ${trees}/${name}-$$`],
-        task: name,
-      });
-      ids.push(json.data.task_id);
-    }
-    const runsOf = (name: string) => readdirSync(trees).filter((f) => f.startsWith(`${name}-`) && !f.endsWith('.tmp'));
-    await waitFor('both first runs', () => runsOf('t1').length === 1 && runsOf('t2').length === 1);
-    const firstRuns = [...(await treePids(path.join(trees, runsOf('t1')[0]!))), ...(await treePids(path.join(trees, runsOf('t2')[0]!)))];
+    const { ids, firstRuns, secondRuns: waitForSecondRuns, runCounts } = await startTwoTrees(coyotes.baseUrl, 'biz', work);
     spawned.push(...firstRuns);
 
     const before = await channelProcess(coyotes, 'biz');
@@ -64,12 +50,7 @@ describe('a channel process that dies', () => {
     assert.equal(after.restarts, before.restarts + 1);
     await allGone(firstRuns);
 
-    await waitFor('both second runs', () => runsOf('t1').length === 2 && runsOf('t2').length === 2);
-    const secondRuns: number[] = [];
-    for (const name of ['t1', 't2']) {
-      const second = runsOf(name).find((f) => !firstRuns.includes(Number(f.split('-')[1])))!;
-      secondRuns.push(...(await treePids(path.join(trees, second))));
-    }
+    const secondRuns = await waitForSecondRuns();
     spawned.push(...secondRuns);
     const requeued = coyotes.logs().find((l) => l.msg === 'requeued the tasks of a dead channel process');
     assert.equal(requeued?.requeued, 2);
@@ -85,7 +66,7 @@ describe('a channel process that dies', () => {
       assert.equal(task.retry_count, 0, 'the crash recovery is no retry, and a killed task is not retried');
     }
     await allGone(secondRuns);
-    assert.deepEqual([lines('t1.runs'), lines('t2.runs')], [2, 2], 'each task ran exactly twice');
+    assert.deepEqual(runCounts(), [2, 2], 'each task ran exactly twice');
   });
 
   test('restarts back off exponentially', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,12 +7,12 @@ import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { FORKS_GRANDCHILDREN, allGone, childrenOf, isAlive, killAll, treePids } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
+import { startTwoTrees } from './helpers/two-trees.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'coyotes-spawner-'));
 const file = (name: string) => path.join(work, name);
-const lines = (name: string) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').trim().split('\n').length : 0);
 
 /** The live channel process of a channel and its native spawner, as GET /channels/:name and ps show them. */
 async function channelProcess(coyotes: RunningCoyotes, name: string): Promise<{ pid: number; restarts: number; spawner: number }> {
@@ -55,20 +55,7 @@ describe('the native spawner', () => {
   });
 
   test('SIGKILLed mid-run: its trees are killed, the channel process restarts, each task runs exactly once more', async () => {
-    const trees = file('trees');
-    mkdirSync(trees);
-    const ids: string[] = [];
-    for (const name of ['t1', 't2']) {
-      const { json } = await api(coyotes.baseUrl, 'POST', '/channels/biz/tasks', {
-        command: '/bin/sh',
-        args: ['-c', `echo run >> ${file(`${name}.runs`)}; exec /bin/sh ${FORKS_GRANDCHILDREN} ${trees}/${name}-$$`],
-        task: name,
-      });
-      ids.push(json.data.task_id);
-    }
-    const runsOf = (name: string) => readdirSync(trees).filter((f) => f.startsWith(`${name}-`) && !f.endsWith('.tmp'));
-    await waitFor('both first runs', () => runsOf('t1').length === 1 && runsOf('t2').length === 1);
-    const firstRuns = [...(await treePids(path.join(trees, runsOf('t1')[0]!))), ...(await treePids(path.join(trees, runsOf('t2')[0]!)))];
+    const { ids, firstRuns, secondRuns: waitForSecondRuns, runCounts } = await startTwoTrees(coyotes.baseUrl, 'biz', work);
     spawned.push(...firstRuns);
 
     const before = await channelProcess(coyotes, 'biz');
@@ -89,12 +76,7 @@ describe('the native spawner', () => {
         ),
     );
 
-    await waitFor('both second runs', () => runsOf('t1').length === 2 && runsOf('t2').length === 2);
-    const secondRuns: number[] = [];
-    for (const name of ['t1', 't2']) {
-      const second = runsOf(name).find((f) => !firstRuns.includes(Number(f.split('-')[1])))!;
-      secondRuns.push(...(await treePids(path.join(trees, second))));
-    }
+    const secondRuns = await waitForSecondRuns();
     spawned.push(...secondRuns);
     for (const id of ids) await api(coyotes.baseUrl, 'POST', `/tasks/${id}/kill`);
     for (const id of ids) {
@@ -106,7 +88,7 @@ describe('the native spawner', () => {
       assert.equal(task.retry_count, 0, 'the spawner crash used up no retry (retry_count counts re-runs after failures)');
     }
     await allGone(secondRuns);
-    assert.deepEqual([lines('t1.runs'), lines('t2.runs')], [2, 2], 'each task ran exactly twice');
+    assert.deepEqual(runCounts(), [2, 2], 'each task ran exactly twice');
   });
 
   test('its channel process SIGKILLed: the spawner and every command it started are gone', async () => {
