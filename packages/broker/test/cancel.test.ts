@@ -35,16 +35,22 @@ describe('cancelled tasks', () => {
     assert.equal((await b.queries.stats('c')).cancelled, 1);
   });
 
-  test('an id pushed again after its cancelled record was dropped runs once, whoever claims', async () => {
+  test('an id pushed again after its cancelled record was dropped runs once, whoever claims', async (t) => {
     const b = h.broker({ resultRetentionCount: 1 });
     const task = spec('c', 'echo once', { id: 'order-2' });
     await b.tasks.enqueue(task, { distinct: false });
+    // both cancels in one millisecond, the newer id sorting first: a tie on score must still drop
+    // the older record, not the one just added
+    const frozen = Date.now();
+    t.mock.method(Date, 'now', () => frozen);
     await b.tasks.cancel('c', task.id);
     // a second cancelled task pushes the first record out of retention (count 1)
-    const other = spec('c', 'other');
+    const other = spec('c', 'other', { id: 'a-other' });
     await b.tasks.enqueue(other, { distinct: false });
     await b.tasks.cancel('c', other.id);
+    t.mock.restoreAll();
     assert.equal(await b.queries.get('c', task.id), null, 'record dropped by retention');
+    assert.equal((await b.queries.get('c', other.id))?.state, 'cancelled', 'the newer record is kept');
     assert.equal(await b.tasks.enqueue({ ...task, name: 'echo again' }, { distinct: false }), 'queued');
     assert.equal((await b.queries.counts('c')).queued, 1);
     // two workers asking one task each: the stale entry must not give the id to the second

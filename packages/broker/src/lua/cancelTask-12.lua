@@ -26,5 +26,5 @@ if redis.call('ZREM', KEYS[3], id) == 0 then
 end
 redis.call('ZADD', KEYS[7], now, id)
 redis.call('HINCRBY', KEYS[12], 'cancelled', 1)
-trimFinished(KEYS[7], KEYS[1], KEYS[10], KEYS[11], now, tonumber(ARGV[3]), tonumber(ARGV[4]))
+trimFinished(KEYS[7], KEYS[1], KEYS[10], KEYS[11], now, tonumber(ARGV[3]), tonumber(ARGV[4]), id)
 return 1

@@ -79,7 +79,7 @@ if opts.success then
   redis.call('HINCRBY', KEYS[10], 'succeeded', 1)
   redis.call('ZADD', KEYS[6], now, id)
   releaseDistinct(KEYS[9], opts.fingerprint)
-  trimFinished(KEYS[6], KEYS[1], KEYS[5], KEYS[4], now, opts.retentionCount, opts.retentionAgeMs)
+  trimFinished(KEYS[6], KEYS[1], KEYS[5], KEYS[4], now, opts.retentionCount, opts.retentionAgeMs, id)
   return 1
 end
 
@@ -95,5 +95,5 @@ redis.call('HINCRBY', KEYS[10], 'failed', 1)
 countMinute('failed')
 redis.call('ZADD', KEYS[7], now, id)
 releaseDistinct(KEYS[9], opts.fingerprint)
-trimFinished(KEYS[7], KEYS[1], KEYS[5], KEYS[4], now, opts.retentionCount, opts.retentionAgeMs)
+trimFinished(KEYS[7], KEYS[1], KEYS[5], KEYS[4], now, opts.retentionCount, opts.retentionAgeMs, id)
 return 3
