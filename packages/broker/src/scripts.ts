@@ -32,7 +32,7 @@ export interface ScriptCommands {
   updateChannel(...args: Arg[]): Promise<string | null>;
   writePausedFlag(...args: Arg[]): Promise<number>;
   appendTaskLog(...args: Arg[]): Promise<number>;
-  claimProducerId(...args: Arg[]): Promise<[number, string]>;
+  claimProducerId(...args: Arg[]): Promise<[number, string, number?]>;
   appendTaskJobLogs(...args: Arg[]): Promise<number>;
   adoptTaskJobOutbox(...args: Arg[]): Promise<number>;
   fireSchedule(...args: Arg[]): Promise<[number, string, string]>;

@@ -38,6 +38,12 @@ const COMPLETION: Record<number, CompletionOutcome> = { 1: 'succeeded', 2: 'retr
 
 /** A producer id's cross-channel index entry outlives the task's delay and retention by this much. */
 const PRODUCER_ID_TTL_MARGIN_MS = 24 * 3_600_000;
+/**
+ * A producer id's claim lives this long until its channel has accepted the task: a claim this
+ * young whose task is not there yet belongs to a push still on its way (taking it over would let
+ * both pushes in, one task in each channel); one left by a push that died expires on its own.
+ */
+const PRODUCER_ID_PENDING_MS = 60_000;
 
 /**
  * When a lease was taken, read from its token: `<owner>:<claim ms>:<n>` (the owner may hold
@@ -124,11 +130,14 @@ export class TaskStore {
     // a claim the channel then refused (duplicate command, id already there) is given back
     const refusedOutcome = (spec: TaskSpec): boolean => outcomes.get(spec) instanceof Error || outcomes.get(spec) === 'duplicate';
     const accepted = new Set(admitted.filter((spec) => !refusedOutcome(spec)).map((spec) => spec.id));
-    await Promise.all(
-      admitted
+    const kept = admitted.filter((spec) => producerIds.has(spec.id) && !refusedOutcome(spec));
+    await Promise.all([
+      ...admitted
         .filter((spec) => claimed.has(spec) && refusedOutcome(spec) && !accepted.has(spec.id))
         .map((spec) => this.redis.claimProducerId(this.keys.producerId(spec.id), channel, 0, '', 'release')),
-    );
+      // accepted: the claim lives as long as the task may
+      ...kept.map((spec) => this.redis.claimProducerId(this.keys.producerId(spec.id), channel, this.producerIdTtl(spec), '', 'keep')),
+    ]);
     return specs.map((spec) => refused.get(spec) ?? outcomes.get(spec)!);
   }
 
@@ -141,10 +150,16 @@ export class TaskStore {
   private async claimProducerId(channel: string, spec: TaskSpec): Promise<true | null | Error> {
     const { id } = spec;
     const key = this.keys.producerId(id);
-    // kept while the task may exist: its delay, then its retention
-    const ttl = Math.max(0, (spec.executeAt ?? 0) - Date.now()) + this.options.resultRetentionAgeMs + PRODUCER_ID_TTL_MARGIN_MS;
-    let [took, owner] = await this.redis.claimProducerId(key, channel, ttl, '', 'claim');
+    const ttl = PRODUCER_ID_PENDING_MS;
+    const claim = await this.redis.claimProducerId(key, channel, ttl, '', 'claim');
+    let [took, owner] = claim;
     if (took === 0 && !(await this.redis.hexists(this.keys.channel(owner).tasks, id))) {
+      const ownerTtl = claim[2] ?? -1;
+      if (ownerTtl >= 0 && ownerTtl <= PRODUCER_ID_PENDING_MS) {
+        return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${id} is being pushed in channel ${owner}`, {
+          hint: 'ids are unique across channels: push it again in a minute if that push failed',
+        });
+      }
       [took, owner] = await this.redis.claimProducerId(key, channel, ttl, owner, 'claim');
     }
     if (took === 1 && owner === '') {
@@ -162,6 +177,11 @@ export class TaskStore {
       });
     }
     return owner === channel ? null : true;
+  }
+
+  /** How long a producer id's index entry is kept once its task is accepted: its delay, then its retention. */
+  private producerIdTtl(spec: TaskSpec): number {
+    return Math.max(0, (spec.executeAt ?? 0) - Date.now()) + this.options.resultRetentionAgeMs + PRODUCER_ID_TTL_MARGIN_MS;
   }
 
   /** Another channel (defined, or deleted while its tasks may run) whose tasks include this id; O(channels). */

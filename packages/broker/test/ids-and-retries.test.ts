@@ -64,6 +64,29 @@ describe('producer ids are unique across channels', () => {
     assert.equal(await b.tasks.enqueue(spec('delta', 'other', { id: 'order-9' }), { distinct: false }, true), 'queued');
   });
 
+  test('the same id pushed at once into two channels: one task, never one in each', async () => {
+    // two connections on the same keys: as two api processes (or an api process and master's ingress)
+    const one = h.broker({ keyPrefix: 'race', prepareQueueKey: 'race:prepare' });
+    const other = h.broker({ keyPrefix: 'race', prepareQueueKey: 'race:prepare' });
+    for (let round = 0; round < 20; round += 1) {
+      const id = `race-${round}`;
+      const outcomes = await Promise.allSettled([
+        one.tasks.enqueue(spec('alpha', 'echo a', { id }), { distinct: false }, true),
+        other.tasks.enqueue(spec('beta', 'echo b', { id }), { distinct: false }, true),
+      ]);
+      const held = await Promise.all(['alpha', 'beta'].map((name) => h.redis.hexists(one.keys.channel(name).tasks, id)));
+      assert.equal(held[0]! + held[1]!, 1, `round ${round}: ${JSON.stringify(outcomes.map((o) => o.status))}, held ${held}`);
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, `round ${round}`);
+      assert.ok((await h.redis.pttl(one.keys.producerId(id))) > 60_000, 'the accepted task keeps its id past the pending claim');
+    }
+    // a push that died between its claim and its channel: the id waits for the claim to expire
+    await h.redis.set(one.keys.producerId('race-died'), 'alpha', 'PX', 60_000);
+    await assert.rejects(one.tasks.enqueue(spec('beta', 'echo b', { id: 'race-died' }), { distinct: false }, true), {
+      code: 'COY_ERR_TASK_ID_EXISTS',
+      message: 'task id race-died is being pushed in channel alpha',
+    });
+  });
+
   test('the same id twice in one batch: one task, and the index keeps it', async () => {
     const b = h.broker();
     const one = spec('alpha', 'first', { id: 'order-10' });
