@@ -109,6 +109,17 @@ describe('bad input: a 4xx envelope naming the field, never a 5xx, never a crash
         /args must not contain NUL/,
       );
       await refused(send(base, 'PATCH', '/channels/fuzz', { paused: 'maybe' }, encoding), 400, /^paused must be true or false/);
+      // a single-valued field given twice is refused, not cut to one of its values (it ran `echo b`)
+      await refused(
+        send(base, 'POST', '/channels/fuzz/tasks', { task: ['rm -rf x', 'echo b'] }, encoding),
+        400,
+        /^task must be given once/,
+      );
+      await refused(
+        send(base, 'POST', '/channels/fuzz/tasks', { task: 'date', delay: ['0', '60'] }, encoding),
+        400,
+        /^delay must be given once/,
+      );
     }
     await refused(
       api(base, 'POST', '/channels/fuzz/tasks', JSON.stringify({ task: { nested: true } }), { 'content-type': 'application/json' }),

@@ -32,10 +32,15 @@ export function fields(ctx: Context): Fields {
   return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Fields) : {};
 }
 
-const first = (value: unknown): unknown => (Array.isArray(value) ? value[value.length - 1] : value);
+/** A single-valued field: a list of several values (a repeated field, a JSON array) is refused, never cut to one. */
+const single = (value: unknown, name: string): unknown => {
+  if (!Array.isArray(value)) return value;
+  if (value.length > 1) invalidField(`${name} must be given once (got ${value.length} values)`);
+  return value[0];
+};
 
 export function optionalString(body: Fields, name: string): string | undefined {
-  const value = first(body[name]);
+  const value = single(body[name], name);
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'number') return String(value);
   if (typeof value !== 'string') invalidField(`${name} must be a string`);
@@ -51,7 +56,7 @@ export function requiredString(body: Fields, name: string): string {
 
 /** A non-negative integer (or a positive one with `min: 1`). */
 export function optionalInteger(body: Fields, name: string, min = 0): number | undefined {
-  const value = first(body[name]);
+  const value = single(body[name], name);
   if (value === undefined || value === null || value === '') return undefined;
   const number = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isSafeInteger(number) || number < min) {
@@ -61,7 +66,7 @@ export function optionalInteger(body: Fields, name: string, min = 0): number | u
 }
 
 export function optionalBoolean(body: Fields, name: string): boolean | undefined {
-  const value = first(body[name]);
+  const value = single(body[name], name);
   if (value === undefined || value === null || value === '') return undefined;
   if (value === true || value === 'true' || value === '1' || value === 1) return true;
   if (value === false || value === 'false' || value === '0' || value === 0) return false;
@@ -93,7 +98,7 @@ export function envMap(body: Fields): Record<string, string> | undefined {
   if (value === undefined || value === '') {
     const bracketed = Object.entries(body).filter(([key]) => /^env\[[A-Za-z_][A-Za-z0-9_]*\]$/.test(key));
     if (bracketed.length === 0) return undefined;
-    value = Object.fromEntries(bracketed.map(([key, v]) => [key.slice(4, -1), first(v)]));
+    value = Object.fromEntries(bracketed.map(([key, v]) => [key.slice(4, -1), single(v, key)]));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) invalidField('env must be an object of strings');
   const env: Record<string, string> = {};
