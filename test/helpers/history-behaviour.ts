@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { HistoryStore } from '../../packages/history/src/index.js';
 import type { HistoryRecord } from '../../packages/protocol/src/index.js';
@@ -12,6 +13,9 @@ import type { TestSqlServer } from './sql-server.js';
 import { waitFor } from './wait.js';
 
 const exec = promisify(execFile);
+
+/** How long the outage test keeps SQL down: the issue's 30 s. */
+const OUTAGE_MS = 30_000;
 
 /** Every run of a channel in SQL, read page by page through the store (cursor paging included). */
 async function allRuns(store: HistoryStore, channel: string): Promise<HistoryRecord[]> {
@@ -143,6 +147,42 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       assert.equal(kill!.signal, 'SIGTERM');
     });
 
+    test('a cancelled task is one run, status cancelled, however often it is cancelled; stats leave it out', async () => {
+      await api(coyotes.baseUrl, 'POST', '/channels', { name: 'cancels', worker: '1' });
+      const later = await api(coyotes.baseUrl, 'POST', '/channels/cancels/tasks', { command: '/bin/echo', args: ['later'], delay: '3600' });
+      const id = later.json.data.task_id as string;
+      for (let i = 0; i < 2; i++) {
+        const cancelled = await api(coyotes.baseUrl, 'DELETE', `/channels/cancels/tasks/${id}`);
+        assert.equal(cancelled.json.data.status, 'cancelled');
+      }
+      const [row] = await waitFor(
+        'the cancelled run in SQL',
+        async () => {
+          const { items } = await store.list({ channel: 'cancels' }, 10);
+          return items.length > 0 ? items : false;
+        },
+        60_000,
+      );
+      assert.equal(row!.taskId, id);
+      assert.equal(row!.attempt, 1);
+      assert.equal(row!.status, 'cancelled');
+      assert.equal(row!.command, '/bin/echo later');
+      assert.equal(row!.exitCode, null);
+      assert.equal(row!.durationMs, 0);
+      assert.equal(row!.startedAt, row!.finishedAt);
+      assert.equal(row!.node, '');
+      // the second cancel wrote nothing: the outbox is empty and SQL holds the one row
+      await waitFor('the outbox drained', async () => (await redis.client.llen('coyotes:{cancels}:history-outbox')) === 0, 30_000);
+      assert.equal((await store.list({ channel: 'cancels' }, 10)).items.length, 1);
+      const listed = await api(coyotes.baseUrl, 'GET', '/history?channel=cancels&status=cancelled');
+      assert.deepEqual(
+        listed.json.data.items.map((r: { task_id: string }) => r.task_id),
+        [id],
+      );
+      // it never ran: no runs, no 0 ms duration in the channel's percentiles
+      assert.deepEqual((await api(coyotes.baseUrl, 'GET', '/history/stats?channel=cancels')).json.data.channels, []);
+    });
+
     test('filters, cursor paging and stats answer what known runs say', async () => {
       // an hour ago, on a whole second: well inside the retention the writer prunes with
       const T = Math.floor(Date.now() / 1000 - 3600) * 1000;
@@ -234,9 +274,10 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       assert.equal((await api(coyotes.baseUrl, 'GET', '/history?cursor=nope')).status, 400);
     });
 
-    test('SQL down while 1,000 tasks finish: all 1,000 runs land once it is back, none twice', async () => {
+    test('SQL down for 30 s while 1,000 tasks finish: all 1,000 runs land once it is back, none twice', async () => {
       await api(coyotes.baseUrl, 'POST', '/channels', { name: 'outage', worker: '8' });
       await sql.down();
+      const downAt = Date.now();
       const entries = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ task: `/bin/true ${i}`, chan: 'outage', ts: 0 }));
       for (let i = 0; i < entries.length; i += 100) await redis.client.lpush('task:prepare:queue', ...entries.slice(i, i + 100));
       // commands do not wait for SQL: every task finishes while it is down
@@ -258,6 +299,15 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       const metrics = await (await fetch(`${coyotes.baseUrl}/metrics`)).text();
       assert.match(metrics, /^coyotes_history_outbox\{channel="outage"\} 1000$/m);
       assert.match(metrics, /^coyotes_history_sql_up 0$/m);
+      // the outage lasts 30 s, as the issue states it: all that time the runs wait in Redis, none
+      // lost, none dropped, while the writer keeps failing and backing off
+      while (Date.now() - downAt < OUTAGE_MS) {
+        const held = (await api(coyotes.baseUrl, 'GET', '/health')).json.data.history;
+        assert.equal(held.sql, false);
+        assert.ok(held.outbox >= 1000, `outbox ${held.outbox}`);
+        assert.equal(held.dropped, 0);
+        await sleep(1000);
+      }
 
       await sql.up();
       const runs = await waitFor(
