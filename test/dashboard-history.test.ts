@@ -122,8 +122,8 @@ describe('dashboard: the task history view, its filters and its duration chart',
     const newestFirst = [...KNOWN].sort((a, b) => b.finishedAt - a.finishedAt).map((r) => r.taskId);
     const { dots } = await expectRuns([real, ...newestFirst]);
     assert.equal(await page.locator('header nav a.current').textContent(), 'History');
-    await expectText(page, `tr[data-task=${real}] td.command`, /^\/bin\/echo from the queue$/);
-    assert.equal(await expectText(page, 'tr[data-task=bak3] [data-testid=run-duration]', /s$/), '9.0 s');
+    await expectText(page, `tr[data-task="${real}"] td.command`, /^\/bin\/echo from the queue$/);
+    assert.equal(await expectText(page, 'tr[data-task="bak3"] [data-testid=run-duration]', /s$/), '9.0 s');
 
     const x = (id: string) => dots.get(id)![0];
     const y = (id: string) => dots.get(id)![1];

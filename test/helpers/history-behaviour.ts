@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { HistoryStore } from '../../packages/history/src/index.js';
 import type { HistoryRecord } from '../../packages/protocol/src/index.js';
@@ -13,22 +12,6 @@ import type { TestSqlServer } from './sql-server.js';
 import { waitFor } from './wait.js';
 
 const exec = promisify(execFile);
-
-/** How long the outage test keeps SQL down: the issue's 30 s. */
-const OUTAGE_MS = 30_000;
-
-/** Every run of a channel in SQL, read page by page through the store (cursor paging included). */
-async function allRuns(store: HistoryStore, channel: string): Promise<HistoryRecord[]> {
-  const runs: HistoryRecord[] = [];
-  let cursor: [number, string, number] | undefined;
-  for (;;) {
-    const page = await store.list({ channel }, 400, cursor);
-    runs.push(...page.items);
-    if (!page.next) return runs;
-    const last = page.items[page.items.length - 1]!;
-    cursor = [last.finishedAt, last.taskId, last.attempt];
-  }
-}
 
 /** Lines a failed start printed that are not JSON log lines: what an operator reads. */
 export const plainLines = (output: string) => output.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
@@ -57,7 +40,8 @@ const run = (over: Partial<HistoryRecord>): HistoryRecord => ({
 /**
  * The behaviour every SQL database must show, run once per database by a test file of its own
  * (history-postgres.test.ts, history-mariadb.test.ts): each file stays within the runner's
- * per-file time limit, and both run in parallel.
+ * per-file time limit, and both run in parallel. The 30 s outage has files of its own
+ * (history-outage.ts).
  */
 export function historyBehaviour(name: string, startServer: () => Promise<TestSqlServer>): void {
   describe(`task history in ${name}`, () => {
@@ -272,61 +256,6 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       assert.equal(refused.code, 'COY_ERR_REQUEST_INVALID');
       assert.match(refused.json.message, /^status must be one of/);
       assert.equal((await api(coyotes.baseUrl, 'GET', '/history?cursor=nope')).status, 400);
-    });
-
-    test('SQL down for 30 s while 1,000 tasks finish: all 1,000 runs land once it is back, none twice', async () => {
-      await api(coyotes.baseUrl, 'POST', '/channels', { name: 'outage', worker: '8' });
-      await sql.down();
-      const downAt = Date.now();
-      const entries = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ task: `/bin/true ${i}`, chan: 'outage', ts: 0 }));
-      for (let i = 0; i < entries.length; i += 100) await redis.client.lpush('task:prepare:queue', ...entries.slice(i, i + 100));
-      // commands do not wait for SQL: every task finishes while it is down
-      await waitFor(
-        '1,000 tasks finished',
-        async () => Number(await redis.client.hget('coyotes:{outage}:stats', 'succeeded')) === 1000,
-        120_000,
-      );
-      const health = await waitFor(
-        'the outage in /health',
-        async () => {
-          const data = (await api(coyotes.baseUrl, 'GET', '/health')).json.data.history;
-          // every run of the channel waits in its outbox (other channels' runs may wait beside them)
-          return data.sql === false && data.outbox >= 1000 ? data : false;
-        },
-        30_000,
-      );
-      assert.equal(health.dropped, 0);
-      const metrics = await (await fetch(`${coyotes.baseUrl}/metrics`)).text();
-      assert.match(metrics, /^coyotes_history_outbox\{channel="outage"\} 1000$/m);
-      assert.match(metrics, /^coyotes_history_sql_up 0$/m);
-      // the outage lasts 30 s, as the issue states it: all that time the runs wait in Redis, none
-      // lost, none dropped, while the writer keeps failing and backing off
-      while (Date.now() - downAt < OUTAGE_MS) {
-        const held = (await api(coyotes.baseUrl, 'GET', '/health')).json.data.history;
-        assert.equal(held.sql, false);
-        assert.ok(held.outbox >= 1000, `outbox ${held.outbox}`);
-        assert.equal(held.dropped, 0);
-        await sleep(1000);
-      }
-
-      await sql.up();
-      const runs = await waitFor(
-        '1,000 runs in SQL',
-        async () => {
-          const all = await allRuns(store, 'outage');
-          return all.length >= 1000 ? all : false;
-        },
-        120_000,
-      );
-      assert.equal(runs.length, 1000);
-      assert.equal(new Set(runs.map((r) => r.taskId)).size, 1000);
-      assert.deepEqual([...new Set(runs.map((r) => `${r.status}/${r.attempt}`))], ['succeeded/1']);
-      await waitFor(
-        'the outbox drained',
-        async () => (await api(coyotes.baseUrl, 'GET', '/health')).json.data.history.outbox === 0,
-        30_000,
-      );
-      assert.equal((await api(coyotes.baseUrl, 'GET', '/health')).json.data.history.sql, true);
     });
 
     test('retention deletes the runs older than -history-retention-days, keeps the others', async () => {
