@@ -10,6 +10,7 @@ import type { RunningCoyotes } from './helpers/coyotes.js';
 import { startPostgres } from './helpers/postgres.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
+import { run as historyRun } from './helpers/history-behaviour.js';
 import type { TestSqlServer } from './helpers/sql-server.js';
 import { stopLeavingNothing } from './helpers/stop.js';
 import { waitFor } from './helpers/wait.js';
@@ -20,26 +21,8 @@ import { waitFor } from './helpers/wait.js';
 /** An hour ago, on a whole second: inside the retention, and the known runs one minute apart. */
 const T = Math.floor(Date.now() / 1000 - 3600) * 1000;
 
-const run = (over: Partial<HistoryRecord>): HistoryRecord => ({
-  taskId: 'x',
-  attempt: 1,
-  channel: 'reports',
-  command: 'report --daily',
-  status: 'succeeded',
-  exitCode: 0,
-  signal: null,
-  node: 'node-a',
-  host: 'host-a',
-  queuedAt: T,
-  startedAt: T,
-  finishedAt: T,
-  durationMs: 100,
-  stdoutTail: '',
-  stderrTail: '',
-  error: null,
-  schedule: null,
-  ...over,
-});
+const run = (over: Partial<HistoryRecord>) =>
+  historyRun({ channel: 'reports', command: 'report --daily', queuedAt: T, startedAt: T, ...over });
 
 // 6 reports of 100..600 ms (the third failed), 3 backups of 2, 3 and 9 s (the last timed out)
 const KNOWN: HistoryRecord[] = [

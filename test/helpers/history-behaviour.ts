@@ -16,7 +16,8 @@ const exec = promisify(execFile);
 /** Lines a failed start printed that are not JSON log lines: what an operator reads. */
 export const plainLines = (output: string) => output.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
 
-const run = (over: Partial<HistoryRecord>): HistoryRecord => ({
+/** A run as the tests write it straight to SQL: `over` sets what the test is about. */
+export const run = (over: Partial<HistoryRecord>): HistoryRecord => ({
   taskId: 'x',
   attempt: 1,
   channel: 'known',
