@@ -11,6 +11,7 @@ import { startRedis } from '../test/helpers/redis.js';
 import { benchDelay } from './delay.js';
 import { benchDepth } from './depth.js';
 import { benchDispatch } from './dispatch.js';
+import { benchHistory } from './history.js';
 import { benchHttp } from './http.js';
 import { benchIdle } from './idle.js';
 import { benchLatency } from './latency.js';
@@ -46,6 +47,7 @@ const SCENARIOS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> }[] 
   { name: 'startup', run: (ctx) => benchStartup(ctx, quick ? 3 : 10) },
   { name: 'soak', run: (ctx) => benchSoak(ctx, quick ? 4000 : 20_000) },
   { name: 'schedules', run: (ctx) => benchSchedules(ctx, quick ? 1000 : 10_000) },
+  { name: 'history', run: (ctx) => benchHistory(ctx, quick ? 500 : 5000) },
 ];
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { CoyotesError, commandLine, historyRecord } from '@coyotes/protocol';
+import { CoyotesError, cancelledRecord, commandLine, historyRecord } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
-import { decodeSpec, encodeSpec } from './spec-codec.js';
+import { decodeSpec, encodeSpec, readableSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
 import { THROUGHPUT_MINUTES } from './throughput.js';
@@ -394,6 +394,9 @@ export class TaskStore {
    */
   async cancel(channel: string, id: string): Promise<'cancelled' | 'running'> {
     const k = this.keys.channel(channel);
+    const now = Date.now();
+    // with the history on, the run it records needs the command line (a spec never changes)
+    const stored = this.options.historyUrl ? await this.redis.hget(k.tasks, id) : null;
     const code = await this.redis.cancelTask(
       k.tasks,
       k.running,
@@ -407,10 +410,13 @@ export class TaskStore {
       k.results,
       k.retries,
       k.stats,
+      k.historyOutbox,
       id,
-      Date.now(),
+      now,
       this.options.resultRetentionCount,
       this.options.resultRetentionAgeMs,
+      stored === null ? '' : JSON.stringify(cancelledRecord(readableSpec(stored, id, channel), now)),
+      this.options.historyOutboxMax ?? 0,
     );
     if (code === 1) return 'cancelled';
     if (code === 2) return 'running';

@@ -4,7 +4,7 @@ import type { Bucket } from './history.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function svg(tag: string, attributes: Record<string, string | number>): SVGElement {
+export function svg(tag: string, attributes: Record<string, string | number>): SVGElement {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
   return element;

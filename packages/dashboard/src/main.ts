@@ -1,5 +1,5 @@
 /**
- * The dashboard's entry: hash routes (#/, #/channels/NAME[/TAB], #/tasks/ID, #/dead-letters, #/schedules),
+ * The dashboard's entry: hash routes (#/, #/channels/NAME[/TAB], #/tasks/ID, #/dead-letters, #/schedules, #/history),
  * the token prompt, and the refresh loop that polls the API every `intervalMs`.
  */
 import { ApiError, onUnauthorized, token } from './api.js';
@@ -14,6 +14,7 @@ import { ChannelView } from './views/channel.js';
 import { DeadLettersView } from './views/dead-letters.js';
 import { renderOverview } from './views/overview.js';
 import { SchedulesView } from './views/schedules.js';
+import { TaskHistoryView } from './views/task-history.js';
 import { TaskView } from './views/task.js';
 
 type View =
@@ -21,7 +22,8 @@ type View =
   | { kind: 'channel'; view: ChannelView }
   | { kind: 'task'; view: TaskView }
   | { kind: 'dead-letters'; view: DeadLettersView }
-  | { kind: 'schedules'; view: SchedulesView };
+  | { kind: 'schedules'; view: SchedulesView }
+  | { kind: 'history'; view: TaskHistoryView };
 
 const main = byId('view');
 const live = byId('live');
@@ -38,6 +40,7 @@ function route(): View {
   if (kind === 'tasks' && name) return { kind: 'task', view: new TaskView(name) };
   if (kind === 'dead-letters') return { kind: 'dead-letters', view: new DeadLettersView(() => void refresh()) };
   if (kind === 'schedules') return { kind: 'schedules', view: new SchedulesView(() => void refresh()) };
+  if (kind === 'history') return { kind: 'history', view: new TaskHistoryView(() => void refresh()) };
   return { kind: 'overview' };
 }
 
@@ -47,7 +50,7 @@ function navigate(): void {
   main.replaceChildren();
   if (current.kind !== 'overview') current.view.mount(main);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('header nav a')) {
-    const href = current.kind === 'dead-letters' || current.kind === 'schedules' ? `#/${current.kind}` : '#/';
+    const href = current.kind === 'dead-letters' || current.kind === 'schedules' || current.kind === 'history' ? `#/${current.kind}` : '#/';
     link.classList.toggle('current', link.getAttribute('href') === href);
   }
   void refresh();

@@ -55,6 +55,9 @@ const COLUMNS = [
 /** Longest value of each bounded column (longer ones are cut: a row must never be refused). */
 const BOUNDS = { node: 255, host: 255, exit_signal: 16, schedule_name: 255 } as const;
 
+/** A cancelled task never ran: listed, but left out of stats (0 ms would drag its percentiles down). */
+const NOT_RUN: RunStatus = 'cancelled';
+
 /** Stats list at most this many commands (the busiest). */
 const STATS_COMMANDS_MAX = 100;
 
@@ -274,12 +277,12 @@ export class HistoryStore {
         ? `SELECT ${by}, COUNT(*) AS runs, SUM(${failed}) AS failures,
              percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
-           FROM ${RUNS_TABLE} WHERE ${sql} GROUP BY ${by} ORDER BY runs DESC, ${by} LIMIT ?`
+           FROM ${RUNS_TABLE} WHERE ${sql} AND status <> ? GROUP BY ${by} ORDER BY runs DESC, ${by} LIMIT ?`
         : `SELECT DISTINCT ${by}, COUNT(*) OVER w AS runs, SUM(${failed}) OVER w AS failures,
              PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY duration_ms) OVER (PARTITION BY ${by}) AS p50,
              PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY duration_ms) OVER (PARTITION BY ${by}) AS p95
-           FROM ${RUNS_TABLE} WHERE ${sql} WINDOW w AS (PARTITION BY ${by}) ORDER BY runs DESC, ${by} LIMIT ?`;
-    const rows = await this.driver.query(query, [...FAILURE_STATUSES, ...params, limit]);
+           FROM ${RUNS_TABLE} WHERE ${sql} AND status <> ? WINDOW w AS (PARTITION BY ${by}) ORDER BY runs DESC, ${by} LIMIT ?`;
+    const rows = await this.driver.query(query, [...FAILURE_STATUSES, ...params, NOT_RUN, limit]);
     return rows.map((row) => {
       const runs = num(row.runs);
       const failures = num(row.failures);

@@ -63,3 +63,24 @@ export function historyRecord(spec: TaskSpec, result: TaskResult, success: boole
     schedule: (spec as { schedule?: unknown }).schedule === undefined ? null : String((spec as { schedule?: unknown }).schedule),
   };
 }
+
+/**
+ * The history record of a task cancelled before it ran, all but its attempt number: it never
+ * started, so it starts and finishes when it was cancelled, lasts 0 ms and names no node.
+ */
+export function cancelledRecord(spec: TaskSpec, nowMs: number): Omit<HistoryRecord, 'attempt'> {
+  const result: TaskResult = {
+    outcome: 'exited',
+    exitCode: null,
+    signal: null,
+    startedAt: nowMs,
+    finishedAt: nowMs,
+    durationMs: 0,
+    host: '',
+    nodeId: '',
+    pid: null,
+    stdoutTail: '',
+    stderrTail: '',
+  };
+  return { ...historyRecord(spec, result, false), status: 'cancelled' };
+}

@@ -1,0 +1,4 @@
+import { historyOutage } from './helpers/history-outage.js';
+import { startMariadb } from './helpers/mariadb.js';
+
+historyOutage('MariaDB', startMariadb);
