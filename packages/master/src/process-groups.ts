@@ -28,7 +28,15 @@ export function processGroupMembers(leaders: Iterable<number>): Map<number, numb
     for (const [leader, pids] of members) pids.push(leader);
     return members;
   }
-  for (const entry of readdirSync(PROC)) {
+  let entries: string[];
+  try {
+    entries = readdirSync(PROC);
+  } catch {
+    // master out of fds (EMFILE) or /proc unreadable: each group is just its leader this time
+    for (const [leader, pids] of members) pids.push(leader);
+    return members;
+  }
+  for (const entry of entries) {
     const first = entry.charCodeAt(0);
     if (first < 48 || first > 57) continue; // not a pid directory
     const group = processGroupOf(entry);

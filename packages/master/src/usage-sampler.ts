@@ -64,7 +64,10 @@ export class UsageSampler {
     clearInterval(this.timer);
   }
 
-  /** Takes one sample now (skipped while the previous one is still running). */
+  /**
+   * Takes one sample now (skipped while the previous one is still running). Never rejects: a
+   * sample that fails (EMFILE with many commands running) keeps the previous one, and master runs on.
+   */
   async sample(): Promise<UsageSnapshot> {
     if (this.sampling) return this.snapshot;
     this.sampling = true;
@@ -92,6 +95,8 @@ export class UsageSampler {
         if (total.processes > 0) summed.set(leader, total);
       }
       this.snapshot = { takenAt: Date.now(), costMs: performance.now() - began, pids: pids.length, processes: own, commandGroups: summed };
+      return this.snapshot;
+    } catch {
       return this.snapshot;
     } finally {
       this.sampling = false;
