@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CoyotesError, commandLine, historyRecord } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
-import type { Keys } from './keys.js';
+import type { ChannelKeys, Keys } from './keys.js';
 import { decodeSpec, encodeSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
@@ -76,6 +76,11 @@ function completionOutcome(code: number, id: string): CompletionOutcome {
   const outcome = COMPLETION[code];
   if (outcome === undefined) throw brokerError(code, id);
   return outcome;
+}
+
+/** The keys a claim reads besides the queue and the task records, in claimTasks-10's (and finishTask-23's) order. */
+function claimFlagKeys(k: ChannelKeys): string[] {
+  return [k.marker, k.paused, k.stale, k.staleCount, k.waiting, k.handoff];
 }
 
 /** The tasks a claim answered, as flat id, spec, token triples from `offset` on. */
@@ -273,12 +278,7 @@ export class TaskStore {
       k.tasks,
       k.running,
       k.leases,
-      k.marker,
-      k.paused,
-      k.stale,
-      k.staleCount,
-      k.waiting,
-      k.handoff,
+      ...claimFlagKeys(k),
       max,
       now + leaseMs,
       `${tokenPrefix}:${now}`,
@@ -325,12 +325,7 @@ export class TaskStore {
     const reply = await this.redis.finishTask(
       ...keys,
       k.queued,
-      k.marker,
-      k.paused,
-      k.stale,
-      k.staleCount,
-      k.waiting,
-      k.handoff,
+      ...claimFlagKeys(k),
       ...args,
       next.max,
       now + next.leaseMs,

@@ -5,19 +5,20 @@
 local function claimQueued(K, wanted, expiry, tokenPrefix, cap, out)
   if redis.call('EXISTS', K.paused) == 1 then return end
   local claimed, popped = 0, 0
+  local function take(id, spec, token)
+    redis.call('ZADD', K.leases, expiry, id)
+    out[#out + 1] = id
+    out[#out + 1] = spec
+    out[#out + 1] = token
+    claimed = claimed + 1
+  end
   -- tasks an enqueue leased for an idle claimer that did not take them (it woke another way, or
   -- died) come first, under their lease token; one whose lease lapsed meanwhile is dropped
   while K.handoff and claimed < wanted do
     local entry = redis.call('RPOP', K.handoff)
     if not entry then break end
     local id, token, spec = string.match(entry, '^([^\n]*)\n([^\n]*)\n(.*)$')
-    if id and redis.call('HGET', K.running, id) == token then
-      redis.call('ZADD', K.leases, expiry, id)
-      out[#out + 1] = id
-      out[#out + 1] = spec
-      out[#out + 1] = token
-      claimed = claimed + 1
-    end
+    if id and redis.call('HGET', K.running, id) == token then take(id, spec, token) end
   end
   if cap > 0 then
     local room = cap - redis.call('HLEN', K.running)
@@ -37,11 +38,7 @@ local function claimQueued(K, wanted, expiry, tokenPrefix, cap, out)
       if spec then
         local token = tokenPrefix .. ':' .. popped
         redis.call('HSET', K.running, id, token)
-        redis.call('ZADD', K.leases, expiry, id)
-        out[#out + 1] = id
-        out[#out + 1] = spec
-        out[#out + 1] = token
-        claimed = claimed + 1
+        take(id, spec, token)
       end
     end
   end
