@@ -33,7 +33,7 @@ const COMMAND = '/bin/true';
 const BUDGET_S = 200;
 
 /** A round's rate and the queue's CPU per task in µs (its own processes and redis-server), with its share per process kind. */
-interface Round {
+export interface Round {
   perSecond: number;
   cpuUsPerTask: number;
   cpuShares: Record<string, number>;
@@ -65,7 +65,7 @@ function coyotesProcesses(master: number): Record<string, number[]> {
   };
 }
 
-async function coyotesRound(ctx: BenchContext, master: number, channels: string[], tasks: number): Promise<Round> {
+export async function coyotesRound(ctx: BenchContext, master: number, channels: string[], tasks: number): Promise<Round> {
   const redis = ctx.redis.client;
   let base = 0;
   for (const channel of channels) base += await channelStat(redis, channel, 'succeeded');

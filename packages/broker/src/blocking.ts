@@ -1,6 +1,8 @@
 import type { Keys } from './keys.js';
 import { LPUSHED, RPUSHED } from './scripts.js';
 import type { ScriptedRedis } from './scripts.js';
+import { claimedTasks } from './tasks.js';
+import type { ClaimedTask } from './tasks.js';
 
 /**
  * Blocking reads on a connection of their own (a blocked connection can send nothing else). The
@@ -17,6 +19,21 @@ export class BlockingReads {
     return (await this.connection.brpop(this.keys.channel(channel).marker, timeoutS)) !== null;
   }
 
+  /**
+   * Blocks until a task is handed to this claimer (leased to it already by the enqueue; see
+   * claimTasks-10.lua: only after a claim that said it would wait), a wake-up marker arrives
+   * ('woken'), or the timeout passes (null).
+   */
+  async waitForTask(channel: string, timeoutS: number): Promise<ClaimedTask | 'woken' | null> {
+    const k = this.keys.channel(channel);
+    const popped = await this.connection.brpop(k.handoff, k.marker, timeoutS);
+    if (popped === null) return null;
+    const [key, entry] = popped;
+    if (key !== k.handoff) return 'woken';
+    const [id, token, spec] = splitHandoff(entry);
+    return claimedTasks(channel, [id, spec, token], 0)[0] ?? 'woken';
+  }
+
   /** Blocks until one ingress entry arrives, taking it into the node's in-flight list; null on timeout. */
   async popIngress(nodeId: string, timeoutS: number): Promise<string | null> {
     return this.connection.blmove(this.keys.prepareQueue, this.keys.prepareInFlight(nodeId), ...LPUSHED, timeoutS);
@@ -31,4 +48,11 @@ export class BlockingReads {
   close(): void {
     this.connection.disconnect();
   }
+}
+
+/** A handoff entry: "id\ntoken\nspec" (ids and tokens hold no newline; the spec is the rest). */
+function splitHandoff(entry: string): [string, string, string] {
+  const first = entry.indexOf('\n');
+  const second = entry.indexOf('\n', first + 1);
+  return [entry.slice(0, first), entry.slice(first + 1, second), entry.slice(second + 1)];
 }

@@ -33,6 +33,10 @@ export interface ChannelKeys {
   distinct: string;
   /** short list that wakes blocked claimers */
   marker: string;
+  /** string: claimers blocked on the channel with nothing to do, which an enqueue hands tasks to */
+  waiting: string;
+  /** list of "id\ntoken\nspec": tasks an enqueue leased for a blocked claimer, taken by its BRPOP */
+  handoff: string;
   /** string, present while the channel is paused (checked by the claim script) */
   paused: string;
   /** string, stamp of the definition that last wrote `paused` (later definitions win) */
@@ -97,6 +101,8 @@ export class Keys {
       results: `${base}results`,
       distinct: `${base}distinct`,
       marker: `${base}marker`,
+      waiting: `${base}waiting`,
+      handoff: `${base}handoff`,
       stats: `${base}stats`,
       paused: `${base}paused`,
       pausedStamp: `${base}paused-stamp`,

@@ -21,6 +21,7 @@ export interface ScriptCommands {
   claimTasks(...args: Arg[]): Promise<string[]>;
   extendLeases(...args: Arg[]): Promise<string[]>;
   completeTask(...args: Arg[]): Promise<number>;
+  finishTask(...args: Arg[]): Promise<[number, ...string[]]>;
   promoteDelayed(...args: Arg[]): Promise<[number, number]>;
   requeueTasks(...args: Arg[]): Promise<[number, number]>;
   cancelTask(...args: Arg[]): Promise<number>;

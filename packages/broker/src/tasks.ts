@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CoyotesError, cancelledRecord, commandLine, historyRecord } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { BrokerErrorCode, brokerError } from './errors.js';
-import type { Keys } from './keys.js';
+import type { ChannelKeys, Keys } from './keys.js';
 import { decodeSpec, encodeSpec, readableSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
@@ -11,11 +11,21 @@ import { THROUGHPUT_MINUTES } from './throughput.js';
 /** What the broker needs of the server options. */
 export type BrokerOptions = Pick<
   ServerOptions,
-  'keyPrefix' | 'prepareQueueKey' | 'poisonLimit' | 'distinctTtlMs' | 'resultRetentionCount' | 'resultRetentionAgeMs' | 'retryBackoffMs'
+  | 'keyPrefix'
+  | 'prepareQueueKey'
+  | 'poisonLimit'
+  | 'distinctTtlMs'
+  | 'resultRetentionCount'
+  | 'resultRetentionAgeMs'
+  | 'retryBackoffMs'
+  | 'leaseMs'
 > &
   Partial<Pick<ServerOptions, 'historyUrl' | 'historyOutboxMax'>>;
 
 export type EnqueueOutcome = 'queued' | 'delayed' | 'duplicate';
+
+/** What an enqueue needs of the channel: distinct or not, and its global cap (a hand-off respects it). */
+export type EnqueueConfig = Pick<ChannelConfig, 'distinct'> & Partial<Pick<ChannelConfig, 'globalWorkers'>>;
 
 /** A task leased to a runner: the token proves the lease is still this runner's. */
 export interface ClaimedTask {
@@ -60,6 +70,42 @@ export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   return createHash('sha1').update(commandLine(spec)).digest('hex');
 }
 
+/** How a finished execution is judged: its success, and whether (and how often) a failure may run again. */
+export interface CompletionPolicy {
+  success: boolean;
+  retryAllowed: boolean;
+  maxRetries: number;
+}
+
+function completionOutcome(code: number, id: string): CompletionOutcome {
+  if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
+  const outcome = COMPLETION[code];
+  if (outcome === undefined) throw brokerError(code, id);
+  return outcome;
+}
+
+/** The keys a claim reads besides the queue and the task records, in claimTasks-10's (and finishTask-23's) order. */
+function claimFlagKeys(k: ChannelKeys): string[] {
+  return [k.marker, k.paused, k.stale, k.staleCount, k.waiting, k.handoff];
+}
+
+/** The tasks a claim answered, as flat id, spec, token triples from `offset` on. */
+export function claimedTasks(channel: string, flat: string[], offset: number): ClaimedTask[] {
+  const claimed: ClaimedTask[] = [];
+  for (let i = offset; i + 2 < flat.length; i += 3) {
+    const id = flat[i]!;
+    const token = flat[i + 2]!;
+    try {
+      claimed.push({ spec: decodeSpec(flat[i + 1]!, id, channel), token });
+    } catch (error) {
+      // one unreadable entry must not cost the others their claim: it is failed by the runner
+      const spec: TaskSpec = { id, channel, name: '', createdAt: 0, source: 'prepare-queue' };
+      claimed.push({ spec, token, unreadable: `stored task is not valid JSON: ${(error as Error).message}` });
+    }
+  }
+  return claimed;
+}
+
 /** The named options of completeTask-16.lua, packed in one JSON argument (its header documents each). */
 interface CompletionOptions {
   success: boolean;
@@ -94,7 +140,7 @@ export class TaskStore {
    * Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct
    * channel. `producerId`: its id was chosen by the producer (see enqueueMany).
    */
-  async enqueue(spec: TaskSpec, channel: Pick<ChannelConfig, 'distinct'>, producerId = false): Promise<EnqueueOutcome> {
+  async enqueue(spec: TaskSpec, channel: EnqueueConfig, producerId = false): Promise<EnqueueOutcome> {
     const [outcome] = await this.enqueueMany(spec.channel, [spec], channel, producerId ? new Set([spec.id]) : undefined);
     if (outcome instanceof Error) throw outcome;
     return outcome!;
@@ -109,7 +155,7 @@ export class TaskStore {
   async enqueueMany(
     channel: string,
     specs: TaskSpec[],
-    config: Pick<ChannelConfig, 'distinct'>,
+    config: EnqueueConfig,
     producerIds: ReadonlySet<string> = new Set(),
   ): Promise<(EnqueueOutcome | Error)[]> {
     if (specs.length === 0) return [];
@@ -192,11 +238,7 @@ export class TaskStore {
     return others.find((_, i) => held[i] === 1) ?? null;
   }
 
-  private async enqueueInChannel(
-    channel: string,
-    specs: TaskSpec[],
-    config: Pick<ChannelConfig, 'distinct'>,
-  ): Promise<(EnqueueOutcome | Error)[]> {
+  private async enqueueInChannel(channel: string, specs: TaskSpec[], config: EnqueueConfig): Promise<(EnqueueOutcome | Error)[]> {
     if (specs.length === 0) return [];
     const k = this.keys.channel(channel);
     const packed: [string, string, string, number][] = [];
@@ -204,6 +246,7 @@ export class TaskStore {
       const stored: TaskSpec = config.distinct ? { ...spec, fingerprint: fingerprint(spec) } : spec;
       packed.push([spec.id, encodeSpec(stored), stored.fingerprint ?? '', spec.executeAt ?? 0]);
     }
+    const now = Date.now();
     const codes = await this.redis.enqueueTasks(
       k.queued,
       k.tasks,
@@ -211,9 +254,20 @@ export class TaskStore {
       k.distinct,
       k.marker,
       k.stats,
-      Date.now(),
+      k.running,
+      k.leases,
+      k.paused,
+      k.stale,
+      k.staleCount,
+      k.waiting,
+      k.handoff,
+      now,
       this.options.distinctTtlMs,
       JSON.stringify(packed),
+      // a task handed to a blocked claimer: leased as its claim would lease it
+      now + this.options.leaseMs,
+      `handoff-${randomBytes(4).toString('hex')}:${now}`,
+      config.globalWorkers ?? 0,
     );
     return codes.map((code, i) => {
       if (code === 1) return 'queued';
@@ -225,9 +279,18 @@ export class TaskStore {
 
   /**
    * Leases up to `max` queued tasks to the caller; with a `globalCap`, fewer (or none) so the
-   * channel never runs more than that many tasks across all hosts.
+   * channel never runs more than that many tasks across all hosts. `waiting.willWait`: the caller
+   * blocks (`waitForTask`) if this gives nothing, so the next enqueue hands it a task;
+   * `waiting.woke`: it did, and woke without one (claimTasks-10.lua).
    */
-  async claim(channel: string, max: number, tokenPrefix: string, leaseMs: number, globalCap = 0): Promise<ClaimedTask[]> {
+  async claim(
+    channel: string,
+    max: number,
+    tokenPrefix: string,
+    leaseMs: number,
+    globalCap = 0,
+    waiting: { woke?: boolean; willWait?: boolean } = {},
+  ): Promise<ClaimedTask[]> {
     const k = this.keys.channel(channel);
     const now = Date.now();
     const flat = await this.redis.claimTasks(
@@ -235,28 +298,15 @@ export class TaskStore {
       k.tasks,
       k.running,
       k.leases,
-      k.marker,
-      k.paused,
-      k.stale,
-      k.staleCount,
+      ...claimFlagKeys(k),
       max,
       now + leaseMs,
       `${tokenPrefix}:${now}`,
       globalCap,
+      waiting.woke ? '1' : '0',
+      waiting.willWait ? '1' : '0',
     );
-    const claimed: ClaimedTask[] = [];
-    for (let i = 0; i < flat.length; i += 3) {
-      const id = flat[i]!;
-      const token = flat[i + 2]!;
-      try {
-        claimed.push({ spec: decodeSpec(flat[i + 1]!, id, channel), token });
-      } catch (error) {
-        // one unreadable entry must not cost the others their claim: it is failed by the runner
-        const spec: TaskSpec = { id, channel, name: '', createdAt: 0, source: 'prepare-queue' };
-        claimed.push({ spec, token, unreadable: `stored task is not valid JSON: ${(error as Error).message}` });
-      }
-    }
-    return claimed;
+    return claimedTasks(channel, flat, 0);
   }
 
   /** Renews leases; returns the ids whose lease another runner now holds. */
@@ -272,13 +322,43 @@ export class TaskStore {
    * same script closes the task's live log (when it has one), so its output lines must be
    * written before this is called.
    */
-  async complete(
+  async complete(task: ClaimedTask, result: TaskResult, policy: CompletionPolicy): Promise<CompletionOutcome> {
+    const [keys, args] = this.completionArgs(task, result, policy);
+    return completionOutcome(await this.redis.completeTask(...keys, ...args), task.spec.id);
+  }
+
+  /**
+   * Records one execution's result as `complete` does and, in the same script and round trip,
+   * claims up to `next.max` queued tasks as `claim` does (for the slot the execution frees). The
+   * claim happens even when the result was not recorded (lease lost).
+   */
+  async finish(
     task: ClaimedTask,
     result: TaskResult,
-    policy: { success: boolean; retryAllowed: boolean; maxRetries: number },
-  ): Promise<CompletionOutcome> {
+    policy: CompletionPolicy,
+    next: { max: number; tokenPrefix: string; leaseMs: number; globalCap?: number },
+  ): Promise<{ outcome: CompletionOutcome; claimed: ClaimedTask[] }> {
+    const { channel } = task.spec;
+    const k = this.keys.channel(channel);
+    const [keys, args] = this.completionArgs(task, result, policy);
+    const now = Date.now();
+    const reply = await this.redis.finishTask(
+      ...keys,
+      k.queued,
+      ...claimFlagKeys(k),
+      ...args,
+      next.max,
+      now + next.leaseMs,
+      `${next.tokenPrefix}:${now}`,
+      next.globalCap ?? 0,
+    );
+    return { outcome: completionOutcome(reply[0], task.spec.id), claimed: claimedTasks(channel, reply as unknown as string[], 1) };
+  }
+
+  /** completeTask-16's keys and arguments (finishTask-23 begins with the same). */
+  private completionArgs(task: ClaimedTask, result: TaskResult, policy: CompletionPolicy): [string[], string[]] {
     const k = this.keys.channel(task.spec.channel);
-    const code = await this.redis.completeTask(
+    const keys = [
       k.tasks,
       k.running,
       k.leases,
@@ -295,6 +375,8 @@ export class TaskStore {
       this.keys.taskLog(task.spec.channel, task.spec.id),
       k.throughput,
       k.historyOutbox,
+    ];
+    const args = [
       task.spec.id,
       task.token,
       JSON.stringify(result),
@@ -318,11 +400,8 @@ export class TaskStore {
         history: this.options.historyUrl ? JSON.stringify(historyRecord(task.spec, result, policy.success)) : '',
         historyMax: this.options.historyOutboxMax ?? 0,
       } satisfies CompletionOptions),
-    );
-    if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
-    const outcome = COMPLETION[code];
-    if (outcome === undefined) throw brokerError(code, task.spec.id);
-    return outcome;
+    ];
+    return [keys, args];
   }
 
   /**

@@ -73,7 +73,10 @@ export function brokerHarness(): {
  * The Redis server holding `key` (in a cluster, the slot's primary), to count the commands it
  * processes: found once, so the lookup itself is not counted.
  */
-export async function serverHolding(redis: ScriptedRedis, key: string): Promise<{ commandsProcessed(): Promise<number> }> {
+export async function serverHolding(
+  redis: ScriptedRedis,
+  key: string,
+): Promise<{ commandsProcessed(): Promise<number>; scriptCalls(): Promise<number> }> {
   let server: { info(section: string): Promise<string> } = redis;
   if (redis instanceof Cluster) {
     const slot = Number(await redis.call('CLUSTER', 'KEYSLOT', key));
@@ -81,7 +84,14 @@ export async function serverHolding(redis: ScriptedRedis, key: string): Promise<
     const [, , [host, port]] = ranges.find(([from, to]) => slot >= from && slot <= to)!;
     server = redis.nodes('master').find((node) => node.options.port === port && node.options.host === host)!;
   }
-  return { commandsProcessed: async () => Number(/total_commands_processed:(\d+)/.exec(await server.info('stats'))![1]) };
+  return {
+    commandsProcessed: async () => Number(/total_commands_processed:(\d+)/.exec(await server.info('stats'))![1]),
+    // EVALSHA, or EVAL when the script was not cached yet
+    scriptCalls: async () => {
+      const stats = await server.info('commandstats');
+      return ['evalsha', 'eval'].reduce((sum, name) => sum + Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0), 0);
+    },
+  };
 }
 
 export function spec(channel: string, name: string, extra: Partial<TaskSpec> = {}): TaskSpec {

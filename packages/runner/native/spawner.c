@@ -11,7 +11,8 @@
  *   events     'P' spawned: i32 pid, or -errno when the command could not start
  *              'O' output: u8 stream (1 stdout, 2 stderr), the bytes
  *              'E' end of a stream: u8 stream
- *              'X' exit: i32 exit code (-1 when signaled), i32 signal number (0 when exited)
+ *              'X' exit: i32 exit code (-1 when signaled), i32 signal number (0 when exited),
+ *                        i32 1 when processes of its group outlived it (`cmd &`), else 0
  *
  * Commands: own process group, stdin /dev/null, stdout/stderr piped and read here with epoll,
  * signal mask and dispositions reset. posix_spawn (CLONE_VM|CLONE_VFORK in glibc) when no user
@@ -135,7 +136,8 @@ static void maybe_free(struct job *j) {
 
 static void close_stream(struct job *j, int s) {
   if (j->fds[s] < 0) return;
-  epoll_ctl(epfd, EPOLL_CTL_DEL, j->fds[s], NULL);
+  /* no EPOLL_CTL_DEL: the fd is ours alone (close-on-exec, and a spawn returns only once its child
+     has exec'd), so closing it removes it from the epoll set */
   close(j->fds[s]);
   j->fds[s] = -1;
 }
@@ -325,10 +327,12 @@ static void reap(void) {
       struct job *j = &jobs[i];
       if (!j->used || j->pid != pid || j->exited) continue;
       j->exited = 1;
-      unsigned char b[8];
+      unsigned char b[12];
       put32(b, (uint32_t)(WIFEXITED(status) ? WEXITSTATUS(status) : -1));
       put32(b + 4, (uint32_t)(WIFSIGNALED(status) ? WTERMSIG(status) : 0));
-      emit('X', j->id, b, 8, NULL, 0);
+      /* asked here, where it costs one syscall: the channel process reaps a group only when told */
+      put32(b + 8, kill(-pid, 0) == 0);
+      emit('X', j->id, b, 12, NULL, 0);
       maybe_free(j);
       break;
     }

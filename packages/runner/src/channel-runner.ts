@@ -149,6 +149,8 @@ export class ChannelRunner {
 
   private async claimLoop(): Promise<void> {
     let failures = 0;
+    /** Counted waiting in Redis by the last claim, and woken without a task handed over. */
+    let woke = false;
     while (this.state === 'running') {
       const free = this.channel.paused ? 0 : this.channel.workers - this.occupied;
       if (free <= 0) {
@@ -158,7 +160,8 @@ export class ChannelRunner {
       this.occupied += free;
       let claimed: ClaimedTask[] = [];
       try {
-        claimed = await this.claim(free);
+        claimed = await this.claim(free, { woke, willWait: true });
+        woke = false;
         failures = 0;
       } catch (error) {
         if (this.state !== 'running') break;
@@ -177,8 +180,17 @@ export class ChannelRunner {
       this.startAll(claimed);
       if (claimed.length === 0) {
         try {
-          await this.blocking.waitForTasks(this.channel.name, WAIT_FOR_WORK_S);
+          // a push to an idle channel comes leased already (no claim round trip after the wake-up)
+          const handed = await this.blocking.waitForTask(this.channel.name, WAIT_FOR_WORK_S);
+          if (handed === null || handed === 'woken') {
+            woke = true;
+          } else {
+            this.occupied += 1;
+            if (this.state === 'running') this.startAll([handed]);
+            else await this.handBack([handed]);
+          }
         } catch (error) {
+          woke = true;
           if (this.state !== 'running') break;
           this.log.warn({ err: error }, 'waiting for work failed; retrying');
           await sleep(100);
@@ -187,9 +199,9 @@ export class ChannelRunner {
     }
   }
 
-  private claim(max: number): Promise<ClaimedTask[]> {
+  private claim(max: number, waiting: { woke: boolean; willWait: boolean }): Promise<ClaimedTask[]> {
     const { name, globalWorkers } = this.channel;
-    return this.broker.tasks.claim(name, max, this.options.leaseOwner, this.options.leaseMs, globalWorkers ?? 0);
+    return this.broker.tasks.claim(name, max, this.options.leaseOwner, this.options.leaseMs, globalWorkers ?? 0, waiting);
   }
 
   /** Gives tasks claimed during a drain back to the queue (not counted as crashes). */
@@ -207,23 +219,16 @@ export class ChannelRunner {
   }
 
   /**
-   * The claim of a finishing slot's next task, issued in the same tick as the result so that both
-   * reach Redis in one round trip (auto-pipelining; the result is applied first). None when the
-   * slot is not to be reused: draining, paused, or fewer workers than slots now.
+   * How many tasks a finishing slot claims for itself, in the script that records its result
+   * (one round trip, the result applied first): none when the slot is not to be reused —
+   * draining, paused, or fewer workers than slots now.
    */
-  private claimSuccessor(): Promise<ClaimedTask[]> | undefined {
-    if (this.state !== 'running' || this.channel.paused || this.occupied > this.channel.workers) return undefined;
-    return this.claim(1);
+  private successors(): number {
+    return this.state !== 'running' || this.channel.paused || this.occupied > this.channel.workers ? 0 : 1;
   }
 
   /** The slot of a finished task: runs its successor, or frees it (and lets the claim loop look). */
-  private async reuseSlot(successor: Promise<ClaimedTask[]> | undefined): Promise<void> {
-    let claimed: ClaimedTask[] = [];
-    try {
-      claimed = (await successor) ?? [];
-    } catch (error) {
-      this.log.warn({ err: error }, 'claiming the next task failed');
-    }
+  private async reuseSlot(claimed: ClaimedTask[]): Promise<void> {
     if (claimed.length === 0) {
       this.occupied -= 1;
       this.wakeLoop();
@@ -288,16 +293,19 @@ export class ChannelRunner {
       if (this.resultsLeftToLeases) {
         this.slots.delete(spec.id);
         this.hooks.finished(task, result.outcome, ok);
-        return this.reuseSlot(undefined);
+        return this.reuseSlot([]);
       }
-      const recording = this.broker.tasks.complete(task, result, {
-        success: ok,
-        retryAllowed: result.outcome !== 'killed',
-        maxRetries: this.maxRetries(spec),
-      });
-      const successor = this.claimSuccessor();
+      const next = {
+        max: this.successors(),
+        tokenPrefix: this.options.leaseOwner,
+        leaseMs: this.options.leaseMs,
+        globalCap: this.channel.globalWorkers ?? 0,
+      };
+      let successors: ClaimedTask[] = [];
       try {
-        const recorded = await recording;
+        const policy = { success: ok, retryAllowed: result.outcome !== 'killed', maxRetries: this.maxRetries(spec) };
+        const { outcome: recorded, claimed } = await this.broker.tasks.finish(task, result, policy, next);
+        successors = claimed;
         const level = ok ? 'info' : 'warn';
         this.log[level](
           {
@@ -319,7 +327,7 @@ export class ChannelRunner {
         this.slots.delete(spec.id);
         this.hooks.finished(task, result.outcome, ok);
       }
-      await this.reuseSlot(successor);
+      await this.reuseSlot(successors);
     });
     this.completions.add(completion);
     void completion.finally(() => this.completions.delete(completion));

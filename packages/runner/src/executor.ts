@@ -184,7 +184,7 @@ export class Execution {
         timeout?.clear();
         // the leader is gone: what it left running in its group (`cmd &`) goes too, SIGTERM then
         // SIGKILL, so nothing of the task runs on outside the worker limit and the timeout
-        if (this.stopReason === null && this.pid !== null && groupExists(this.pid)) {
+        if (this.stopReason === null && this.pid !== null && (child.groupLeft ?? groupExists(this.pid))) {
           signalGroup(this.pid, 'SIGTERM');
           this.groupReaped = reapGroup(this.pid, options.killGraceMs);
         }

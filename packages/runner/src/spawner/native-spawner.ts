@@ -40,6 +40,8 @@ class NativeCommand extends EventEmitter implements SpawnedCommand {
   readonly stderr: OutputPipe;
   streamsOpen = 2;
   exited = false;
+  /** Told with its exit: whether processes of its group outlived it. */
+  groupLeft: boolean | undefined;
   /** Its pipes were closed on request: late output is dropped. */
   discarded = false;
 
@@ -71,6 +73,8 @@ export class NativeSpawner implements Spawner {
   private rest: Buffer = EMPTY;
   private closing = false;
   private dead: string | null = null;
+  /** Requests of this tick, written together (one write for the spawns a claim brought). */
+  private outgoing: Buffer[] = [];
   /** The encoded environment of each env object seen (most tasks share the filtered base). */
   private envCache = new WeakMap<NodeJS.ProcessEnv, { strings: string[]; bytes: number; valid: boolean }>();
 
@@ -104,13 +108,25 @@ export class NativeSpawner implements Spawner {
     const frame = this.encodeSpawn(id, argv, options);
     if (!frame) return fail('ERR_INVALID_ARG_VALUE', `spawn ${command.argv0}: arguments, cwd and environment must not contain null bytes`);
     this.commands.set(id, command);
-    this.helper.stdin!.write(frame);
+    this.send(frame);
     return command;
   }
 
   close(): void {
     this.closing = true;
+    this.flush();
     this.helper.stdin!.end();
+  }
+
+  private send(frame: Buffer): void {
+    if (this.outgoing.push(frame) === 1) process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.outgoing.length === 0) return;
+    const frames = this.outgoing;
+    this.outgoing = [];
+    this.helper.stdin!.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
   private closePipes(id: number): void {
@@ -121,7 +137,7 @@ export class NativeSpawner implements Spawner {
     frame.writeUInt32LE(HEADER_BYTES - 4, 0);
     frame[4] = CLOSE;
     frame.writeUInt32LE(id, 5);
-    this.helper.stdin!.write(frame);
+    this.send(frame);
     if (command.exited) this.commands.delete(id);
   }
 
@@ -211,6 +227,7 @@ export class NativeSpawner implements Spawner {
         const code = body.readInt32LE(0);
         const signal = body.readInt32LE(4);
         command.exited = true;
+        command.groupLeft = body.length >= 12 ? body.readInt32LE(8) !== 0 : undefined;
         const over = command.streamsOpen === 0 || command.discarded;
         if (over) this.commands.delete(id);
         command.emit('exit', signal === 0 ? code : null, signal === 0 ? null : (signalNames.get(signal) ?? null));

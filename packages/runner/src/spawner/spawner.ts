@@ -27,6 +27,11 @@ export interface CommandOutput extends EventEmitter {
 export interface SpawnedCommand extends EventEmitter {
   /** Leader of its own process group; undefined until `spawn`, and when it could not start. */
   readonly pid?: number | undefined;
+  /**
+   * Set with `exit` by a spawner that knows it (the native one asks as it reaps): whether processes
+   * of the command's group outlived it. Undefined: the executor asks the system itself.
+   */
+  readonly groupLeft?: boolean | undefined;
   readonly stdout: CommandOutput;
   readonly stderr: CommandOutput;
 }
