@@ -6,6 +6,7 @@ import { HistoryStore } from '../../packages/history/src/index.js';
 import type { HistoryRecord } from '../../packages/protocol/src/index.js';
 import { BIN, api, startCoyotes } from './coyotes.js';
 import type { RunningCoyotes } from './coyotes.js';
+import { keys } from './keys.js';
 import { startRedis } from './redis.js';
 import type { TestRedis } from './redis.js';
 import type { TestSqlServer } from './sql-server.js';
@@ -238,11 +239,11 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       await api(coyotes.baseUrl, 'POST', '/channels', { name: 'outage', worker: '8' });
       await sql.down();
       const entries = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ task: `/bin/true ${i}`, chan: 'outage', ts: 0 }));
-      for (let i = 0; i < entries.length; i += 100) await redis.client.lpush('task:prepare:queue', ...entries.slice(i, i + 100));
+      for (let i = 0; i < entries.length; i += 100) await redis.client.lpush(keys.prepareQueue, ...entries.slice(i, i + 100));
       // commands do not wait for SQL: every task finishes while it is down
       await waitFor(
         '1,000 tasks finished',
-        async () => Number(await redis.client.hget('coyotes:{outage}:stats', 'succeeded')) === 1000,
+        async () => Number(await redis.client.hget(keys.channel('outage').stats, 'succeeded')) === 1000,
         120_000,
       );
       const health = await waitFor(

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 /**
@@ -13,4 +14,18 @@ export function loggedRecords(): { stream: Writable; records: Record<string, unk
     },
   });
   return { stream, records };
+}
+
+/** The JSON records of a log file (lines that are not JSON, such as a process manager's own, are left out). */
+export function logFileRecords(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }

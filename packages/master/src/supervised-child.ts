@@ -96,7 +96,10 @@ export class SupervisedChild<In> {
         if (this.stopping) return;
         this.failures = this.now() - this.startedAt > HEALTHY_AFTER_MS ? 1 : this.failures + 1;
         const delayMs = Math.min(BACKOFF_MIN_MS * 2 ** (this.failures - 1), BACKOFF_MAX_MS);
-        options.log.error({ child: options.label, pid: child.pid, code, signal, delayMs }, 'child process died; restarting');
+        options.log.error(
+          { event: 'child-restarting', child: options.label, pid: child.pid, code, signal, delayMs },
+          'child process died; restarting',
+        );
         options.onCrash(code, signal);
         this.restartTimer = setTimeout(() => {
           this.restarts += 1;

@@ -49,7 +49,7 @@ describe('SupervisedChild', () => {
     return { child, answers, crashes, records: logged.records };
   };
   const deaths = (records: Record<string, unknown>[], label: string) =>
-    records.filter((record) => record.child === label && record.msg === 'child process died; restarting');
+    records.filter((record) => record.child === label && record.event === 'child-restarting');
 
   test('the start message goes first, then what is sent, in order', async () => {
     const { child, answers } = supervise('in order');

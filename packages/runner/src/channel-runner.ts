@@ -304,6 +304,7 @@ export class ChannelRunner {
         const level = ok ? 'info' : 'warn';
         this.log[level](
           {
+            event: 'task-finished',
             taskId: spec.id,
             task: spec.name,
             pid: result.pid,

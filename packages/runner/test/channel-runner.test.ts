@@ -117,7 +117,7 @@ describe('ChannelRunner in process', () => {
       assert.equal(typeof mine[1]![2], 'number', `${id}: started with its pid`);
       assert.deepEqual(mine[2]!.slice(2), ['exited', true]);
     }
-    const finished = logged.records.filter((record) => record.msg === 'task finished' && record.channel === 'two');
+    const finished = logged.records.filter((record) => record.event === 'task-finished' && record.channel === 'two');
     assert.deepEqual(finished.map((record) => record.taskId).sort(), ids);
     for (const record of finished) assert.deepEqual([record.outcome, record.exitCode, record.recorded], ['exited', 0, 'succeeded']);
   });
