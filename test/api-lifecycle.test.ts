@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { send } from './helpers/encodings.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { openEvents } from './helpers/sse.js';
@@ -157,7 +158,7 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     assert.deepEqual(cancelled.json.data, { task_id: id, status: 'cancelled' });
     // the task keeps a cancelled record; its entry may linger in the queue list, counted as stale
     assert.equal((await api(base, 'GET', `/tasks/${id}`)).json.data.status, 'cancelled');
-    assert.equal(await redis.client.hget('coyotes:{biz}:stale', id), '1');
+    assert.equal(await redis.client.hget(keys.channel('biz').stale, id), '1');
 
     const marker = path.join(root, 'resumed');
     await push({ command: 'touch', args: marker }, 'biz');
@@ -175,7 +176,7 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
       'json',
     );
     assert.equal(created.status, 200);
-    const before = await redis.client.hgetall('coyotes:{safe}:stats');
+    const before = await redis.client.hgetall(keys.channel('safe').stats);
     for (const [route, fields] of [
       ['/channels/safe/tasks', { command: 'rm', args: ['-rf', '/'] }],
       ['/channels/safe/tasks', { task: 'rm -rf /' }],
@@ -188,13 +189,13 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     }
     const pushed = await api(base, 'POST', '/push', { task: 'sh -c id', channel: 'safe' });
     assert.equal(pushed.status, 403);
-    assert.equal(await redis.client.llen('coyotes:{safe}:queued'), 0);
-    assert.deepEqual(await redis.client.hgetall('coyotes:{safe}:stats'), before);
+    assert.equal(await redis.client.llen(keys.channel('safe').queued), 0);
+    assert.deepEqual(await redis.client.hgetall(keys.channel('safe').stats), before);
 
     for (const fields of [{ command: 'echo', args: 'ok' }, { task: 'true' }, { task: 'tr a b' }, { command: '/bin/true' }]) {
       assert.equal((await api(base, 'POST', '/channels/safe/tasks', fields)).status, 200, JSON.stringify(fields));
     }
-    assert.equal(await redis.client.llen('coyotes:{safe}:queued'), 4);
+    assert.equal(await redis.client.llen(keys.channel('safe').queued), 4);
     // an empty list lifts the restriction
     await api(base, 'PATCH', '/channels/safe', { allowed_commands: '' });
     assert.equal((await api(base, 'POST', '/channels/safe/tasks', { command: 'rm', args: 'x' })).status, 200);
@@ -227,7 +228,7 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
       assert.equal(body.status, 'succeeded');
       assert.equal((body.result as { stdout_tail: string }).stdout_tail, 'called back\n');
     }
-    await waitFor('the outbox to empty', async () => (await redis.client.zcard('coyotes:{default}:callbacks')) === 0);
+    await waitFor('the outbox to empty', async () => (await redis.client.zcard(keys.channel('default').callbacks)) === 0);
   });
 
   test('GET /metrics: depths, totals, duration histogram and process figures in Prometheus text', async () => {
@@ -304,7 +305,7 @@ describe('task lifecycle over HTTP: options, logs, kill, cancel, callbacks, scri
     const health = await api(base, 'GET', '/health');
     assert.equal(health.status, 200);
     assert.deepEqual([health.json.data.redis, health.json.data.master], [true, true]);
-    await redis.client.lpush('task:prepare:queue', 'not json at all');
+    await redis.client.lpush(keys.prepareQueue, 'not json at all');
     const letters = await waitFor('the dead letter', async () => {
       const { json } = await api(base, 'GET', '/dead-letters?limit=1');
       return json.data.count >= 1 ? json.data : undefined;

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -88,7 +89,7 @@ describe('GET /openapi.json', () => {
       const states = await Promise.all([done, failing].map(async (id) => (await api(base, 'GET', `/tasks/${id}`)).json.data.status));
       return states[0] === 'succeeded' && states[1] === 'failed';
     });
-    await redis.client.lpush('task:prepare:queue', 'not json');
+    await redis.client.lpush(keys.prepareQueue, 'not json');
     await waitFor('a dead letter', async () => (await api(base, 'GET', '/dead-letters')).json.data.count > 0);
 
     const checks: [method: string, template: string, route: string, body?: Record<string, string>][] = [

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { ENCODINGS, send } from './helpers/encodings.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -91,7 +92,7 @@ describe('seed routes answer exactly as the seed READMEs show, in every body enc
         const { status, json } = await send(base, 'POST', route, { name, distinct: 'true', worker: '3' }, encoding);
         assert.equal(status, 200, `${route} ${encoding}`);
         assert.equal(JSON.stringify(json), '{"status_code":200,"message":"ok","data":null}');
-        const stored = JSON.parse((await redis.client.hget('coyotes:channels', name))!);
+        const stored = JSON.parse((await redis.client.hget(keys.channels, name))!);
         assert.equal(stored.distinct, true);
         assert.equal(stored.workers, 3);
       }
@@ -101,7 +102,7 @@ describe('seed routes answer exactly as the seed READMEs show, in every body enc
       'content-type': 'application/json',
     });
     assert.equal(typed.status, 200);
-    assert.equal(JSON.parse((await redis.client.hget('coyotes:channels', 'typed'))!).workers, 4);
+    assert.equal(JSON.parse((await redis.client.hget(keys.channels, 'typed'))!).workers, 4);
   });
 
   test('a distinct channel answers result false for a command line already queued', async () => {

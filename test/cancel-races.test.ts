@@ -9,6 +9,7 @@ import { resolveServerOptions } from '../packages/protocol/src/index.js';
 import type { TaskSpec } from '../packages/protocol/src/index.js';
 import { BIN, api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -69,13 +70,13 @@ describe('cancel: a cancelled task keeps its record and its id never runs twice'
   test('prepare queue: the id pushed again after retention dropped its cancelled record runs exactly once on two workers', async () => {
     await pause(true);
     const entry = JSON.stringify({ id: 'dup-lpush', task: counting('lpush'), chan: 'twice', ts: Math.floor(Date.now() / 1000) });
-    await redis.client.lpush('task:prepare:queue', entry);
+    await redis.client.lpush(keys.prepareQueue, entry);
     await waitFor('the entry to be queued', async () => (await status('dup-lpush')) === 'queued');
     assert.equal((await api(coyotes.baseUrl, 'DELETE', '/channels/twice/tasks/dup-lpush')).json.data.status, 'cancelled');
     // what retention does to an old record (trimFinished): the id is free again
-    await redis.client.zrem('coyotes:{twice}:cancelled', 'dup-lpush');
-    await redis.client.hdel('coyotes:{twice}:tasks', 'dup-lpush');
-    await redis.client.lpush('task:prepare:queue', entry);
+    await redis.client.zrem(keys.channel('twice').cancelled, 'dup-lpush');
+    await redis.client.hdel(keys.channel('twice').tasks, 'dup-lpush');
+    await redis.client.lpush(keys.prepareQueue, entry);
     await waitFor('the entry to be queued again', async () => (await status('dup-lpush')) === 'queued');
     await pause(false);
     await flush();

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { isAlive, killAll } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -21,7 +22,7 @@ describe('channel lifecycle: concurrent changes, delete and re-create', () => {
 
   const patch = (name: string, body: Record<string, unknown>) =>
     api(coyotes.baseUrl, 'PATCH', `/channels/${name}`, JSON.stringify(body), JSON_BODY);
-  const stored = async (name: string) => JSON.parse((await redis.client.hget('coyotes:channels', name))!) as Record<string, unknown>;
+  const stored = async (name: string) => JSON.parse((await redis.client.hget(keys.channels, name))!) as Record<string, unknown>;
   const taskOf = async (id: string) => (await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json;
   const push = async (channel: string, args: string[]) => {
     const { json } = await api(coyotes.baseUrl, 'POST', `/channels/${channel}/tasks`, { command: '/bin/sh', args });
@@ -35,7 +36,7 @@ describe('channel lifecycle: concurrent changes, delete and re-create', () => {
     spawned.push(pid);
     return pid;
   };
-  const pausedFlag = async (name: string) => (await redis.client.exists(`coyotes:{${name}}:paused`)) === 1;
+  const pausedFlag = async (name: string) => (await redis.client.exists(keys.channel(name).paused)) === 1;
 
   before(async () => {
     redis = await startRedis();

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { isAlive } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -33,11 +34,11 @@ const rss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`
 
 /** LPUSHes `count` × /bin/true into the seed's ingress list and waits for the channel to have run them all. */
 async function run(count: number): Promise<void> {
-  const succeeded = async () => Number((await redis.client.hget('coyotes:{default}:stats', 'succeeded')) ?? 0);
+  const succeeded = async () => Number((await redis.client.hget(keys.channel('default').stats, 'succeeded')) ?? 0);
   const target = (await succeeded()) + count;
   const ts = Math.floor(Date.now() / 1000);
   const entries = Array.from({ length: count }, () => JSON.stringify({ task: '/bin/true', chan: 'default', ts }));
-  for (let i = 0; i < entries.length; i += 1000) await redis.client.lpush('task:prepare:queue', ...entries.slice(i, i + 1000));
+  for (let i = 0; i < entries.length; i += 1000) await redis.client.lpush(keys.prepareQueue, ...entries.slice(i, i + 1000));
   await waitFor(`${target} tasks succeeded`, async () => (await succeeded()) >= target, 300_000, 50);
 }
 

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { api, BIN, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -287,8 +288,8 @@ describe('the operator at the command line', () => {
   test('dead letters: ls shows ids, requeue goes through the door again, rm removes; both 404 once gone', async () => {
     await api(base, 'POST', '/channels', { name: 'guarded', allowed_commands: 'echo' });
     const marker = path.join(dir, 'requeued-ran');
-    await redis.client.lpush('task:prepare:queue', JSON.stringify({ task: `touch ${marker}`, chan: 'guarded' }));
-    await redis.client.lpush('task:prepare:queue', 'not json at all');
+    await redis.client.lpush(keys.prepareQueue, JSON.stringify({ task: `touch ${marker}`, chan: 'guarded' }));
+    await redis.client.lpush(keys.prepareQueue, 'not json at all');
     const letters = await waitFor('both entries dead-lettered', async () => {
       const { data } = (await api(base, 'GET', '/dead-letters')).json;
       return data.count >= 2 && (data.items as { id: string; payload: string; reason: string }[]);

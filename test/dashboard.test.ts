@@ -8,6 +8,7 @@ import { expectText, startBrowser } from './helpers/browser.js';
 import type { TestBrowser } from './helpers/browser.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import { stopLeavingNothing } from './helpers/stop.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -198,7 +199,7 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
     await page.locator(row).waitFor({ state: 'detached' });
     assert.equal((await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json.data.status, 'cancelled');
 
-    await redis.client.lpush('task:prepare:queue', '{"task": "half an entry"');
+    await redis.client.lpush(keys.prepareQueue, '{"task": "half an entry"');
     await page.goto(`${home()}#/dead-letters`);
     await expectText(page, 'main table', /half an entry/);
     await expectText(page, 'main h2', /Dead letters \(1\)/);

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -54,22 +55,22 @@ describe('delivery through real processes', () => {
       const dir = mkdtempSync(path.join(work, 'ingress-'));
       // the state a master leaves when killed mid-dispatch: entries in its in-flight list, its heartbeat stale
       const inFlight = [1, 2, 3].map((n) => JSON.stringify({ task: `touch ${dir}/stranded-${n}`, chan: 'default', ts: 1 }));
-      await redis.client.lpush('{task:prepare:queue}:processing:deadnode', ...inFlight);
-      await redis.client.zadd('coyotes:nodes', Date.now() - 60_000, 'deadnode');
+      await redis.client.lpush(keys.prepareInFlight('deadnode'), ...inFlight);
+      await redis.client.zadd(keys.nodes, Date.now() - 60_000, 'deadnode');
       // and a real kill during a burst of producer pushes
       const a = await startCoyotes({ redisAddr: redis.addr });
       started.push(a);
       const burst = Array.from({ length: 400 }, (_, n) =>
         JSON.stringify({ task: `touch ${dir}/burst-${n}`, chan: ['default', 'biz', 'cron'][n % 3], ts: 1 }),
       );
-      await redis.client.lpush('task:prepare:queue', ...burst);
+      await redis.client.lpush(keys.prepareQueue, ...burst);
       await waitFor('dispatch to begin', () => readdirSync(dir).some((f) => f.startsWith('burst-')));
       await a.stop('SIGKILL');
       const b = await startCoyotes({ redisAddr: redis.addr });
       started.push(b);
       await waitFor('every entry to run', () => readdirSync(dir).length === 403, 30_000);
-      assert.equal(await redis.client.llen('task:prepare:queue'), 0);
-      assert.equal(await redis.client.exists('{task:prepare:queue}:processing:deadnode'), 0);
+      assert.equal(await redis.client.llen(keys.prepareQueue), 0);
+      assert.equal(await redis.client.exists(keys.prepareInFlight('deadnode')), 0);
     });
   });
 
@@ -79,7 +80,7 @@ describe('delivery through real processes', () => {
       started.push(c);
       const target = path.join(work, 'after-garbage');
       await redis.client.lpush(
-        'task:prepare:queue',
+        keys.prepareQueue,
         '{not json',
         '{"chan":"default"}',
         '{"task":"true","chan":"nope"}',
@@ -104,7 +105,7 @@ describe('delivery through real processes', () => {
       const refused = path.join(work, 'allowlist-refused');
       const allowed = path.join(work, 'allowlist-allowed');
       await redis.client.lpush(
-        'task:prepare:queue',
+        keys.prepareQueue,
         JSON.stringify({ task: `/bin/sh -c "touch ${refused}"`, chan: 'locked' }),
         JSON.stringify({ task: `touch ${allowed}`, chan: 'locked' }),
       );
@@ -122,7 +123,7 @@ describe('delivery through real processes', () => {
       started.push(c);
       const target = path.join(work, 'task-job');
       await redis.client.lpush(
-        'task:prepare:queue',
+        keys.prepareQueue,
         JSON.stringify({ id: '101', type: 'test', tube: 'biz', task: { cmdline: 'touch', cmd_args: [target], timeout: 3600 } }),
       );
       await waitFor('the task-job entry to run', () => existsSync(target));
@@ -164,7 +165,7 @@ describe('delivery through real processes', () => {
       const answered = Date.now();
       const dueAt = Date.now() + 1500;
       await redis.client.lpush(
-        'task:prepare:queue',
+        keys.prepareQueue,
         JSON.stringify({ task: `/bin/sh -c "date +%s%3N > ${viaList}"`, chan: 'default', ts: 1, execute_at: dueAt / 1000 }),
       );
       const httpStart = Number(await waitFor('the HTTP-delayed task', () => lines(viaHttp)[0], 5000));
@@ -217,7 +218,11 @@ describe('delivery through real processes', () => {
         await redis.down();
         await waitFor('the command to finish while Redis is down', () => existsSync(finished));
         await redis.up();
-        await waitFor('the result recorded', async () => (await redis.client.hget('coyotes:{default}:stats', 'succeeded')) === '1', 15_000);
+        await waitFor(
+          'the result recorded',
+          async () => (await redis.client.hget(keys.channel('default').stats, 'succeeded')) === '1',
+          15_000,
+        );
         const { json: detail } = await api(c.baseUrl, 'GET', `/tasks/${json.data.task_id}`);
         assert.equal(detail.data.status, 'succeeded');
       },
@@ -230,7 +235,7 @@ describe('delivery through real processes', () => {
       await redis.down();
       const c = await startCoyotes({ redisAddr: redis.addr, waitHttp: false });
       started.push(c);
-      await waitFor('the unreachable-Redis log line', () => c.output().includes('Redis unreachable; reconnecting'));
+      await waitFor('the unreachable-Redis log record', () => c.logs().some((l) => l.event === 'redis-unreachable' && l.attempt === 1));
       assert.equal(c.process.exitCode, null, 'still running');
       await redis.up();
       await waitFor('the HTTP API', async () => (await fetch(`${c.baseUrl}/health`)).status === 200, 15_000);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { stopLeavingNothing } from './helpers/stop.js';
@@ -80,7 +81,7 @@ describe('README and docs examples run as written', () => {
     const stats = (await api(coyotes.baseUrl, 'GET', '/stats')).json.data.channels as Record<string, number>[];
     const deadLetters = (await api(coyotes.baseUrl, 'GET', '/dead-letters')).json.data.count as number;
     const busy =
-      stats.reduce((sum, row) => sum + row.queued! + row.running! + row.delayed!, 0) + (await redis.client.llen('task:prepare:queue'));
+      stats.reduce((sum, row) => sum + row.queued! + row.running! + row.delayed!, 0) + (await redis.client.llen(keys.prepareQueue));
     return { failed: stats.reduce((sum, row) => sum + row.failed!, 0), deadLetters, busy };
   }
 

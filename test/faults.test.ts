@@ -10,6 +10,7 @@ import { startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { allPairs, hostProcesses, killInstallation, pidfileHolder, samplePairs } from './helpers/faults.js';
 import type { Fault } from './helpers/faults.js';
+import { keys } from './helpers/keys.js';
 import { freePort } from './helpers/ports.js';
 import { isAlive } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
@@ -135,7 +136,7 @@ class FaultWorld {
       // a producer's LPUSH is accepted once it returns, which may be after Redis comes back
       this.outstanding += 1;
       void this.redis.client
-        .lpush('task:prepare:queue', JSON.stringify({ id, task, chan: 'default', ts: Math.floor(Date.now() / 1000) }))
+        .lpush(keys.prepareQueue, JSON.stringify({ id, task, chan: 'default', ts: Math.floor(Date.now() / 1000) }))
         .then(
           () => this.accepted.add(id),
           () => undefined,
@@ -224,7 +225,7 @@ class FaultWorld {
     const answering = Date.now();
     // a task pushed the moment Redis is back must run too
     const probe = 'probe';
-    await this.redis.client.lpush('task:prepare:queue', JSON.stringify({ id: probe, task: `touch ${this.dir}/${probe}`, chan: 'default' }));
+    await this.redis.client.lpush(keys.prepareQueue, JSON.stringify({ id: probe, task: `touch ${this.dir}/${probe}`, chan: 'default' }));
     this.accepted.add(probe);
     let starting: Promise<void> | undefined;
     let last = '';
@@ -264,8 +265,8 @@ class FaultWorld {
   /** Whether Redis still holds a task: as a task of the channel, or as an ingress entry not yet dispatched. */
   private async held(id: string): Promise<boolean> {
     const client = this.redis.client;
-    if (await client.hexists('coyotes:{default}:tasks', id)) return true;
-    const lists = ['task:prepare:queue', ...(await client.keys('{task:prepare:queue}:processing:*'))];
+    if (await client.hexists(keys.channel('default').tasks, id)) return true;
+    const lists = [keys.prepareQueue, ...(await client.keys(keys.prepareInFlight('*')))];
     for (const list of lists) if ((await client.lrange(list, 0, -1)).some((entry) => entry.includes(`"id":"${id}"`))) return true;
     return false;
   }

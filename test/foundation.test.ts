@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { childrenOf } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -28,7 +29,7 @@ describe('foundation: one task end to end through the real binary', () => {
   });
 
   test('seed channels exist on first start, persisted in Redis with -concurrent workers', async () => {
-    const stored = await redis.client.hgetall('coyotes:channels');
+    const stored = await redis.client.hgetall(keys.channels);
     assert.deepEqual(Object.keys(stored).sort(), ['biz', 'cron', 'default']);
     for (const json of Object.values(stored)) assert.equal(JSON.parse(json).workers, 3);
   });
@@ -44,7 +45,7 @@ describe('foundation: one task end to end through the real binary', () => {
 
   test("a producer's LPUSH to task:prepare:queue runs the command", async () => {
     const target = file('from-lpush');
-    await redis.client.lpush('task:prepare:queue', JSON.stringify({ task: `touch ${target}`, chan: 'default', ts: 1700000000 }));
+    await redis.client.lpush(keys.prepareQueue, JSON.stringify({ task: `touch ${target}`, chan: 'default', ts: 1700000000 }));
     await waitFor('the touched file', () => existsSync(target));
   });
 
@@ -128,14 +129,14 @@ for (const signal of ['SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
       coyotes.process.kill(signal);
       // pushed after the signal: must stay queued, not run
       const late = file(`${signal}-late`);
-      await waitFor('the drain to begin', () => coyotes.output().includes('draining'));
-      await redis.client.lpush('task:prepare:queue', JSON.stringify({ task: `touch ${late}`, chan: 'default', ts: 1 }));
+      await waitFor('the drain to begin', () => coyotes.logs().some((l) => l.event === 'drain-started'));
+      await redis.client.lpush(keys.prepareQueue, JSON.stringify({ task: `touch ${late}`, chan: 'default', ts: 1 }));
       const status = await coyotes.exited;
       assert.deepEqual(status, { code: 0, signal: null });
       assert.ok(existsSync(finished), 'the running command completed');
       assert.ok(!existsSync(late), 'no command started after the signal');
       assert.ok(!existsSync(coyotes.pidfile), 'pidfile removed');
-      const stats = await redis.client.hgetall('coyotes:{default}:stats');
+      const stats = await redis.client.hgetall(keys.channel('default').stats);
       assert.equal(stats.succeeded, '1', 'the result was recorded');
     } finally {
       await coyotes.stop('SIGKILL');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import { plainLines } from './helpers/history-behaviour.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -37,7 +38,7 @@ describe('task history, whatever the database', () => {
         async () => (await api(coyotes.baseUrl, 'GET', `/tasks/${json.data.task_id}`)).json.data.status === 'succeeded',
         30_000,
       );
-      assert.equal(await redis.client.exists('coyotes:{default}:history-outbox'), 0);
+      assert.equal(await redis.client.exists(keys.channel('default').historyOutbox), 0);
       const refused = await api(coyotes.baseUrl, 'GET', '/history');
       assert.equal(refused.status, 404);
       assert.equal(refused.code, 'COY_ERR_HISTORY_DISABLED');

@@ -8,6 +8,7 @@ import type { ErrorCode } from '../packages/protocol/src/errors.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { ENCODINGS, send } from './helpers/encodings.js';
+import { keys } from './helpers/keys.js';
 import { fuzzSeed, random } from './helpers/random.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -235,7 +236,7 @@ describe('hostile tasks at the door, beside an innocent one', () => {
       [{ id: 'tj-2', tube: 'hostile', task: { cmdline: 'true', retries: 3 } }, /^unknown field task\."retries"/],
     ];
     const before = (await api(base, 'GET', '/dead-letters?limit=1000')).json.data.count as number;
-    for (const [entry] of entries) await redis.client.lpush('task:prepare:queue', JSON.stringify(entry));
+    for (const [entry] of entries) await redis.client.lpush(keys.prepareQueue, JSON.stringify(entry));
     const letters = await waitFor('every entry dead-lettered', async () => {
       const { json } = await api(base, 'GET', '/dead-letters?limit=1000');
       return json.data.count >= before + entries.length && (json.data.items as { reason: string; payload: string }[]);
@@ -246,12 +247,9 @@ describe('hostile tasks at the door, beside an innocent one', () => {
       assert.match(letter.reason, reason);
     }
     // a seed-shaped entry (task, chan, ts) and a task-job one still run
+    await redis.client.lpush(keys.prepareQueue, JSON.stringify({ task: `touch ${path.join(work, 'seed-entry')}`, chan: 'hostile', ts: 1 }));
     await redis.client.lpush(
-      'task:prepare:queue',
-      JSON.stringify({ task: `touch ${path.join(work, 'seed-entry')}`, chan: 'hostile', ts: 1 }),
-    );
-    await redis.client.lpush(
-      'task:prepare:queue',
+      keys.prepareQueue,
       JSON.stringify({
         id: 'tj-ok',
         type: 'start',
@@ -358,10 +356,10 @@ describe('hostile tasks at the door, beside an innocent one', () => {
       } else if (reply.status >= 500 || !(reply.code === null ? reply.status !== 400 : reply.code in ErrorCodes)) {
         failures.push(`${field}: ${reply.status} ${reply.code} ${reply.json.message}`);
       }
-      await redis.client.lpush('task:prepare:queue', rng.int(2) ? bytes(rng.int(200)) : JSON.stringify({ ...body, chan: 'hostile' }));
+      await redis.client.lpush(keys.prepareQueue, rng.int(2) ? bytes(rng.int(200)) : JSON.stringify({ ...body, chan: 'hostile' }));
     }
     assert.deepEqual(failures, [], context);
-    await waitFor('the prepare queue to drain', async () => (await redis.client.llen('task:prepare:queue')) === 0, 30_000);
+    await waitFor('the prepare queue to drain', async () => (await redis.client.llen(keys.prepareQueue)) === 0, 30_000);
     for (const id of accepted) {
       const { json } = await api(base, 'GET', `/tasks/${id}`);
       if (json.data.status === 'delayed') continue;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { freePort } from './helpers/ports.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { startRedis } from './helpers/redis.js';
@@ -29,10 +30,10 @@ async function inject(stored: Record<string, unknown> | string): Promise<string>
   injected += 1;
   const id = `hostile-${injected}`;
   const json = typeof stored === 'string' ? stored : JSON.stringify({ createdAt: Date.now(), source: 'prepare-queue', ...stored });
-  const base = `coyotes:{${CHANNEL}}:`;
-  await redis.client.hset(`${base}tasks`, id, json);
-  await redis.client.lpush(`${base}queued`, id);
-  await redis.client.lpush(`${base}marker`, '1');
+  const k = keys.channel(CHANNEL);
+  await redis.client.hset(k.tasks, id, json);
+  await redis.client.lpush(k.queued, id);
+  await redis.client.lpush(k.marker, '1');
   return id;
 }
 
@@ -222,7 +223,7 @@ describe('hostile tasks at run time, beside an innocent one', () => {
       return task?.status === 'succeeded' ? task : undefined;
     });
     assert.equal(data.result.stdout_tail, 'ok \ufffd\ufffd \u0000 end\n');
-    const log = await redis.client.xrange(`coyotes:{${CHANNEL}}:log:${id}`, '-', '+');
+    const log = await redis.client.xrange(keys.taskLog(CHANNEL, id), '-', '+');
     assert.deepEqual(
       log.map(([, fields]) => fields[1]),
       ['stdout', 'done'],
@@ -237,18 +238,14 @@ describe('hostile tasks at run time, beside an innocent one', () => {
     ).json.data.task_id;
     // past the door: a stored callback that is no URL at all, armed as acceptance arms one
     const garbled = await inject({ name: 'true', callback: 'not a url' });
-    await redis.client.zadd(`coyotes:{${CHANNEL}}:callbacks`, Date.now(), garbled);
+    await redis.client.zadd(keys.channel(CHANNEL).callbacks, Date.now(), garbled);
     const failure = (id: string) =>
-      waitFor(
-        `the failed delivery of ${id}`,
-        () => coyotes.logs().find((l) => l.msg === 'result callback failed' && l.taskId === id),
-        20_000,
-      );
+      waitFor(`the failed delivery of ${id}`, () => coyotes.logs().find((l) => l.event === 'callback-failed' && l.taskId === id), 20_000);
     assert.match(String((await failure(refused)).reason), /ECONNREFUSED/);
     assert.match(String((await failure(garbled)).reason), /URL/i);
-    for (const id of [refused, garbled]) assert.equal(await redis.client.hget(`coyotes:{${CHANNEL}}:callback-attempts`, id), '1');
+    for (const id of [refused, garbled]) assert.equal(await redis.client.hget(keys.channel(CHANNEL).callbackAttempts, id), '1');
     assert.equal((await fetch(`${coyotes.baseUrl}/health`)).status, 200);
-    assert.equal(coyotes.logs().filter((l) => l.msg === 'child process died; restarting').length, 0);
+    assert.equal(coyotes.logs().filter((l) => l.event === 'child-restarting').length, 0);
   });
 
   test('the innocent task ran once, all along, and succeeds', async () => {
@@ -263,7 +260,7 @@ describe('hostile tasks at run time, beside an innocent one', () => {
     const now = await channelProcess();
     assert.equal(now.pid, pid);
     assert.equal(now.restarts, 0);
-    assert.equal(coyotes.logs().filter((l) => l.msg === 'child process died; restarting').length, 0);
+    assert.equal(coyotes.logs().filter((l) => l.event === 'child-restarting').length, 0);
   });
 });
 
@@ -294,10 +291,10 @@ describe('a command that kills its channel process beside an innocent task', () 
     await waitFor('the innocent task to start', () => lines(runs).length === 1);
     // running (not starting) when it strikes: no death beside the innocent task can be put down to it
     const killer = await push(['-c', 'sleep 1; kill -9 $PPID'], 'killer');
-    const deaths = () => server.logs().filter((l) => l.msg === 'requeued the tasks of a dead channel process');
+    const deaths = () => server.logs().filter((l) => l.event === 'channel-requeued');
     await waitFor(
       'a second death beside the innocent task: probation',
-      () => server.logs().some((l) => l.msg.startsWith('channel process died again beside the same running tasks')),
+      () => server.logs().some((l) => l.event === 'channel-probation'),
       30_000,
     );
     assert.ok(
@@ -324,14 +321,12 @@ describe('a command that kills its channel process beside an innocent task', () 
       60_000,
     );
     assert.equal(done.retry_count, 0);
-    assert.equal(await redis2.client.hget('coyotes:{killer}:crashes', innocent), null, 'never charged with a death');
+    assert.equal(await redis2.client.hget(keys.channel('killer').crashes, innocent), null, 'never charged with a death');
     assert.deepEqual(
       deaths().flatMap((l) => l.charged as string[]),
       [killer, killer, killer],
       'each charged death was the killer alone, on probation',
     );
-    await waitFor('the probation to end', () =>
-      server.logs().some((l) => l.msg === 'probation over: the channel runs all its workers again'),
-    );
+    await waitFor('the probation to end', () => server.logs().some((l) => l.event === 'channel-probation-over'));
   });
 });

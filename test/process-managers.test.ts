@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CoyotesClient } from '@coyotes/cli';
 import { startCoyotes } from './helpers/coyotes.js';
+import { logFileRecords } from './helpers/logs.js';
 import { coyotesEnv, supervisordConfig } from './helpers/process-managers.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -144,6 +145,6 @@ describe('supervisord: the shipped supervisor.conf lets supervisorctl stop drain
     assert.equal(task.status, 'succeeded');
     assert.equal(task.result?.exit_code, 0);
     assert.equal(task.result?.stdout_tail, 'finished\n');
-    assert.match(readFileSync(path.join(dir, 'coyotes.log'), 'utf8'), /"msg":"coyotes stopped"/);
+    assert.ok(logFileRecords(path.join(dir, 'coyotes.log')).some((record) => record.event === 'stopped'));
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -68,9 +69,9 @@ describe('graceful paths: 50 commands of 3 s, then a signal', () => {
         assert.deepEqual(status, { code: 0, signal: null });
         assert.equal(readdirSync(`${dir}/done`).length, 50, 'all 50 completed');
         assert.equal(readdirSync(`${dir}/started`).length, 50, 'none started after the signal');
-        assert.equal(await redis.client.hget('coyotes:{bulk}:stats', 'succeeded'), '50', 'all 50 recorded');
-        assert.equal(await redis.client.llen('coyotes:{bulk}:queued'), 10, 'the remainder stays queued');
-        assert.equal(await redis.client.hlen('coyotes:{bulk}:running'), 0);
+        assert.equal(await redis.client.hget(keys.channel('bulk').stats, 'succeeded'), '50', 'all 50 recorded');
+        assert.equal(await redis.client.llen(keys.channel('bulk').queued), 10, 'the remainder stays queued');
+        assert.equal(await redis.client.hlen(keys.channel('bulk').running), 0);
       } finally {
         await coyotes.stop('SIGKILL');
         await redis.stop();
@@ -112,7 +113,7 @@ describe('hostile input', () => {
           entries.push(invalid[Math.floor(random() * invalid.length)]!());
         }
       }
-      await redis.client.lpush('task:prepare:queue', ...entries);
+      await redis.client.lpush(keys.prepareQueue, ...entries);
       await waitFor('every valid entry to run', () => readdirSync(dir).length === valid, 20_000);
       const { json } = await api(coyotes.baseUrl, 'GET', '/dead-letters?limit=1000');
       assert.equal(json.data.count, 300 - valid, 'each bad entry is dead-lettered once');

@@ -12,6 +12,7 @@ import type { TestCluster } from './helpers/cluster.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
+import { keys } from './helpers/keys.js';
 import { waitFor } from './helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -66,7 +67,7 @@ describe('Redis Cluster', () => {
 
   test('channels spread across the cluster’s primaries, and tasks pushed over HTTP run in each', async () => {
     for (const name of CHANNELS) assert.equal((await api(hosts[1]!.baseUrl, 'POST', '/channels', { name, worker: '2' })).status, 200);
-    const owners = new Set(await Promise.all(CHANNELS.map(async (c) => (await cluster.nodeOf(`coyotes:{${c}}:queued`)).port)));
+    const owners = new Set(await Promise.all(CHANNELS.map(async (c) => (await cluster.nodeOf(keys.channel(c).queued)).port)));
     assert.ok(owners.size >= 2, `channels on ${owners.size} primaries`);
     const ids: string[] = [];
     for (const [n, channel] of CHANNELS.entries()) {
@@ -84,14 +85,14 @@ describe('Redis Cluster', () => {
 
   test('the legacy task:prepare:queue works, its in-flight list in the same slot', async () => {
     const slot = async (key: string) => Number(await cluster.client.call('CLUSTER', 'KEYSLOT', key));
-    assert.equal(await slot('{task:prepare:queue}:processing:any-node'), await slot('task:prepare:queue'));
+    assert.equal(await slot(keys.prepareInFlight('any-node')), await slot(keys.prepareQueue));
     const entries = Array.from({ length: 60 }, (_, n) =>
       JSON.stringify({ task: `touch ${work}/ingress-${n}`, chan: ['default', ...CHANNELS][n % 7], ts: 1 }),
     );
-    await cluster.client.lpush('task:prepare:queue', ...entries);
+    await cluster.client.lpush(keys.prepareQueue, ...entries);
     await waitFor('every ingress entry to run', () => readdirSync(work).filter((f) => f.startsWith('ingress-')).length === 60, 20_000);
-    assert.equal(await cluster.client.llen('task:prepare:queue'), 0);
-    assert.equal(await cluster.client.llen('coyotes:dead-letters'), 0);
+    assert.equal(await cluster.client.llen(keys.prepareQueue), 0);
+    assert.equal(await cluster.client.llen(keys.deadLetters), 0);
   });
 
   test('delays, distinct channels and kills work on the cluster', async () => {
@@ -114,7 +115,7 @@ describe('Redis Cluster', () => {
     const script = `echo $$ >> ${attempts}; [ $(wc -l < ${attempts}) -ge 2 ] || sleep 60`;
     const { json } = await api(hosts[0]!.baseUrl, 'POST', '/channels/c5/tasks', { command: '/bin/sh', args: ['-c', script] });
     await waitFor('the first attempt', () => lines(attempts).length === 1);
-    const runner = (await cluster.client.hget('coyotes:{c5}:running', json.data.task_id))!.split(':')[0];
+    const runner = (await cluster.client.hget(keys.channel('c5').running, json.data.task_id))!.split(':')[0];
     const { json: nodes } = await api(hosts[0]!.baseUrl, 'GET', '/nodes');
     const victim = hosts.findIndex((h) =>
       (nodes.data as { nodeId: string; httpAddr: string }[]).some((n) => n.nodeId === runner && n.httpAddr === h.httpAddr),

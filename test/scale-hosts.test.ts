@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -35,16 +36,16 @@ async function task(host: RunningCoyotes, id: string): Promise<any> {
 
 /** The node ids holding a channel's running tasks right now (from their lease tokens). */
 async function runningOn(channel: string): Promise<Map<string, string>> {
-  const running = await redis.client.hgetall(`coyotes:{${channel}}:running`);
+  const running = await redis.client.hgetall(keys.channel(channel).running);
   return new Map(Object.entries(running).map(([id, token]) => [id, token.split(':')[0]!]));
 }
 
-/** Waits until a master logged `msg` for the channel (matching `extra`); answers the log time. */
-function loggedAt(host: RunningCoyotes, msg: string, channel: string, extra: Record<string, unknown> = {}): Promise<number> {
-  return waitFor(`"${msg}" for ${channel} on ${host.httpAddr}`, () => {
+/** Waits until a master logged `event` for the channel (matching `extra`); answers the log time. */
+function loggedAt(host: RunningCoyotes, event: string, channel: string, extra: Record<string, unknown> = {}): Promise<number> {
+  return waitFor(`${event} for ${channel} on ${host.httpAddr}`, () => {
     const line = host
       .logs()
-      .find((l) => l.msg === msg && l.channel === channel && Object.entries(extra).every(([key, value]) => l[key] === value));
+      .find((l) => l.event === event && l.channel === channel && Object.entries(extra).every(([key, value]) => l[key] === value));
     return line ? Number(line.time) : undefined;
   });
 }
@@ -88,21 +89,21 @@ describe('three masters on one redis-server', () => {
 
   test('a channel created, resized, paused and deleted through any host reaches every master over pub/sub', async (t) => {
     const latencies: number[] = [];
-    const everywhere = async (asked: number, msg: string, extra: Record<string, unknown> = {}) => {
-      for (const host of hosts) latencies.push((await loggedAt(host, msg, 'spread', extra)) - asked);
+    const everywhere = async (asked: number, event: string, extra: Record<string, unknown> = {}) => {
+      for (const host of hosts) latencies.push((await loggedAt(host, event, 'spread', extra)) - asked);
     };
     let asked = Date.now();
     assert.equal((await api(hosts[1]!.baseUrl, 'POST', '/channels', { name: 'spread', worker: '2' })).status, 200);
-    await everywhere(asked, 'channel process started', { workers: 2 });
+    await everywhere(asked, 'channel-started', { workers: 2 });
     asked = Date.now();
     assert.equal((await api(hosts[2]!.baseUrl, 'PATCH', '/channels/spread', { worker: '3' })).status, 200);
-    await everywhere(asked, 'channel reconfigured', { workers: 3, paused: false });
+    await everywhere(asked, 'channel-reconfigured', { workers: 3, paused: false });
     asked = Date.now();
     assert.equal((await api(hosts[0]!.baseUrl, 'PATCH', '/channels/spread', { paused: 'true' })).status, 200);
-    await everywhere(asked, 'channel reconfigured', { paused: true });
+    await everywhere(asked, 'channel-reconfigured', { paused: true });
     asked = Date.now();
     assert.equal((await api(hosts[1]!.baseUrl, 'DELETE', '/channels/spread')).status, 200);
-    await everywhere(asked, 'channel deleted: draining its process');
+    await everywhere(asked, 'channel-deleted');
     t.diagnostic(`change → applied on every master: max ${Math.max(...latencies)} ms over ${latencies.length} applications`);
     // sooner than the periodic reconcile could have: the change came over pub/sub
     for (const latency of latencies) assert.ok(latency < RECONCILE_MS - 1000, `applied after ${latency} ms`);
@@ -141,7 +142,7 @@ describe('three masters on one redis-server', () => {
 
   test('global_workers caps a channel’s running tasks across every host', async () => {
     assert.equal((await api(hosts[0]!.baseUrl, 'POST', '/channels', { name: 'capped', worker: '3', global_workers: '2' })).status, 200);
-    for (const host of hosts) await loggedAt(host, 'channel process started', 'capped');
+    for (const host of hosts) await loggedAt(host, 'channel-started', 'capped');
     const log = path.join(work, 'capped.log');
     const script = `echo "s $(date +%s%N)" >> ${log}; sleep 0.4; echo "e $(date +%s%N)" >> ${log}`;
     const ids: string[] = [];

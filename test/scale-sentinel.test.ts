@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
+import { keys } from './helpers/keys.js';
 import { SENTINEL_NAME, startSentinels } from './helpers/sentinel.js';
 import type { TestSentinels } from './helpers/sentinel.js';
 import { waitFor } from './helpers/wait.js';
@@ -82,7 +83,7 @@ test('the primary dies under a steady push: Coyotes follows the promoted replica
   await waitFor('every task acknowledged after the failover to run', () => afterFailover.every(ran), 30_000, 100);
   await waitFor('every task acknowledged before the checkpoint to run', () => acks.slice(0, caughtUp).every(ran), 30_000, 100);
   // what else will run has run by now: the queue is drained
-  await waitFor('the queue to drain', async () => (await sentinels.client.llen('coyotes:{default}:queued')) === 0, 30_000, 100);
+  await waitFor('the queue to drain', async () => (await sentinels.client.llen(keys.channel('default').queued)) === 0, 30_000, 100);
 
   const beforeKill = acks.filter((a) => a.at < killedAt);
   const lost = acks.filter((a) => !ran(a));

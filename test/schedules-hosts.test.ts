@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { api } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
+import { keys } from './helpers/keys.js';
 import { createChannel, createSchedule, recorder, runs, scheduleHarness } from './helpers/schedules.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -78,7 +79,7 @@ describe('schedules on three masters', () => {
     // none lost: every second from the first tick to the last has its run
     for (let i = 1; i < ticks.length; i += 1) assert.equal(ticks[i]! - ticks[i - 1]!, 1000, `ticks ${ticks.join(', ')}`);
     // none doubled: each tick was accepted once (a command killed with its host may rerun, at least once)
-    const accepted = Number(await h.redis.client.hget('coyotes:{every-second}:stats', 'accepted'));
+    const accepted = Number(await h.redis.client.hget(keys.channel('every-second').stats, 'accepted'));
     assert.equal(accepted, ticks.length);
     assert.ok(all.length - ticks.length <= 1, `${all.length} lines for ${ticks.length} ticks`);
     const lateness = all.map((r) => r.ranAt - r.tick).sort((a, b) => a - b);

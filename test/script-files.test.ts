@@ -105,7 +105,7 @@ describe('uploaded scripts are written where no other local user can replace the
     assert.equal(task.result.outcome, 'spawn-error');
     assert.match(task.result.error, /writable by other users without the sticky bit/);
     assert.equal(task.result.stdout_tail, '');
-    assert.ok(coyotes.logs().some((record) => record.msg === 'task could not start' && /sticky/.test(String(record.reason))));
+    assert.ok(coyotes.logs().some((record) => record.event === 'task-unstartable' && /sticky/.test(String(record.reason))));
     await coyotes.stop('SIGTERM');
   });
 });

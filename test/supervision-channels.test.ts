@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { FORKS_GRANDCHILDREN, allGone, childrenOf, isAlive, killAll, treePids } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -20,7 +21,7 @@ const gated = (name: string, gate: string) => ({
   task: name,
 });
 const started = (name: string) => existsSync(file(`${name}.started`));
-const queuedCount = (redis: TestRedis, channel: string) => redis.client.llen(`coyotes:{${channel}}:queued`);
+const queuedCount = (redis: TestRedis, channel: string) => redis.client.llen(keys.channel(channel).queued);
 
 describe('channels change live through the HTTP API', () => {
   let redis: TestRedis;
@@ -117,7 +118,7 @@ describe('channels change live through the HTTP API', () => {
     writeFileSync(gate3, '');
     await allGone([pid]);
     assert.ok(existsSync(file('c1.finished')), 'the running command was not killed');
-    const stats = await redis.client.hgetall('coyotes:{live}:stats');
+    const stats = await redis.client.hgetall(keys.channel('live').stats);
     assert.equal(stats.succeeded, '7', 'every command of the channel was recorded, the last one after the delete');
   });
 
@@ -157,7 +158,7 @@ describe('channels change live through the HTTP API', () => {
       for (let i = 0; i < count; i += 1) await api(coyotes.baseUrl, 'POST', '/channels/bounded/tasks', task);
       await api(coyotes.baseUrl, 'PATCH', '/channels/bounded', { paused: 'false' });
     };
-    const succeeded = async (): Promise<number> => Number(await redis.client.hget('coyotes:{bounded}:stats', 'succeeded'));
+    const succeeded = async (): Promise<number> => Number(await redis.client.hget(keys.channel('bounded').stats, 'succeeded'));
 
     await push(40);
     await waitFor('40 commands done', async () => (await succeeded()) === 40, 60_000);
@@ -225,7 +226,7 @@ test('-task-mode=false: API and dispatching only, no channel process, nothing co
   const coyotes = await startCoyotes({ redisAddr: redis.addr, args: ['-task-mode=false'] });
   try {
     const marker = file('task-mode-false');
-    await redis.client.lpush('task:prepare:queue', JSON.stringify({ task: `touch ${marker}`, chan: 'default', ts: 1 }));
+    await redis.client.lpush(keys.prepareQueue, JSON.stringify({ task: `touch ${marker}`, chan: 'default', ts: 1 }));
     const pushed = await api(coyotes.baseUrl, 'POST', '/channels/biz/tasks', { task: `touch ${marker}` });
     assert.equal(pushed.json.status_code, 200);
     // the dispatcher still moves ingress entries into their channel

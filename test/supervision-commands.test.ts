@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { FORKS_GRANDCHILDREN, allGone, killAll, treePids } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -56,7 +57,7 @@ describe('commands: timeouts, kill and cancel take the whole process tree', () =
   test('a task-job entry with task.timeout is timed out the same way', async () => {
     const target = file('timeout-taskjob');
     await redis.client.lpush(
-      'task:prepare:queue',
+      keys.prepareQueue,
       JSON.stringify({
         id: 'tj-timeout-1',
         tube: 'default',

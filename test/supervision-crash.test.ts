@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { allGone, childrenOf, isAlive, killAll } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import { startTwoTrees } from './helpers/two-trees.js';
@@ -52,7 +53,7 @@ describe('a channel process that dies', () => {
 
     const secondRuns = await waitForSecondRuns();
     spawned.push(...secondRuns);
-    const requeued = coyotes.logs().find((l) => l.msg === 'requeued the tasks of a dead channel process');
+    const requeued = coyotes.logs().find((l) => l.event === 'channel-requeued');
     assert.equal(requeued?.requeued, 2);
 
     // end the second runs: a recorded kill is final, so a third run could only come from a bug
@@ -75,7 +76,7 @@ describe('a channel process that dies', () => {
       const { pid } = await channelProcess(coyotes, 'cron');
       process.kill(pid, 'SIGKILL');
       const logged = await waitFor('the crash in the log', () =>
-        coyotes.logs().find((l) => l.child === 'channel cron' && l.pid === pid && l.msg === 'child process died; restarting'),
+        coyotes.logs().find((l) => l.child === 'channel cron' && l.pid === pid && l.event === 'child-restarting'),
       );
       delays.push(logged.delayMs as number);
       await waitFor('the restart', async () => (await channelProcess(coyotes, 'cron')).pid !== pid);
@@ -113,7 +114,7 @@ test('master SIGKILLed: its processes finish what runs, record it and exit; a ne
     second = await startCoyotes({ redisAddr: redis.addr, args: ['-concurrent', '1', '-pidfile', pidfile] });
     assert.equal(readFileSync(pidfile, 'utf8').trim(), String(second.pid));
     await waitFor('the new master to say it waits', () =>
-      second!.logs().some((l) => l.channel === 'default' && l.pid === draining && String(l.msg).includes('still finishing')),
+      second!.logs().some((l) => l.channel === 'default' && l.pid === draining && l.event === 'channel-waiting'),
     );
     await api(second.baseUrl, 'POST', '/channels/biz/tasks', { task: `touch ${file('biz-ran')}` });
     await api(second.baseUrl, 'POST', '/channels/default/tasks', { task: `touch ${file('new-ran')}` });
@@ -130,7 +131,7 @@ test('master SIGKILLed: its processes finish what runs, record it and exit; a ne
     await allGone([draining]);
     assert.ok(existsSync(file('old.finished')));
     await waitFor('the queued task to run on the new master', () => existsSync(file('new-ran')));
-    await waitFor('both results recorded', async () => (await redis.client.hget('coyotes:{default}:stats', 'succeeded')) === '2');
+    await waitFor('both results recorded', async () => (await redis.client.hget(keys.channel('default').stats, 'succeeded')) === '2');
     assert.deepEqual(await second.stop('SIGTERM'), { code: 0, signal: null });
     assert.ok(!existsSync(pidfile));
   } finally {

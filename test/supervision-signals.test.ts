@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { BIN, api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { FORKS_GRANDCHILDREN, allGone, isAlive, killAll, treePids } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -27,11 +28,11 @@ const watchful = (name: string, gate: string) => ({
 
 /** The channel's tasks by state, straight from Redis. */
 async function taskStates(redis: TestRedis, channel: string) {
-  const k = (key: string) => `coyotes:{${channel}}:${key}`;
+  const k = keys.channel(channel);
   return {
-    queued: await redis.client.llen(k('queued')),
-    running: await redis.client.hlen(k('running')),
-    failed: await redis.client.zcard(k('failed')),
+    queued: await redis.client.llen(k.queued),
+    running: await redis.client.hlen(k.running),
+    failed: await redis.client.zcard(k.failed),
   };
 }
 
@@ -52,13 +53,11 @@ for (const signal of ['SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
       });
 
       coyotes.process.kill(signal);
-      await waitFor('the drain to begin', () =>
-        coyotes.logs().some((l) => l.msg === 'draining: running commands finish, no new ones start'),
-      );
+      await waitFor('the drain to begin', () => coyotes.logs().some((l) => l.event === 'drain-started'));
       const late = file(`${signal}-late`);
-      await redis.client.lpush('task:prepare:queue', JSON.stringify({ task: `touch ${late}`, chan: 'default', ts: 1 }));
+      await redis.client.lpush(keys.prepareQueue, JSON.stringify({ task: `touch ${late}`, chan: 'default', ts: 1 }));
       // the drain waits for the commands: master and the commands live on until the gate opens
-      const draining = coyotes.logs().find((l) => String(l.msg).startsWith('draining'));
+      const draining = coyotes.logs().find((l) => l.event === 'drain-started');
       assert.equal(draining?.running, 3);
       assert.ok(isAlive(coyotes.pid));
       assert.deepEqual(await taskStates(redis, 'default'), { queued: 0, running: 3, failed: 0 });
@@ -72,7 +71,7 @@ for (const signal of ['SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
           `${name} received no signal: ${existsSync(file(`${name}.signals`)) && readFileSync(file(`${name}.signals`), 'utf8')}`,
         );
       }
-      assert.equal(await redis.client.hget('coyotes:{default}:stats', 'succeeded'), '3');
+      assert.equal(await redis.client.hget(keys.channel('default').stats, 'succeeded'), '3');
       assert.ok(!existsSync(late), 'nothing started after the signal');
       assert.ok(!existsSync(coyotes.pidfile));
     } finally {
@@ -103,15 +102,25 @@ test('a second signal forces: running trees are killed and their tasks queued ag
   const trees = await runningTrees(coyotes, 'second');
   try {
     coyotes.process.kill('SIGTERM');
-    await waitFor('the drain to begin', () => coyotes.output().includes('draining'));
+    await waitFor('the drain to begin', () => coyotes.logs().some((l) => l.event === 'drain-started'));
     assert.ok(trees.pids.every(isAlive), 'the first signal lets the commands run');
     coyotes.process.kill('SIGINT');
     assert.deepEqual(await coyotes.exited, { code: 0, signal: null });
     await allGone(trees.pids);
     assert.deepEqual(await taskStates(redis, 'default'), { queued: 2, running: 0, failed: 0 });
-    const queued = await redis.client.lrange('coyotes:{default}:queued', 0, -1);
+    const queued = await redis.client.lrange(keys.channel('default').queued, 0, -1);
     assert.deepEqual(queued.sort(), [...trees.ids].sort());
-    assert.ok(coyotes.logs().some((l) => l.msg === 'second signal: forcing'));
+    assert.deepEqual(
+      coyotes
+        .logs()
+        .filter((l) => l.event === 'signal-received' || l.event === 'drain-forced')
+        .map((l) => [l.event, l.signal]),
+      [
+        ['signal-received', 'SIGTERM'],
+        ['signal-received', 'SIGINT'],
+        ['drain-forced', undefined],
+      ],
+    );
   } finally {
     killAll(trees.pids);
     await coyotes.stop('SIGKILL');
@@ -128,7 +137,7 @@ test('-shutdown-timeout expiring forces the same way', async () => {
     assert.deepEqual(await coyotes.exited, { code: 0, signal: null });
     await allGone(trees.pids);
     assert.deepEqual(await taskStates(redis, 'default'), { queued: 2, running: 0, failed: 0 });
-    assert.ok(coyotes.logs().some((l) => String(l.msg).startsWith('forcing shutdown')));
+    assert.ok(coyotes.logs().some((l) => l.event === 'drain-forced'));
     // and the next master runs them
     const next = await startCoyotes({ redisAddr: redis.addr, args: ['-concurrent', '2'] });
     const rerun: number[] = [];

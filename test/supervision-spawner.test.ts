@@ -43,7 +43,7 @@ describe('the native spawner', () => {
   test('starts the commands; /health and the start log say so', async () => {
     const { json } = await api(coyotes.baseUrl, 'GET', '/health');
     assert.equal(json.data.spawner, 'native');
-    assert.equal(coyotes.logs().find((l) => l.msg === 'coyotes started')?.spawner, 'native');
+    assert.equal(coyotes.logs().find((l) => l.event === 'started')?.spawner, 'native');
     const { pid, spawner } = await channelProcess(coyotes, 'default');
     const pushed = await api(coyotes.baseUrl, 'POST', '/channels/default/tasks', { command: 'sh', args: ['-c', 'echo $PPID'] });
     const task = await waitFor('the task to succeed', async () => {
@@ -67,14 +67,7 @@ describe('the native spawner', () => {
     });
     assert.equal(after.restarts, before.restarts + 1);
     assert.ok(!isAlive(before.pid), 'the channel process exited');
-    assert.ok(
-      coyotes
-        .logs()
-        .some(
-          (l) =>
-            l.msg === 'the command spawner died; exiting, so that master requeues the running tasks' && l.reason === 'exited with SIGKILL',
-        ),
-    );
+    assert.ok(coyotes.logs().some((l) => l.event === 'spawner-died' && l.reason === 'exited with SIGKILL'));
 
     const secondRuns = await waitForSecondRuns();
     spawned.push(...secondRuns);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -28,7 +29,7 @@ describe('task ids and retries at the door: unique across channels, reachable, a
     const other = await api(coyotes.baseUrl, 'POST', '/channels/beta/tasks', { task: 'true', id: 'shared-1' });
     assert.equal(other.status, 409);
     assert.match(other.json.message, /task id shared-1 is already taken in channel alpha/);
-    await redis.client.lpush('task:prepare:queue', JSON.stringify({ id: 'shared-1', task: 'true', chan: 'beta' }));
+    await redis.client.lpush(keys.prepareQueue, JSON.stringify({ id: 'shared-1', task: 'true', chan: 'beta' }));
     const letters = await waitFor('the dead letter', async () => {
       const { json } = await api(coyotes.baseUrl, 'GET', '/dead-letters');
       return json.data.count > 0 ? json.data.items : undefined;
@@ -49,7 +50,7 @@ describe('task ids and retries at the door: unique across channels, reachable, a
       assert.match(pushed.json.message, /^id must be/);
     }
     const before = (await api(coyotes.baseUrl, 'GET', '/dead-letters')).json.data.count as number;
-    await redis.client.lpush('task:prepare:queue', JSON.stringify({ id: '..', task: 'true', chan: 'beta' }));
+    await redis.client.lpush(keys.prepareQueue, JSON.stringify({ id: '..', task: 'true', chan: 'beta' }));
     await waitFor('the dead letter', async () => (await api(coyotes.baseUrl, 'GET', '/dead-letters')).json.data.count > before);
   });
 

@@ -56,5 +56,5 @@ test('redis_addr "sentinel://host:port,…/name": the task is taken from the pri
     ],
   );
   assert.equal((await api(coyotes.baseUrl, 'GET', '/tasks/s-1')).json.data.status, 'succeeded');
-  assert.match(coyotes.output(), new RegExp(`"redis":"sentinel ${SENTINEL_NAME}@`));
+  assert.match(String(coyotes.logs().find((l) => l.event === 'started')?.redis), new RegExp(`^sentinel ${SENTINEL_NAME}@`));
 });

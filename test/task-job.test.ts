@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BIN, api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { logFileRecords } from './helpers/logs.js';
 import { freePort } from './helpers/ports.js';
 import { FORKS_GRANDCHILDREN, allGone, killAll, treePids } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
@@ -143,7 +144,7 @@ describe('task-job config.json: read as task-job reads it', () => {
       assert.equal(detail.data.status, 'succeeded');
       assert.equal(detail.data.task_name, 'args.sh feature/x');
       assert.equal((await api(`http://127.0.0.1:${port}`, 'GET', '/channels/default')).json.data.workers, 2);
-      assert.match(readFileSync(path.join(logDir, 'coyotes.log'), 'utf8'), /"msg":"coyotes started"/);
+      assert.ok(logFileRecords(path.join(logDir, 'coyotes.log')).some((record) => record.event === 'started'));
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { keys } from './helpers/keys.js';
 import { isAlive, killAll } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -93,7 +94,7 @@ describe('task limits: long timeouts, background children', () => {
     const id = await push('sh', { task: "head -c 52428800 /dev/zero | tr '\\0' a | fold -w 200000" });
     const task = await waitForEnd(id);
     assert.equal(task.status, 'succeeded');
-    const key = `coyotes:{sh}:log:${id}`;
+    const key = keys.taskLog('sh', id);
     const entries = (await redis.client.xrange(key, '-', '+')).map(([, fields]) => ({ stream: fields[1], data: fields[3] ?? '' }));
     const lineBytes = entries.filter((e) => e.stream === 'stdout').reduce((sum, e) => sum + Buffer.byteLength(e.data), 0);
     assert.ok(lineBytes <= 1_048_576, `${lineBytes} bytes of lines in the stream, over the 1 MiB budget`);

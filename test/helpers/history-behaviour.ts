@@ -6,6 +6,7 @@ import { HistoryStore } from '../../packages/history/src/index.js';
 import type { HistoryRecord } from '../../packages/protocol/src/index.js';
 import { BIN, api, startCoyotes } from './coyotes.js';
 import type { RunningCoyotes } from './coyotes.js';
+import { keys } from './keys.js';
 import { startRedis } from './redis.js';
 import type { TestRedis } from './redis.js';
 import type { TestSqlServer } from './sql-server.js';
@@ -157,7 +158,7 @@ export function historyBehaviour(name: string, startServer: () => Promise<TestSq
       assert.equal(row!.startedAt, row!.finishedAt);
       assert.equal(row!.node, '');
       // the second cancel wrote nothing: the outbox is empty and SQL holds the one row
-      await waitFor('the outbox drained', async () => (await redis.client.llen('coyotes:{cancels}:history-outbox')) === 0, 30_000);
+      await waitFor('the outbox drained', async () => (await redis.client.llen(keys.channel('cancels').historyOutbox)) === 0, 30_000);
       assert.equal((await store.list({ channel: 'cancels' }, 10)).items.length, 1);
       const listed = await api(coyotes.baseUrl, 'GET', '/history?channel=cancels&status=cancelled');
       assert.deepEqual(

@@ -6,6 +6,7 @@ import type { HistoryRecord } from '../../packages/protocol/src/index.js';
 import { api, startCoyotes } from './coyotes.js';
 import type { RunningCoyotes } from './coyotes.js';
 import { startRedis } from './redis.js';
+import { keys } from './keys.js';
 import type { TestRedis } from './redis.js';
 import type { TestSqlServer } from './sql-server.js';
 import { waitFor } from './wait.js';
@@ -56,11 +57,11 @@ export function historyOutage(name: string, startServer: () => Promise<TestSqlSe
       await sql.down();
       const downAt = Date.now();
       const entries = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ task: `/bin/true ${i}`, chan: 'outage', ts: 0 }));
-      for (let i = 0; i < entries.length; i += 100) await redis.client.lpush('task:prepare:queue', ...entries.slice(i, i + 100));
+      for (let i = 0; i < entries.length; i += 100) await redis.client.lpush(keys.prepareQueue, ...entries.slice(i, i + 100));
       // commands do not wait for SQL: every task finishes while it is down
       await waitFor(
         '1,000 tasks finished',
-        async () => Number(await redis.client.hget('coyotes:{outage}:stats', 'succeeded')) === 1000,
+        async () => Number(await redis.client.hget(keys.channel('outage').stats, 'succeeded')) === 1000,
         120_000,
       );
       const health = await waitFor(

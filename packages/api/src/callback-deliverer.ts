@@ -99,7 +99,10 @@ export class CallbackDeliverer {
     }
     const backoff = Math.min(1000 * 2 ** (attempts - 1), BACKOFF_CAP_MS);
     await this.broker.callbacks.postpone(channel, id, Date.now() + backoff, false);
-    this.log.warn({ taskId: id, callback: view.spec.callback, attempts, reason: error, retryInMs: backoff }, 'result callback failed');
+    this.log.warn(
+      { event: 'callback-failed', taskId: id, callback: view.spec.callback, attempts, reason: error, retryInMs: backoff },
+      'result callback failed',
+    );
   }
 }
 

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { Broker, ChannelCache } from '@coyotes/broker';
 import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
 import { TASK_ID_RULE, newChannelConfig, resolveServerOptions } from '@coyotes/protocol';
 import { MasterClient, createApp } from '../src/index.js';
+import { loggedRecords } from '../../../test/helpers/logs.js';
 import { startRedis } from '../../../test/helpers/redis.js';
 import type { TestRedis } from '../../../test/helpers/redis.js';
 import { waitFor } from '../../../test/helpers/wait.js';
@@ -24,7 +24,8 @@ describe('the app in process: pushes go through the broker door', () => {
   let subscriber: EventSubscriber;
   let server: Server;
   let base: string;
-  const logs: Record<string, unknown>[] = [];
+  const logged = loggedRecords();
+  const logs = logged.records;
   const events: BrokerEvent[] = [];
 
   before(async () => {
@@ -32,14 +33,8 @@ describe('the app in process: pushes go through the broker door', () => {
     const options = resolveServerOptions({ redis: { host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'app-test' });
     broker = Broker.connect(options, { name: 'test' });
     channels = new ChannelCache(broker);
-    const lines = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
     const master = new MasterClient(() => undefined);
-    const app = createApp({ broker, channels, master, options, log: pino(lines) });
+    const app = createApp({ broker, channels, master, options, log: pino(logged.stream) });
     await broker.channels.put(newChannelConfig('door', 1, { paused: true, allowedCommands: ['echo'] }));
     subscriber = await broker.subscribe();
     subscriber.on('event', (event) => events.push(event));

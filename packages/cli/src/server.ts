@@ -16,7 +16,10 @@ export async function runServer(
   const { log } = logging;
   for (const warning of warnings) log.warn(warning);
   if (process.getuid?.() === 0 && !options.runAs) {
-    log.warn('running as root: every command runs as root too (use -run-as USER to run commands unprivileged)');
+    log.warn(
+      { event: 'running-as-root' },
+      'running as root: every command runs as root too (use -run-as USER to run commands unprivileged)',
+    );
   }
   if (options.runAs) log.info({ user: options.runAs.user, uid: options.runAs.uid, gid: options.runAs.gid }, 'commands run as this user');
   // before any child is forked: children, and so commands, inherit this environment

@@ -90,7 +90,7 @@ export class ChannelProcess {
     clearTimeout(this.probationTimer);
     this.probationTimer = setTimeout(() => this.endProbation(), PROBATION_MS).unref();
     this.log.warn(
-      { channel: this.channel.name, suspects: [...this.suspects] },
+      { event: 'channel-probation', channel: this.channel.name, suspects: [...this.suspects] },
       'channel process died again beside the same running tasks, none to blame: running one task at a time until they have run again',
     );
   }
@@ -101,7 +101,10 @@ export class ChannelProcess {
     clearTimeout(this.probationTimer);
     this.probationTimer = undefined;
     this.child.send({ type: 'configure', channel: this.channel });
-    this.log.info({ channel: this.channel.name, workers: this.channel.workers }, 'probation over: the channel runs all its workers again');
+    this.log.info(
+      { event: 'channel-probation-over', channel: this.channel.name, workers: this.channel.workers },
+      'probation over: the channel runs all its workers again',
+    );
   }
 
   /** Kills the task if it runs here; answers whether it does. */
@@ -213,7 +216,10 @@ export class ChannelProcess {
         this.channel.name,
         orphans.map(([id, task]) => ({ id, token: task.token, charged: charged.includes(id) })),
       );
-      this.log.warn({ channel: this.channel.name, requeued, poisoned, charged }, 'requeued the tasks of a dead channel process');
+      this.log.warn(
+        { event: 'channel-requeued', channel: this.channel.name, requeued, poisoned, charged },
+        'requeued the tasks of a dead channel process',
+      );
       // a suspect parked as poison will not run again here: probation does not wait for it
       if (poisoned > 0 && poisoned === charged.length) {
         for (const id of charged) this.suspects.delete(id);

@@ -7,6 +7,9 @@ import type { ChannelConfig, TaskInput } from '@coyotes/protocol';
 const BATCH = 500;
 const WAIT_S = 1;
 
+/** What the dispatcher needs of the broker: the ingress list, the door, the dead letters, its blocking reads. */
+export type DispatcherBroker = Pick<Broker, 'prepare' | 'admission' | 'deadLetters' | 'blockingReads'>;
+
 /**
  * Moves producer entries from the seed's `task:prepare:queue` into their channels. Entries are
  * taken in flight first, so a master killed at any instant loses none; a malformed entry or an
@@ -18,7 +21,7 @@ export class PrepareDispatcher {
   private readonly blocking: BlockingReads;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: DispatcherBroker,
     private readonly nodeId: string,
     private readonly channelDefault: string,
     private readonly channel: (name: string) => ChannelConfig | undefined,

@@ -118,7 +118,10 @@ export class Master {
       name: `coyotes:master:${this.nodeId}`,
       onRetry: (attempt, delayMs) => {
         if (attempt === 1 || attempt % 20 === 0) {
-          this.log.error({ redis: describeRedis(this.options.redis), attempt, delayMs }, 'Redis unreachable; reconnecting');
+          this.log.error(
+            { event: 'redis-unreachable', redis: describeRedis(this.options.redis), attempt, delayMs },
+            'Redis unreachable; reconnecting',
+          );
         }
         redisTrouble = true;
       },
@@ -184,6 +187,7 @@ export class Master {
     this.installSignals();
     this.log.info(
       {
+        event: 'started',
         version: this.config.version,
         http: this.options.httpAddr,
         redis: describeRedis(this.options.redis),
@@ -222,7 +226,7 @@ export class Master {
    */
   stop(force = false): Promise<void> {
     if (force) {
-      this.log.warn('forcing shutdown: running tasks are requeued and their commands killed');
+      this.log.warn({ event: 'drain-forced' }, 'forcing shutdown: running tasks are requeued and their commands killed');
       return Promise.all(this.channelProcesses().map((p) => p.force())).then(() => this.shutdown);
     }
     this.shutdown ??= this.drain();
@@ -230,7 +234,7 @@ export class Master {
   }
 
   private async drain(): Promise<void> {
-    this.log.info({ running: this.runningCount() }, 'draining: running commands finish, no new ones start');
+    this.log.info({ event: 'drain-started', running: this.runningCount() }, 'draining: running commands finish, no new ones start');
     for (const timer of this.timers) clearInterval(timer);
     this.usage.stop();
     if (this.options.shutdownTimeoutMs > 0) {
@@ -248,7 +252,7 @@ export class Master {
     await settledWithin(this.broker.nodes.forget(this.nodeId), REDIS_ON_THE_WAY_OUT_MS);
     await settledWithin(this.broker.close(), REDIS_ON_THE_WAY_OUT_MS);
     releasePidfile(this.options.pidfile);
-    this.log.info('coyotes stopped');
+    this.log.info({ event: 'stopped' }, 'coyotes stopped');
   }
 
   private installSignals(): void {
@@ -256,7 +260,7 @@ export class Master {
     for (const signal of ['SIGUSR2', 'SIGTERM', 'SIGINT'] as const) {
       process.on(signal, () => {
         signals += 1;
-        this.log.info({ signal }, signals === 1 ? 'signal received: draining' : 'second signal: forcing');
+        this.log.info({ event: 'signal-received', signal }, signals === 1 ? 'signal received: draining' : 'second signal: forcing');
         const done = this.stop(signals > 1);
         void done.then(() => process.exit(0));
       });
@@ -331,7 +335,10 @@ export class Master {
       this.startAfterPredecessor(created);
     } else if (JSON.stringify(known) !== JSON.stringify(channel)) {
       process.configure(channel);
-      this.log.info({ channel: channel.name, workers: channel.workers, paused: channel.paused }, 'channel reconfigured');
+      this.log.info(
+        { event: 'channel-reconfigured', channel: channel.name, workers: channel.workers, paused: channel.paused },
+        'channel reconfigured',
+      );
     }
   }
 
@@ -344,12 +351,15 @@ export class Master {
     const start = (): void => {
       if (this.shutdown || this.processes.get(channel.name) !== channel) return;
       channel.start();
-      this.log.info({ channel: channel.name, workers: this.channels.get(channel.name)?.workers }, 'channel process started');
+      this.log.info(
+        { event: 'channel-started', channel: channel.name, workers: this.channels.get(channel.name)?.workers },
+        'channel process started',
+      );
     };
     const waits = [...this.retiring].filter(([p]) => p.name === channel.name).map(([, exited]) => exited);
     if (waits.length > 0) {
       this.log.info(
-        { channel: channel.name },
+        { event: 'channel-waiting', channel: channel.name },
         "the deleted channel's process is still finishing its commands; starting this channel when it exits",
       );
     }
@@ -361,7 +371,7 @@ export class Master {
         retire(predecessor, this.options.killGraceMs, {
           waiting: (commands) =>
             this.log.warn(
-              { ...context, commands },
+              { event: 'channel-waiting', ...context, commands },
               "the previous master's process of this channel is still finishing its commands; starting this channel when they end",
             ),
           terminating: () =>
@@ -391,7 +401,7 @@ export class Master {
     const process = this.processes.get(name);
     if (!process) return;
     this.processes.delete(name);
-    this.log.info({ channel: name }, 'channel deleted: draining its process');
+    this.log.info({ event: 'channel-deleted', channel: name }, 'channel deleted: draining its process');
     // kept until it has exited: its tasks stay killable, and a re-created channel waits for it
     this.retiring.set(
       process,

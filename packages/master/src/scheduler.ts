@@ -6,6 +6,9 @@ import type { LongTimeout } from '@coyotes/protocol';
 /** Longest sleep of the promoter: delays set by another host without an event are still found. */
 const MAX_SLEEP_MS = 1000;
 
+/** What the scheduler needs of the broker: the timed task transitions, the node registry, the ingress recovery. */
+export type SchedulerBroker = Pick<Broker, 'tasks' | 'nodes' | 'prepare'>;
+
 /**
  * Time-driven work of a master: promotes due delayed tasks (to within a few ms of their due
  * time), returns tasks of lapsed leases to their queues, and recovers dead nodes' ingress
@@ -19,7 +22,7 @@ export class Scheduler {
   private promoting = false;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: SchedulerBroker,
     private readonly channels: () => string[],
     private readonly leaseMs: number,
     private readonly log: Logger,

@@ -25,6 +25,8 @@ export interface SupervisedChildOptions<In> {
   onMessage: (message: unknown) => void;
   /** The child died without being asked to stop (before it is restarted). */
   onCrash: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /** The clock a child's lifetime is measured on (its restart backoff); tests pass one in. @defaultValue Date.now */
+  now?: () => number;
 }
 
 const BACKOFF_MIN_MS = 100;
@@ -59,6 +61,10 @@ export class SupervisedChild<In> {
 
   constructor(private readonly options: SupervisedChildOptions<In>) {}
 
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
   get pid(): number | null {
     return this.child?.pid ?? null;
   }
@@ -72,7 +78,7 @@ export class SupervisedChild<In> {
     const child = forkChild(options);
     if (options.output) child.stdout!.pipe(options.output, { end: false });
     this.child = child;
-    this.startedAt = Date.now();
+    this.startedAt = this.now();
     this.held = options.sharesListeners ? [] : undefined;
     child.on('message', (message) => {
       if (this.held && (message as { type?: string }).type === 'hello') {
@@ -88,9 +94,12 @@ export class SupervisedChild<In> {
       child.once('exit', (code, signal) => {
         resolve();
         if (this.stopping) return;
-        this.failures = Date.now() - this.startedAt > HEALTHY_AFTER_MS ? 1 : this.failures + 1;
+        this.failures = this.now() - this.startedAt > HEALTHY_AFTER_MS ? 1 : this.failures + 1;
         const delayMs = Math.min(BACKOFF_MIN_MS * 2 ** (this.failures - 1), BACKOFF_MAX_MS);
-        options.log.error({ child: options.label, pid: child.pid, code, signal, delayMs }, 'child process died; restarting');
+        options.log.error(
+          { event: 'child-restarting', child: options.label, pid: child.pid, code, signal, delayMs },
+          'child process died; restarting',
+        );
         options.onCrash(code, signal);
         this.restartTimer = setTimeout(() => {
           this.restarts += 1;

@@ -58,3 +58,53 @@ describe('ingress dispatcher', () => {
     assert.equal(await redis.client.exists(broker.keys.prepareInFlight('node-1')), 0);
   });
 });
+
+describe('ingress dispatcher: start, bursts, producer ids', () => {
+  let redis: TestRedis;
+  let broker: Broker;
+  let dispatcher: PrepareDispatcher | undefined;
+  const channels = new Map<string, ChannelConfig>([['default', newChannelConfig('default', 1, { paused: true })]]);
+
+  before(async () => {
+    redis = await startRedis();
+    broker = Broker.connect(resolveServerOptions({ redis: { host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'dispatch2' }), {
+      name: 'test',
+    });
+  });
+  after(async () => {
+    await dispatcher?.stop();
+    await broker?.close();
+    await redis?.stop();
+  });
+
+  /** Every entry taken and the batch released: nothing left in the list or in flight. */
+  const settled = () =>
+    waitFor('the ingress list drained and released', async () => {
+      const [waiting, inFlight] = await Promise.all([
+        redis.client.llen(broker.keys.prepareQueue),
+        redis.client.exists(broker.keys.prepareInFlight('node-2')),
+      ]);
+      return waiting === 0 && inFlight === 0;
+    });
+  const queued = () => redis.client.lrange(broker.keys.channel('default').queued, 0, -1);
+
+  test('what a previous life of this node left in flight is dispatched at start; a producer id pushed twice is one task, no dead letter', async () => {
+    await redis.client.lpush(broker.keys.prepareInFlight('node-2'), JSON.stringify({ task: 'echo left', id: 'left-1' }));
+    dispatcher = new PrepareDispatcher(broker, 'node-2', 'default', (name) => channels.get(name), pino({ level: 'silent' }));
+    await dispatcher.start();
+    await waitFor('the recovered entry queued', async () => (await queued()).includes('left-1'));
+    await redis.client.lpush(broker.keys.prepareQueue, JSON.stringify({ task: 'echo left', id: 'left-1' }));
+    await settled();
+    assert.deepEqual(await queued(), ['left-1']);
+    assert.equal((await broker.deadLetters.list(0, 10)).total, 0);
+  });
+
+  test('a burst larger than one batch reaches the channel whole', async () => {
+    const entries = Array.from({ length: 600 }, (_, i) => JSON.stringify({ task: `echo ${i}`, id: `burst-${i}` }));
+    await redis.client.lpush(broker.keys.prepareQueue, ...entries);
+    await settled();
+    const ids = new Set(await queued());
+    assert.equal(entries.filter((_, i) => ids.has(`burst-${i}`)).length, 600);
+    assert.equal((await broker.deadLetters.list(0, 10)).total, 0);
+  });
+});

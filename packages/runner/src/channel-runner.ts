@@ -19,6 +19,9 @@ export interface RunnerHooks {
   finished(task: ClaimedTask, outcome: TaskOutcome, ok: boolean): void;
 }
 
+/** What a runner needs of the broker: the task transitions of its channel and its blocking reads. */
+export type RunnerBroker = Pick<Broker, 'tasks' | 'blockingReads'>;
+
 interface Slot {
   task: ClaimedTask;
   execution: Execution;
@@ -62,7 +65,7 @@ export class ChannelRunner {
   private loop: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: RunnerBroker,
     private channel: ChannelConfig,
     private readonly options: ChannelRunnerOptions,
     private readonly hooks: RunnerHooks,
@@ -309,6 +312,7 @@ export class ChannelRunner {
         const level = ok ? 'info' : 'warn';
         this.log[level](
           {
+            event: 'task-finished',
             taskId: spec.id,
             task: spec.name,
             pid: result.pid,

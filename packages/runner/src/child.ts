@@ -91,7 +91,7 @@ function orphaned(): void {
  * restarts it. The task events not sent yet go first, so master's view is whole.
  */
 async function spawnerDied(reason: string): Promise<void> {
-  log.error({ reason }, 'the command spawner died; exiting, so that master requeues the running tasks');
+  log.error({ event: 'spawner-died', reason }, 'the command spawner died; exiting, so that master requeues the running tasks');
   exiting = true;
   clearTimeout(taskEventsTimer);
   if (taskEvents.length > 0 && process.connected) {

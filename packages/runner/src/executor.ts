@@ -110,7 +110,7 @@ export class Execution {
     } catch (error) {
       // refused before anything ran: 127, as a shell says when it cannot run a command
       this.pid = null;
-      log.warn({ taskId: spec.id, reason: (error as Error).message }, 'task could not start');
+      log.warn({ event: 'task-unstartable', taskId: spec.id, reason: (error as Error).message }, 'task could not start');
       this.started = Promise.resolve(null);
       this.done = Promise.resolve(finish('spawn-error', 127, null, (error as Error).message));
       return;

@@ -1,5 +1,5 @@
 export { ChannelRunner } from './channel-runner.js';
-export type { ChannelRunnerOptions, RunnerHooks } from './channel-runner.js';
+export type { ChannelRunnerOptions, RunnerBroker, RunnerHooks } from './channel-runner.js';
 export { Execution, signalGroup } from './executor.js';
 export type { ExecutorOptions } from './executor.js';
 export { allowedTaskArgv, taskArgv, taskCwd, taskEnv } from './argv.js';
