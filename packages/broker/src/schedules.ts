@@ -261,6 +261,7 @@ export class ScheduleStore {
       k.scheduleTicks,
       k.scheduleRuns,
       k.schedulePending,
+      k.stats,
       Date.now(),
       name,
       tick,

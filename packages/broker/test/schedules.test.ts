@@ -192,7 +192,10 @@ describe('runs pre-enqueued before their tick (armSchedules, disarmSchedule)', (
     const fired = (await b.schedules.fire(s, 'now', null)).taskId!;
     const [armed] = await b.schedules.arm('sc', [{ schedule: s, tickMs, followingMs }]);
     assert.equal(armed!.outcome, 'queued');
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '2');
     await b.schedules.update('pause-armed', (current) => ({ ...current, paused: true }));
+    // cancelled before its tick: neither kept nor counted as accepted
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '1');
     assert.equal(await b.redis.zscore(k.delayed, armed!.taskId!), null);
     assert.equal(await b.queries.get('sc', armed!.taskId!), null);
     assert.equal((await b.schedules.states([s])).get('pause-armed')?.lastRunId, fired);

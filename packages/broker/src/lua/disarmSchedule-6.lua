@@ -4,7 +4,7 @@
   meanwhile either sees the new tick or has its run cancelled here. A run whose tick has come is an
   ordinary task by now and is left alone.
   Input:  KEYS[1] tasks  KEYS[2] delayed  KEYS[3] schedule-ticks  KEYS[4] schedule-runs
-          KEYS[5] schedule-pending
+          KEYS[5] schedule-pending  KEYS[6] stats (a cancelled run no longer counts as accepted)
           ARGV[1] now ms  ARGV[2] schedule name
           ARGV[3] tick: 'delete' (no next tick: paused or deleted), 'set' (ARGV[4] is the next tick),
           'keep' (the timing is unchanged: the earliest cancelled run's tick, else the stored one,
@@ -35,6 +35,7 @@ end
 if not lastRun and fired and fired ~= '-' then redis.call('HSET', KEYS[4], name, fired) end
 if not lastRun and fired == '-' then redis.call('HDEL', KEYS[4], name) end
 redis.call('HDEL', KEYS[5], name)
+if cancelled > 0 then redis.call('HINCRBY', KEYS[6], 'accepted', -cancelled) end
 
 if mode == 'delete' then
   redis.call('HDEL', KEYS[3], name)
