@@ -1,6 +1,7 @@
 // Schedules on three masters sharing one redis-server: each tick fires exactly once across the
 // hosts (counted by what the command writes: the tick it was given), through a master's SIGKILL;
-// pause, resume and delete reach every master at once; bad input stores nothing; the config file.
+// pause, resume and delete reach every master at once; bad input stores nothing; the config file;
+// the next fire times across a DST change.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +36,26 @@ describe('schedules on three masters', () => {
     assert.equal(json.data.next_runs.length, 5);
     // 03:00 in Berlin is 01:00 or 02:00 UTC, whichever DST says
     for (const next of json.data.next_runs as string[]) assert.match(next, /T0[12]:00:00\.000Z$/);
+  });
+
+  test('a DST change in Europe/Berlin: the missing 02:30 fires once at 03:00 CEST, the repeated one once at the first', async () => {
+    // the last Sunday of March (clocks go 02:00 → 03:00) and of October (03:00 → 02:00), at 02:30
+    await createSchedule(h.hosts[0]!, { name: 'spring', cron: '30 2 * 3 0L', timezone: 'Europe/Berlin', task: 'true spring' });
+    await createSchedule(h.hosts[0]!, { name: 'autumn', cron: '30 2 * 10 0L', timezone: 'Europe/Berlin', task: 'true autumn' });
+    for (const host of h.hosts) {
+      const spring = (await api(host.baseUrl, 'GET', '/schedules/spring')).json.data.next_runs as string[];
+      const autumn = (await api(host.baseUrl, 'GET', '/schedules/autumn')).json.data.next_runs as string[];
+      assert.equal(spring.length, 5);
+      assert.equal(autumn.length, 5);
+      // 02:30 does not exist that night: the first instant after the gap, 03:00 CEST = 01:00 UTC
+      for (const next of spring) assert.match(next, /^\d{4}-03-(2[5-9]|3[01])T01:00:00\.000Z$/);
+      // 02:30 occurs twice: once, at the first (CEST, 00:30 UTC), never again at 02:30 CET (01:30 UTC)
+      for (const next of autumn) assert.match(next, /^\d{4}-10-(2[5-9]|3[01])T00:30:00\.000Z$/);
+      for (const next of [...spring, ...autumn]) assert.equal(new Date(next).getUTCDay(), 0, `${next} is a Sunday`);
+      // a year apart each: no tick doubled by the repeated hour
+      assert.equal(new Set(autumn.map((next) => next.slice(0, 4))).size, 5);
+    }
+    for (const name of ['spring', 'autumn']) assert.equal((await api(h.hosts[1]!.baseUrl, 'DELETE', `/schedules/${name}`)).status, 200);
   });
 
   test('pause, resume and delete through any host take effect on every master at once', async () => {

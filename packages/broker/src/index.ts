@@ -19,7 +19,7 @@ export { CallbackOutbox } from './callbacks.js';
 export { TaskJobLists } from './task-job.js';
 export type { ThroughputMinute } from './throughput.js';
 export { THROUGHPUT_MINUTES } from './throughput.js';
-export type { FireMode, FireResult, ScheduleState } from './schedules.js';
+export type { ArmedTick, FireMode, FireResult, ScheduleState } from './schedules.js';
 export { ScheduleStore, scheduledRun } from './schedules.js';
 export { ScheduleClock, scheduleClock } from './schedule-times.js';
 export { HistoryOutbox } from './history-outbox.js';

@@ -55,6 +55,8 @@ export interface ChannelKeys {
   scheduleTicks: string;
   /** hash schedule name → id of its last fired run */
   scheduleRuns: string;
+  /** hash schedule name → ids (space-separated) of its runs pre-enqueued as delayed tasks before their ticks */
+  schedulePending: string;
   /** list of finished runs waiting to be copied to the SQL history (LPUSH in, trimmed from the right) */
   historyOutbox: string;
   /** string: token of the history writer copying this channel's outbox, expiring */
@@ -112,6 +114,7 @@ export class Keys {
       throughput: `${base}throughput`,
       scheduleTicks: `${base}schedule-ticks`,
       scheduleRuns: `${base}schedule-runs`,
+      schedulePending: `${base}schedule-pending`,
       historyOutbox: `${base}history-outbox`,
       historyLock: `${base}history-lock`,
     };

@@ -31,6 +31,14 @@ export interface FireResult {
   replaced: string | null;
 }
 
+/** A coming tick of a schedule to pre-enqueue (ScheduleStore.arm). */
+export interface ArmedTick {
+  schedule: ScheduleDefinition;
+  tickMs: number;
+  /** The tick after it, stored as the next one once this one is claimed. */
+  followingMs: number;
+}
+
 /** `tick` claims the tick and runs it; `miss` claims it without a run; `now` runs at once, claiming nothing. */
 export type FireMode = 'tick' | 'miss' | 'now';
 
@@ -66,6 +74,13 @@ export class ScheduleStore {
   async get(name: string): Promise<ScheduleDefinition | null> {
     const json = await this.redis.hget(this.keys.schedules, name);
     return json ? (JSON.parse(json) as ScheduleDefinition) : null;
+  }
+
+  /** The definitions of these names, in one round trip (null for a name not stored). */
+  async getMany(names: readonly string[]): Promise<(ScheduleDefinition | null)[]> {
+    if (names.length === 0) return [];
+    const raw = await this.redis.hmget(this.keys.schedules, ...names);
+    return raw.map((json) => (json ? (JSON.parse(json) as ScheduleDefinition) : null));
   }
 
   async require(name: string): Promise<ScheduleDefinition> {
@@ -106,32 +121,40 @@ export class ScheduleStore {
     return next;
   }
 
-  /** Deletes a schedule: its tick state first, so no master fires it once the call returns. */
+  /** Deletes a schedule: its tick state and coming runs first, so no master fires it once the call returns. */
   async remove(name: string): Promise<boolean> {
     const schedule = await this.get(name);
     if (!schedule) return false;
-    const k = this.keys.channel(schedule.channel);
-    await this.redis.hdel(k.scheduleTicks, name);
-    await this.redis.hdel(k.scheduleRuns, name);
+    await this.disarm(schedule.channel, name, 'delete');
+    await this.redis.hdel(this.keys.channel(schedule.channel).scheduleRuns, name);
     const removed = (await this.redis.hdel(this.keys.schedules, name)) === 1;
     await this.publish({ type: 'schedule-changed', name });
     return removed;
   }
 
-  /** The tick state of each schedule, in one round trip. */
+  /** The tick state of each schedule, in one round trip (two HMGETs per channel: 10,000 schedules are re-read every resync). */
   async states(schedules: ScheduleDefinition[]): Promise<Map<string, ScheduleState>> {
+    const byChannel = new Map<string, string[]>();
+    for (const { name, channel } of schedules) {
+      const names = byChannel.get(channel);
+      if (names) names.push(name);
+      else byChannel.set(channel, [name]);
+    }
     const pipeline = this.redis.pipeline();
-    for (const schedule of schedules) {
-      const k = this.keys.channel(schedule.channel);
-      pipeline.hget(k.scheduleTicks, schedule.name).hget(k.scheduleRuns, schedule.name);
+    for (const [channel, names] of byChannel) {
+      const k = this.keys.channel(channel);
+      pipeline.hmget(k.scheduleTicks, ...names).hmget(k.scheduleRuns, ...names);
     }
     const replies = (await pipeline.exec()) ?? [];
     const states = new Map<string, ScheduleState>();
-    schedules.forEach((schedule, i) => {
-      const [tickError, tick] = replies[2 * i] ?? [null, null];
-      const [runError, run] = replies[2 * i + 1] ?? [null, null];
+    [...byChannel.values()].forEach((names, i) => {
+      const [tickError, ticks] = replies[2 * i] ?? [null, []];
+      const [runError, runs] = replies[2 * i + 1] ?? [null, []];
       if (tickError ?? runError) throw tickError ?? runError;
-      states.set(schedule.name, { nextTickMs: tick === null ? null : Number(tick), lastRunId: (run as string | null) ?? null });
+      names.forEach((name, j) => {
+        const tick = (ticks as (string | null)[])[j] ?? null;
+        states.set(name, { nextTickMs: tick === null ? null : Number(tick), lastRunId: (runs as (string | null)[])[j] ?? null });
+      });
     });
     return states;
   }
@@ -186,6 +209,66 @@ export class ScheduleStore {
     return { outcome, nextTickMs: next === '' ? null : Number(next), taskId: outcome === 'queued' ? spec.id : null, replaced };
   }
 
+  /**
+   * Pre-enqueues the runs of coming ticks of schedules putting tasks into `channel`, in one script
+   * call: each claims its tick (advancing the stored tick to the following one) and is accepted
+   * as a delayed task due at the tick, which the delayed-task promotion of any master then queues
+   * on time. For overlap allow, non-distinct schedules only: their run needs no check at the tick.
+   * Answers, in order, `queued` (armed), `claimed` (another master armed or fired it) or `inactive`.
+   */
+  async arm(channel: string, runs: readonly ArmedTick[]): Promise<FireResult[]> {
+    if (runs.length === 0) return [];
+    const now = Date.now();
+    const specs = runs.map(({ schedule, tickMs }) => ({ ...scheduledRun(schedule, now, tickMs), executeAt: tickMs }));
+    const packed = runs.map(({ schedule, tickMs, followingMs }, i) => [
+      schedule.name,
+      tickMs,
+      followingMs,
+      specs[i]!.id,
+      encodeSpec(specs[i]!),
+    ]);
+    const k = this.keys.channel(channel);
+    const replies = await this.redis.armSchedules(
+      k.queued,
+      k.tasks,
+      k.delayed,
+      k.distinct,
+      k.stats,
+      k.scheduleTicks,
+      k.scheduleRuns,
+      k.schedulePending,
+      k.marker,
+      Date.now(),
+      JSON.stringify(packed),
+    );
+    const results = replies.map(([code, next], i): FireResult => {
+      const outcome = FIRE_OUTCOMES[Number(code)];
+      if (outcome === undefined) throw new Error(`armSchedules answered ${code}`);
+      return { outcome, nextTickMs: next === '' ? null : Number(next), taskId: outcome === 'queued' ? specs[i]!.id : null, replaced: null };
+    });
+    const due = Math.min(...runs.filter((_, i) => results[i]!.outcome === 'queued').map((run) => run.tickMs));
+    // every master's promoter wakes at the tick (the event also reaches this one)
+    if (due !== Infinity) await this.publish({ type: 'delayed', channel, dueMs: due });
+    return results;
+  }
+
+  /** Cancels a schedule's pre-enqueued runs whose tick has not come, and writes its next tick (see disarmSchedule). */
+  private async disarm(channel: string, name: string, tick: 'delete' | 'set' | 'keep', nextTickMs = 0): Promise<void> {
+    const k = this.keys.channel(channel);
+    await this.redis.disarmSchedule(
+      k.tasks,
+      k.delayed,
+      k.scheduleTicks,
+      k.scheduleRuns,
+      k.schedulePending,
+      k.stats,
+      Date.now(),
+      name,
+      tick,
+      nextTickMs,
+    );
+  }
+
   private async stopRun(channel: string, taskId: string): Promise<void> {
     try {
       if ((await this.tasks.cancel(channel, taskId)) === 'running') await this.publish({ type: 'kill', channel, taskId });
@@ -195,28 +278,29 @@ export class ScheduleStore {
     }
   }
 
-  /** The tick state for a written definition, in the channel's slot (the definitions hash may lie elsewhere). */
+  /**
+   * The tick state for a written definition, in the channel's slot (the definitions hash may lie
+   * elsewhere). A changed definition cancels the runs pre-enqueued for its coming ticks (they carry
+   * the old command, or must not run at all once paused): the masters arm them again.
+   */
   private async writeTick(schedule: ScheduleDefinition, previous: ScheduleDefinition | null): Promise<void> {
     const k = this.keys.channel(schedule.channel);
     if (previous && previous.channel !== schedule.channel) {
-      const old = this.keys.channel(previous.channel);
-      await this.redis.hdel(old.scheduleTicks, schedule.name);
-      await this.redis.hdel(old.scheduleRuns, schedule.name);
+      await this.disarm(previous.channel, schedule.name, 'delete');
+      await this.redis.hdel(this.keys.channel(previous.channel).scheduleRuns, schedule.name);
     }
-    if (schedule.paused) {
-      await this.redis.hdel(k.scheduleTicks, schedule.name);
-      return;
-    }
-    const nextTick = scheduleClock(schedule).next(Date.now());
-    if (nextTick === null) return void (await this.redis.hdel(k.scheduleTicks, schedule.name));
+    const nextTick = schedule.paused ? null : scheduleClock(schedule).next(Date.now());
+    if (nextTick === null) return this.disarm(schedule.channel, schedule.name, 'delete');
     const sameTiming =
       previous !== null &&
       !previous.paused &&
       previous.channel === schedule.channel &&
       previous.cron === schedule.cron &&
       previous.timezone === schedule.timezone;
-    if (sameTiming) await this.redis.hsetnx(k.scheduleTicks, schedule.name, nextTick);
-    else await this.redis.hset(k.scheduleTicks, schedule.name, nextTick);
+    // the same definition written again (the config file at each start) keeps its armed runs
+    if (sameTiming && JSON.stringify({ ...previous, createdAt: 0 }) === JSON.stringify({ ...schedule, createdAt: 0 }))
+      await this.redis.hsetnx(k.scheduleTicks, schedule.name, nextTick);
+    else await this.disarm(schedule.channel, schedule.name, sameTiming ? 'keep' : 'set', nextTick);
   }
 }
 

@@ -37,6 +37,8 @@ export interface ScriptCommands {
   appendTaskJobLogs(...args: Arg[]): Promise<number>;
   adoptTaskJobOutbox(...args: Arg[]): Promise<number>;
   fireSchedule(...args: Arg[]): Promise<[number, string, string]>;
+  armSchedules(...args: Arg[]): Promise<[number, string][]>;
+  disarmSchedule(...args: Arg[]): Promise<number>;
   readHistory(...args: Arg[]): Promise<string[] | null>;
   ackHistory(...args: Arg[]): Promise<number>;
 }

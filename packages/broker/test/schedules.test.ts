@@ -155,3 +155,71 @@ describe('storage and firing', () => {
     assert.notEqual((await b.schedules.states([s])).get('kept')?.nextTickMs, 12345);
   });
 });
+
+describe('runs pre-enqueued before their tick (armSchedules, disarmSchedule)', () => {
+  /** A schedule of a far tick (1 January), created, with that tick and the one after it. */
+  async function armable(b: ReturnType<typeof h.broker>, name: string) {
+    const s = schedule({ name, cron: '0 0 1 1 *' });
+    await b.schedules.create(s);
+    const tickMs = (await b.schedules.states([s])).get(name)!.nextTickMs!;
+    return { s, tickMs, followingMs: new ScheduleClock(s.cron, s.timezone).next(tickMs)! };
+  }
+
+  test('many masters arming the same tick: one delayed run due at the tick, the others told it was claimed', async () => {
+    const masters = [1, 2, 3].map(() => h.broker({ keyPrefix: 'armed', prepareQueueKey: 'armed:prepare' }));
+    const b = masters[0]!;
+    const { s, tickMs, followingMs } = await armable(b, 'burst');
+    const results = await Promise.all(masters.map((m) => m.schedules.arm('sc', [{ schedule: s, tickMs, followingMs }])));
+    assert.deepEqual(results.map(([r]) => r!.outcome).sort(), ['claimed', 'claimed', 'queued']);
+    assert.ok(results.every(([r]) => r!.nextTickMs === followingMs));
+    const run = results.find(([r]) => r!.outcome === 'queued')![0]!.taskId!;
+    const k = b.keys.channel('sc');
+    assert.equal(Number(await b.redis.zscore(k.delayed, run)), tickMs);
+    assert.equal(await b.redis.llen(k.queued), 0);
+    // the tick is claimed: firing it at the tick finds it taken
+    assert.equal((await b.schedules.fire(s, 'tick', null, tickMs, followingMs)).outcome, 'claimed');
+    const view = await b.queries.get('sc', run);
+    assert.equal(view?.spec.schedule, 'burst');
+    assert.equal(view?.spec.env?.COYOTES_SCHEDULE_TICK, new Date(tickMs).toISOString());
+    assert.equal((await b.schedules.states([s])).get('burst')?.lastRunId, run);
+  });
+
+  test('pausing or deleting before the tick cancels the pre-enqueued run; the last run that fired is kept', async () => {
+    const b = h.broker();
+    const k = b.keys.channel('sc');
+    const { s, tickMs, followingMs } = await armable(b, 'pause-armed');
+    // a run that has fired already (its tick came), then one armed for the coming tick
+    const fired = (await b.schedules.fire(s, 'now', null)).taskId!;
+    const [armed] = await b.schedules.arm('sc', [{ schedule: s, tickMs, followingMs }]);
+    assert.equal(armed!.outcome, 'queued');
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '2');
+    await b.schedules.update('pause-armed', (current) => ({ ...current, paused: true }));
+    // cancelled before its tick: neither kept nor counted as accepted
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '1');
+    assert.equal(await b.redis.zscore(k.delayed, armed!.taskId!), null);
+    assert.equal(await b.queries.get('sc', armed!.taskId!), null);
+    assert.equal((await b.schedules.states([s])).get('pause-armed')?.lastRunId, fired);
+    // resumed: the same tick is armed again (it has not come)
+    await b.schedules.update('pause-armed', (current) => ({ ...current, paused: false }));
+    assert.equal((await b.schedules.states([s])).get('pause-armed')?.nextTickMs, tickMs);
+    const [again] = await b.schedules.arm('sc', [{ schedule: s, tickMs, followingMs }]);
+    assert.equal(again!.outcome, 'queued');
+    assert.equal(await b.schedules.remove('pause-armed'), true);
+    assert.equal(await b.redis.zcard(k.delayed), 0);
+    assert.equal(await b.queries.get('sc', again!.taskId!), null);
+    assert.equal((await b.schedules.arm('sc', [{ schedule: s, tickMs, followingMs }]))[0]!.outcome, 'inactive');
+  });
+
+  test('a changed command cancels the armed run and gives its tick back, to be armed with the new command', async () => {
+    const b = h.broker();
+    const { s, tickMs, followingMs } = await armable(b, 'changed');
+    const [armed] = await b.schedules.arm('sc', [{ schedule: s, tickMs, followingMs }]);
+    assert.equal((await b.schedules.states([s])).get('changed')?.nextTickMs, followingMs);
+    await b.schedules.update('changed', (current) => ({ ...current, task: 'echo new' }));
+    assert.equal(await b.queries.get('sc', armed!.taskId!), null);
+    assert.equal((await b.schedules.states([s])).get('changed')?.nextTickMs, tickMs);
+    const changed = (await b.schedules.get('changed'))!;
+    const [rearmed] = await b.schedules.arm('sc', [{ schedule: changed, tickMs, followingMs }]);
+    assert.equal((await b.queries.get('sc', rearmed!.taskId!))?.spec.name, 'echo new');
+  });
+});

@@ -179,7 +179,9 @@ export class Master {
       });
       await this.taskJob.start();
     }
-    this.scheduler = new Scheduler(this.broker, () => [...this.channels.keys()], this.options.leaseMs, this.log);
+    // a schedule's runs wait as delayed tasks in its channel, which this host may not run
+    const promoted = (): string[] => [...new Set([...this.channels.keys(), ...(this.scheduleFirer?.channels() ?? [])])];
+    this.scheduler = new Scheduler(this.broker, promoted, this.options.leaseMs, this.log);
     this.scheduler.start();
     this.scheduleFirer = new ScheduleFirer(this.broker, (name) => this.channels.get(name), this.log);
     await this.scheduleFirer.start();

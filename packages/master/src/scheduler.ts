@@ -5,6 +5,12 @@ import type { LongTimeout } from '@coyotes/protocol';
 
 /** Longest sleep of the promoter: delays set by another host without an event are still found. */
 const MAX_SLEEP_MS = 1000;
+/**
+ * Due tasks moved per script call: a minute's burst of 10,000 schedule runs is queued in three
+ * calls (each a few ms of Redis), not ten, which is most of its lateness on a busy host. Below
+ * Lua's unpack limit (8,000).
+ */
+const PROMOTE_BATCH = 4000;
 
 /** What the scheduler needs of the broker: the timed task transitions, the node registry, the ingress recovery. */
 export type SchedulerBroker = Pick<Broker, 'tasks' | 'nodes' | 'prepare'>;
@@ -61,7 +67,7 @@ export class Scheduler {
     let next = Date.now() + MAX_SLEEP_MS;
     try {
       for (const channel of this.channels()) {
-        const { moved, nextDueMs } = await this.broker.tasks.promoteDue(channel);
+        const { moved, nextDueMs } = await this.broker.tasks.promoteDue(channel, PROMOTE_BATCH);
         if (moved > 0) this.log.debug({ channel, moved }, 'promoted delayed tasks');
         if (nextDueMs !== null) next = Math.min(next, nextDueMs);
       }
