@@ -78,7 +78,7 @@ export function form(title: string, fields: Field[], submitLabel: string, intro?
     show(dialog, body);
     dialog.onclose = () => resolve(null);
     dialog.showModal();
-    (inputs[0]?.input ?? body.querySelector('button[type=submit]'))?.focus();
+    (inputs[0]?.input ?? body.querySelector<HTMLElement>('button[type=submit]'))?.focus();
   });
 }
 
