@@ -97,3 +97,34 @@ export async function startRabbitMQ(): Promise<TestRabbitMQ> {
     },
   };
 }
+
+/** The transport a shared behaviour test file runs against, chosen by COYOTES_TEST_TRANSPORT. */
+export interface TestTransport {
+  name: 'redis' | 'rabbitmq';
+  /** Starts what the transport needs (a private RabbitMQ node for the whole file, on first use). */
+  ready(): Promise<void>;
+  /** The environment that selects it for every coyotes a test starts (COYOTES_BROKER_URL, or none). */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The transport of a shared behaviour test file: Redis (the default), or RabbitMQ when
+ * COYOTES_TEST_TRANSPORT=rabbitmq — set by a second file that imports the first
+ * (test/delivery-rabbitmq.test.ts), so one test runs against both without being written twice.
+ */
+export function testTransport(name = process.env.COYOTES_TEST_TRANSPORT ?? 'redis'): TestTransport {
+  if (name === 'redis') return { name, ready: async () => undefined, env: () => ({}), stop: async () => undefined };
+  if (name !== 'rabbitmq') throw new Error(`COYOTES_TEST_TRANSPORT must be redis or rabbitmq, got ${name}`);
+  let node: TestRabbitMQ | undefined;
+  return {
+    name,
+    async ready() {
+      node ??= await startRabbitMQ();
+    },
+    env: () => ({ COYOTES_BROKER_URL: node!.url }),
+    async stop() {
+      await node?.stop();
+    },
+  };
+}

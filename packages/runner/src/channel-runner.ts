@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { BlockingReads, Broker, ClaimedTask } from '@coyotes/broker';
+import type { Broker, ClaimedTask, TaskSource } from '@coyotes/broker';
 import { isSuccess } from '@coyotes/protocol';
 import type { ChannelConfig, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { Execution, unstartedResult } from './executor.js';
@@ -57,7 +57,8 @@ export class ChannelRunner {
   /** Set when a forced stop could not requeue: finishing tasks are not recorded, their leases return them. */
   private resultsLeftToLeases = false;
   private wakeLoop: () => void = () => undefined;
-  private readonly blocking: BlockingReads;
+  /** The transport holding the channel's queue (Redis, or RabbitMQ with -broker-url). */
+  private readonly source: TaskSource;
   private readonly leaseTimer: NodeJS.Timeout;
   private loop: Promise<void> = Promise.resolve();
 
@@ -68,7 +69,11 @@ export class ChannelRunner {
     private readonly hooks: RunnerHooks,
     private readonly log: Logger,
   ) {
-    this.blocking = broker.blockingReads();
+    this.source = broker.taskSource(channel, {
+      leaseOwner: options.leaseOwner,
+      leaseMs: options.leaseMs,
+      warn: (message, error) => log.warn({ err: error }, message),
+    });
     this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
   }
 
@@ -79,6 +84,7 @@ export class ChannelRunner {
   /** Applies new settings live: more workers start at once; fewer let running commands finish. */
   configure(channel: ChannelConfig): void {
     this.channel = channel;
+    this.source.configure(channel);
     this.wakeLoop();
   }
 
@@ -103,9 +109,10 @@ export class ChannelRunner {
   async drain(): Promise<void> {
     if (this.state === 'running') this.state = 'draining';
     this.wakeLoop();
-    this.blocking.close();
+    this.source.stopTaking();
     await this.loop;
     while (this.completions.size > 0) await Promise.all(this.completions);
+    await this.source.close();
     this.stop();
   }
 
@@ -126,6 +133,7 @@ export class ChannelRunner {
         ),
         this.options.killGraceMs,
       );
+      for (const task of tasks) this.source.settle(task);
     } catch (error) {
       this.resultsLeftToLeases = true;
       this.log.warn({ err: error, tasks: tasks.length }, 'requeueing running tasks failed; their leases will return them to the queue');
@@ -177,7 +185,7 @@ export class ChannelRunner {
       this.startAll(claimed);
       if (claimed.length === 0) {
         try {
-          await this.blocking.waitForTasks(this.channel.name, WAIT_FOR_WORK_S);
+          await this.source.waitForWork(WAIT_FOR_WORK_S);
         } catch (error) {
           if (this.state !== 'running') break;
           this.log.warn({ err: error }, 'waiting for work failed; retrying');
@@ -188,8 +196,7 @@ export class ChannelRunner {
   }
 
   private claim(max: number): Promise<ClaimedTask[]> {
-    const { name, globalWorkers } = this.channel;
-    return this.broker.tasks.claim(name, max, this.options.leaseOwner, this.options.leaseMs, globalWorkers ?? 0);
+    return this.source.claim(max);
   }
 
   /** Gives tasks claimed during a drain back to the queue (not counted as crashes). */
@@ -201,6 +208,7 @@ export class ChannelRunner {
         this.channel.name,
         tasks.map((t) => ({ id: t.spec.id, token: t.token, charged: false })),
       )
+      .then(() => tasks.forEach((task) => this.source.settle(task)))
       .catch((error: unknown) =>
         this.log.warn({ err: error }, 'handing claimed tasks back failed; their leases will return them to the queue'),
       );
@@ -247,6 +255,7 @@ export class ChannelRunner {
         const policy = { success: false, retryAllowed: true, maxRetries: this.maxRetries(task.spec) };
         void this.broker.tasks
           .complete(task, unstartedResult(error, this.options), policy)
+          .then(() => this.source.settle(task))
           .catch((recording: unknown) =>
             this.log.error({ err: recording, taskId: task.spec.id }, 'recording the failure failed; the lease will return the task'),
           );
@@ -317,6 +326,8 @@ export class ChannelRunner {
         this.log.error({ err: error, taskId: spec.id }, 'recording the result failed; the lease will return the task to the queue');
       } finally {
         this.slots.delete(spec.id);
+        // recorded, or left to the lease (which returns the task through the queue again)
+        this.source.settle(task);
         this.hooks.finished(task, result.outcome, ok);
       }
       await this.reuseSlot(successor);
