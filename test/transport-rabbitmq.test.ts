@@ -99,6 +99,38 @@ describe('RabbitMQ as the transport', () => {
     });
   });
 
+  test('a channel deleted takes its empty queue along', async () => {
+    await withRedis(async (redis, started, args) => {
+      const c = await startCoyotes({ redisAddr: redis.addr, args });
+      started.push(c);
+      const prefix = args[args.length - 1]!;
+      await api(c.baseUrl, 'POST', '/channels', { name: 'short-lived', worker: '2' });
+      const target = path.join(work, 'short-lived-ran');
+      await api(c.baseUrl, 'POST', '/channels/short-lived/tasks', { task: `touch ${target}` });
+      await waitFor('the task to run', () => existsSync(target), 60_000);
+      const connection = await connect(rabbit.url);
+      connection.on('error', () => undefined);
+      try {
+        const queueExists = async (): Promise<boolean> => {
+          const channel = await connection.createChannel();
+          channel.on('error', () => undefined);
+          try {
+            await channel.checkQueue(`${prefix}.short-lived`);
+            await channel.close();
+            return true;
+          } catch {
+            return false; // a 404 closes the channel
+          }
+        };
+        assert.equal(await queueExists(), true);
+        await api(c.baseUrl, 'DELETE', '/channels/short-lived');
+        await waitFor('the queue to be deleted', async () => !(await queueExists()), 60_000, 250);
+      } finally {
+        await connection.close();
+      }
+    });
+  });
+
   test('rabbitmq-server restarted while 2,000 tasks flow: every accepted task runs, duplicates at most the tasks in flight', async () => {
     await withRedis(async (redis, started, args) => {
       const workers = 20;

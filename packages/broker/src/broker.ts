@@ -103,6 +103,7 @@ export class Broker {
       blocking,
       admission: this.admission,
       deadLetters: this.deadLetters,
+      channels: this.channels,
     };
     return new RabbitTaskSource(deps, channel, options);
   }

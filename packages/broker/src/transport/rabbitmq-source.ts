@@ -5,6 +5,7 @@ import { isCoyotesError, parseIngressEntry } from '@coyotes/protocol';
 import type { ChannelConfig } from '@coyotes/protocol';
 import type { Admission } from '../admission.js';
 import type { BlockingReads } from '../blocking.js';
+import type { ChannelRegistry } from '../channels.js';
 import type { Keys } from '../keys.js';
 import type { DeadLetters } from '../prepare.js';
 import type { ScriptedRedis } from '../scripts.js';
@@ -39,6 +40,7 @@ export interface RabbitDeps {
   blocking: BlockingReads;
   admission: Admission;
   deadLetters: DeadLetters;
+  channels: ChannelRegistry;
 }
 
 /**
@@ -126,7 +128,15 @@ export class RabbitTaskSource implements TaskSource {
     const claimed: ClaimedTask[] = [];
     while (claimed.length < max && this.buffered.length > 0) {
       const delivery = this.buffered.shift()!;
-      const task = await this.take(delivery);
+      let task: ClaimedTask | undefined;
+      try {
+        task = await this.take(delivery);
+      } catch (error) {
+        // Redis did not answer: the delivery waits for the next claim
+        this.buffered.unshift(delivery);
+        if (claimed.length === 0) throw error;
+        break;
+      }
       if (task) claimed.push(task);
       else this.ack(delivery);
     }
@@ -225,7 +235,30 @@ export class RabbitTaskSource implements TaskSource {
     this.taking = false;
     this.deps.blocking.close();
     await this.relay;
+    await this.deleteQueueOfDeletedChannel();
     await this.link.close();
+  }
+
+  /**
+   * A channel deleted (not a process stopping) takes its queue along when no message waits in it;
+   * what waits stays for a channel of that name to take again. (Quorum queues refuse `ifEmpty`,
+   * closing the connection: the depth is looked at first instead. The tasks of deliveries still
+   * unacked elsewhere are leased in Redis, which records them whatever becomes of the message.)
+   */
+  private async deleteQueueOfDeletedChannel(): Promise<void> {
+    const channels = this.link.current;
+    if (!channels) return;
+    try {
+      if ((await this.deps.channels.get(this.channel.name)) !== null) return;
+      const { messageCount } = await channels.consume.checkQueue(this.queue);
+      if (messageCount > 0) {
+        this.options.warn(`RabbitMQ queue ${this.queue} of a deleted channel kept: ${messageCount} messages wait in it`);
+        return;
+      }
+      await channels.consume.deleteQueue(this.queue);
+    } catch (error) {
+      this.options.warn(`RabbitMQ queue ${this.queue} of a deleted channel kept (RabbitMQ away)`, error);
+    }
   }
 
   /** Publishes the channel's queued list to its queue while this node holds the channel's relay lock. */
