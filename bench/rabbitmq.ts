@@ -8,10 +8,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { rabbitmqInstalled, startRabbitMQ } from '../test/helpers/rabbitmq.js';
-import { waitFor } from '../test/helpers/wait.js';
-import { coyotesStartTimes } from './latency.js';
+import { bullmq, coyotesStartTimes } from './latency.js';
 import type { Row } from './report.js';
-import { dateOutputMs, percentile, wallMs } from './stats.js';
+import { percentile, wallMs } from './stats.js';
 import type { BenchContext } from './systems.js';
 import { channelStat, forkReady, ingressEntry, pushIngress, startBenchCoyotes, stopChild, stopCoyotes, waitForStat } from './systems.js';
 import { bullmqRound } from './throughput.js';
@@ -51,22 +50,7 @@ async function bullmqLatency(ctx: BenchContext, samples: number): Promise<[numbe
   const worker = await forkReady('bullmq-worker.mjs', [String(ctx.redis.port), 'bench-rabbitmq-latency', '8']);
   const queue = new Queue('bench-rabbitmq-latency', { connection: { host: '127.0.0.1', port: ctx.redis.port } });
   try {
-    const pushedAt = new Map<string, number>();
-    for (let i = 0; i < samples; i += 1) {
-      const t = wallMs();
-      pushedAt.set((await queue.add('run', { command: 'date', args: ['+%s%N'] })).id!, t);
-      await sleep(Math.max(0, PUSH_EVERY_MS - (wallMs() - t)));
-    }
-    const started = await waitFor(
-      'BullMQ results',
-      async () => {
-        const jobs = await Promise.all([...pushedAt.keys()].map((id) => queue.getJob(id)));
-        if (jobs.some((job) => job?.returnvalue === undefined || job.returnvalue === null)) return false;
-        return new Map(jobs.map((job) => [job!.id!, dateOutputMs(String(job!.returnvalue))]));
-      },
-      60_000,
-    );
-    const latencies = [...pushedAt].map(([id, t]) => started.get(id)! - t);
+    const latencies = await bullmq(queue, samples);
     return [percentile(latencies, 50), percentile(latencies, 99)];
   } finally {
     await stopChild(worker);
