@@ -69,7 +69,7 @@ async function coyotesLpush(ctx: BenchContext, samples: number, round: number): 
   return latencies(pushedAt, await coyotesStartTimes(ctx.redis.client, 'default', [...pushedAt.keys()]));
 }
 
-async function bullmq(queue: Queue, samples: number): Promise<number[]> {
+export async function bullmq(queue: Queue, samples: number): Promise<number[]> {
   const pushedAt = await paced(samples, async () => (await queue.add('run', { command: COMMAND, args: ARGS })).id!);
   const startedAt = await waitFor(
     'BullMQ results',

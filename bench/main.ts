@@ -15,6 +15,7 @@ import { benchHistory } from './history.js';
 import { benchHttp } from './http.js';
 import { benchIdle } from './idle.js';
 import { benchLatency } from './latency.js';
+import { benchRabbitMQ } from './rabbitmq.js';
 import { benchSoak } from './soak.js';
 import { benchSchedules } from './schedules.js';
 import type { Row } from './report.js';
@@ -48,6 +49,7 @@ const SCENARIOS: { name: string; run: (ctx: BenchContext) => Promise<Row[]> }[] 
   { name: 'soak', run: (ctx) => benchSoak(ctx, quick ? 4000 : 20_000) },
   { name: 'schedules', run: (ctx) => benchSchedules(ctx, quick ? 1000 : 10_000) },
   { name: 'history', run: (ctx) => benchHistory(ctx, quick ? 500 : 5000) },
+  { name: 'rabbitmq', run: (ctx) => benchRabbitMQ(ctx, quick ? 500 : 5000, quick ? 20 : 100) },
 ];
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];

@@ -91,7 +91,7 @@ async function xargsRound(tasks: number): Promise<number> {
   return tasks / ((wallMs() - t0) / 1000);
 }
 
-async function bullmqRound(ctx: BenchContext, tasks: number, round: number): Promise<Round> {
+export async function bullmqRound(ctx: BenchContext, tasks: number, round: number): Promise<Round> {
   const name = `bench-throughput-${round}`;
   const connection = { host: '127.0.0.1', port: ctx.redis.port };
   const worker = await forkReady('bullmq-worker.mjs', [String(ctx.redis.port), name, String(WORKERS), String(tasks)]);

@@ -4,7 +4,8 @@
 #   bootstrap.sh run    what running needs: pnpm, a redis-server (Debian's package) when none is
 #                       installed (skipped with COYOTES_BOOTSTRAP_REDIS=no: one answers already)
 #   bootstrap.sh test   that, and what only the tests need: Chromium, supervisord, and the SQL
-#                       servers the task-history tests start their own of (MariaDB, PostgreSQL)
+#                       servers the task-history tests start their own of (MariaDB, PostgreSQL),
+#                       and rabbitmq-server for the RabbitMQ transport's tests
 # scripts/start.sh runs the first, scripts/test.sh the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,12 @@ install_test_needs() {
   # the server's binaries live under /usr/lib/postgresql/<version>/bin; its wrappers are on PATH
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     apt_install "the task-history tests (PostgreSQL side)" postgresql
+  fi
+  # the RabbitMQ transport's tests start a private node (test/helpers/rabbitmq.ts); running
+  # Coyotes never needs it (an operator who picks -broker-url amqp://… runs their own)
+  # (the package's wrapper is in /usr/sbin, on root's PATH: as_root installs)
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    apt_install "the RabbitMQ transport's tests" rabbitmq-server
   fi
 }
 

@@ -35,7 +35,12 @@ const run = (selected, env, ms = 120_000) =>
  * registry on a machine whose npm cache is empty (a fresh CI machine), and the test runner ends
  * a file at its timeout whatever its hooks allow.
  */
-const LONG_FILES = { 'test/package.test.ts': 900_000 };
+const LONG_FILES = {
+  'test/package.test.ts': 900_000,
+  // a private rabbitmq-server takes seconds to start and restart, and 2,000 tasks flow through it
+  'test/transport-rabbitmq.test.ts': 900_000,
+  'test/delivery-rabbitmq.test.ts': 900_000,
+};
 const long = files.filter((file) => file in LONG_FILES);
 
 /** What runs again on the fallback: the end-to-end files about commands and their supervision. */

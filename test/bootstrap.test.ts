@@ -12,7 +12,7 @@ import type { TestRedis } from './helpers/redis.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** The packages only tests use: `scripts/start.sh` must never install them. */
-const TEST_ONLY = ['chromium', 'supervisor', 'mariadb-server', 'postgresql'];
+const TEST_ONLY = ['chromium', 'supervisor', 'mariadb-server', 'postgresql', 'rabbitmq-server'];
 /** The C compiler the build needs for the native command spawner: a run-time need (no `cc` on the fresh PATH). */
 const COMPILER = ['gcc', 'libc6-dev'];
 /** Temporary directories to remove at the end. */

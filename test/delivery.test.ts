@@ -3,22 +3,29 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
 import { keys } from './helpers/keys.js';
+import { testTransport } from './helpers/rabbitmq.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'coyotes-delivery-'));
+// Redis here; test/delivery-rabbitmq.test.ts runs this same file with COYOTES_TEST_TRANSPORT=rabbitmq
+const transport = testTransport();
+after(() => transport.stop());
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
 
 /** Runs `body` with a fresh redis-server and cleans up every coyotes it started. */
 async function withRedis(body: (redis: TestRedis, started: RunningCoyotes[]) => Promise<void>, redisArgs: string[] = []): Promise<void> {
+  await transport.ready();
   const redis = await startRedis(redisArgs);
   const started: RunningCoyotes[] = [];
+  // every coyotes the test starts inherits the transport's environment
+  Object.assign(process.env, transport.env());
   try {
     await body(redis, started);
   } finally {
@@ -27,7 +34,7 @@ async function withRedis(body: (redis: TestRedis, started: RunningCoyotes[]) => 
   }
 }
 
-describe('delivery through real processes', () => {
+describe(`delivery through real processes (${transport.name} transport)`, () => {
   test('a whole host dies mid-command: another master runs the task after the lease lapses', async () => {
     await withRedis(async (redis, started) => {
       const attempts = path.join(work, 'host-attempts');

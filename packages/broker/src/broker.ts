@@ -1,5 +1,5 @@
 import { customAlphabet } from 'nanoid';
-import type { ServerOptions } from '@coyotes/protocol';
+import type { ChannelConfig, ServerOptions } from '@coyotes/protocol';
 import { Admission } from './admission.js';
 import { BlockingReads } from './blocking.js';
 import { CallbackOutbox } from './callbacks.js';
@@ -16,6 +16,9 @@ import type { ScriptedRedis } from './scripts.js';
 import { TaskLogs } from './task-logs.js';
 import { TaskStore } from './tasks.js';
 import { TaskJobLists } from './task-job.js';
+import { RabbitTaskSource } from './transport/rabbitmq-source.js';
+import { RedisTaskSource } from './transport/redis-source.js';
+import type { TaskSource, TaskSourceOptions } from './transport/task-source.js';
 
 /** Task ids: 21 URL- and key-safe characters. */
 export const newTaskId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', 21);
@@ -40,7 +43,7 @@ export class Broker {
 
   private constructor(
     private readonly redis: ScriptedRedis,
-    options: ServerOptions,
+    private readonly options: ServerOptions,
   ) {
     this.keys = new Keys(options.keyPrefix, options.prepareQueueKey);
     this.tasks = new TaskStore(redis, this.keys, options);
@@ -84,6 +87,26 @@ export class Broker {
     const connection = duplicateForBlocking(this.redis);
     this.extra.push(connection);
     return new BlockingReads(connection, this.keys);
+  }
+
+  /**
+   * Where a channel's runner takes its tasks: the channel's queued list in Redis, or its RabbitMQ
+   * quorum queue when -broker-url is set (the transport seam, docs/architecture.md).
+   */
+  taskSource(channel: ChannelConfig, options: TaskSourceOptions): TaskSource {
+    const blocking = this.blockingReads();
+    if (!this.options.brokerUrl) return new RedisTaskSource(this.tasks, blocking, channel, options);
+    const deps = {
+      url: this.options.brokerUrl,
+      redis: this.redis,
+      tasks: this.tasks,
+      keys: this.keys,
+      blocking,
+      admission: this.admission,
+      deadLetters: this.deadLetters,
+      channels: this.channels,
+    };
+    return new RabbitTaskSource(deps, channel, options);
   }
 
   async subscribe(): Promise<EventSubscriber> {

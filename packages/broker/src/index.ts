@@ -23,3 +23,6 @@ export type { ArmedTick, FireMode, FireResult, ScheduleState } from './schedules
 export { ScheduleStore, scheduledRun } from './schedules.js';
 export { ScheduleClock, scheduleClock } from './schedule-times.js';
 export { HistoryOutbox } from './history-outbox.js';
+export type { TaskSource, TaskSourceOptions } from './transport/task-source.js';
+export { checkAmqp } from './transport/amqp-link.js';
+export { TASK_HEADER, queueName } from './transport/rabbitmq-source.js';

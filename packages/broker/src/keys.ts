@@ -61,6 +61,10 @@ export interface ChannelKeys {
   historyOutbox: string;
   /** string: token of the history writer copying this channel's outbox, expiring */
   historyLock: string;
+  /** set of ids published to the channel's RabbitMQ queue and not claimed yet (RabbitMQ transport) */
+  published: string;
+  /** string: the node that relays the channel's queued list to RabbitMQ, with a short TTL (RabbitMQ transport) */
+  relayLock: string;
 }
 
 export class Keys {
@@ -117,6 +121,8 @@ export class Keys {
       schedulePending: `${base}schedule-pending`,
       historyOutbox: `${base}history-outbox`,
       historyLock: `${base}history-lock`,
+      published: `${base}published`,
+      relayLock: `${base}relay-lock`,
     };
   }
 

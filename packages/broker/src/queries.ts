@@ -114,7 +114,7 @@ export class TaskQueries {
 
   async counts(channel: string): Promise<ChannelCounts> {
     const k = this.keys.channel(channel);
-    const [entries, stale, leased, running, delayed, failed, done, cancelled] = (await this.redis
+    const [entries, stale, leased, running, delayed, failed, done, cancelled, published] = (await this.redis
       .pipeline()
       .llen(k.queued)
       .get(k.staleCount)
@@ -124,13 +124,15 @@ export class TaskQueries {
       .zcard(k.failed)
       .zcard(k.done)
       .zcard(k.cancelled)
+      .scard(k.published)
       .exec())!.map(([error, reply]) => {
       if (error) throw error;
       return Number(reply ?? 0);
-    }) as [number, number, number, number, number, number, number, number];
+    }) as [number, number, number, number, number, number, number, number, number];
     // entries of tasks cancelled while queued wait in the list until a claim drops them; a task
     // whose lease lapsed runs nowhere: it counts as queued until it is requeued
-    return { queued: Math.max(0, entries - stale) + Math.max(0, leased - running), running, delayed, failed, done, cancelled };
+    // (with RabbitMQ as the transport, the queued list is its outbox and the published set what waits in RabbitMQ)
+    return { queued: Math.max(0, entries + published - stale) + Math.max(0, leased - running), running, delayed, failed, done, cancelled };
   }
 
   /** Executions finished per minute over the last minutes, summed over `channels`, oldest first. */

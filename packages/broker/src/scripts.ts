@@ -41,6 +41,8 @@ export interface ScriptCommands {
   disarmSchedule(...args: Arg[]): Promise<number>;
   readHistory(...args: Arg[]): Promise<string[] | null>;
   ackHistory(...args: Arg[]): Promise<number>;
+  markPublished(...args: Arg[]): Promise<number>;
+  claimDelivered(...args: Arg[]): Promise<[number, string?]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

@@ -235,6 +235,13 @@ export const FLAGS: readonly FlagSpec[] = [
     default: String(d.historyOutboxMax),
     apply: (o, v) => (o.historyOutboxMax = v as number),
   },
+  {
+    name: 'broker-url',
+    kind: 'string',
+    help: 'channel queues in RabbitMQ quorum queues: amqp://user:password@host:5672/vhost; Redis keeps the rest (unset: queues in Redis; docs/operations.md)',
+    secret: true,
+    apply: (o, v) => (o.brokerUrl = String(v)),
+  },
 ];
 
 /** Flags that are not server options. */

@@ -1,3 +1,4 @@
+import { checkAmqp } from '@coyotes/broker';
 import { Master } from '@coyotes/master';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ScheduleDefinition, ServerOptions } from '@coyotes/protocol';
@@ -35,6 +36,8 @@ export async function runServer(
       const { HistoryStore } = await import('@coyotes/history');
       await (await HistoryStore.open(options.historyUrl, { migrate: true })).close();
     }
+    // a wrong -broker-url fails the start with one line too, before any channel consumes
+    if (options.brokerUrl) await checkAmqp(options.brokerUrl);
     await master.start();
   } catch (error) {
     if (error instanceof CoyotesError) {

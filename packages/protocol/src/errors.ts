@@ -57,6 +57,8 @@ export const ErrorCodes = {
   // history: the SQL task history (-history-url)
   COY_ERR_HISTORY_UNREACHABLE: { message: 'the SQL history database could not be reached or migrated at start' },
   COY_ERR_HISTORY_DISABLED: { message: 'the task history is off (no -history-url)', status: 404 },
+  // transport: channel queues in RabbitMQ (-broker-url)
+  COY_ERR_BROKER_UNREACHABLE: { message: 'the RabbitMQ of -broker-url could not be reached or refused the login at start' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

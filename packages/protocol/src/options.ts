@@ -105,6 +105,8 @@ export interface ServerOptions {
   historyRetentionDays: number;
   /** Runs waiting in one channel's Redis outbox for SQL; beyond, new runs are dropped and counted. @defaultValue 100000 */
   historyOutboxMax: number;
+  /** Where channel queues live: RabbitMQ (`amqp://…`, quorum queues); absent: Redis. */
+  brokerUrl?: string;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -222,9 +224,30 @@ export function resolveServerOptions(options: Partial<ServerOptions> = {}): Read
   if (resolved.historyUrl !== undefined && !/^(mysql|mariadb|postgres|postgresql):\/\/[^/]/.test(resolved.historyUrl)) {
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', 'history-url must be a mysql://… or postgres://… URL');
   }
+  if (resolved.brokerUrl !== undefined && !isAmqpUrl(resolved.brokerUrl)) {
+    throw new CoyotesError(
+      'COY_ERR_CONFIG_INVALID',
+      `broker-url must be an amqp://user:password@host:port/vhost URL, got "${redactUrl(resolved.brokerUrl)}"`,
+    );
+  }
   checkTopology(resolved.redis);
   if (!resolved.commandRoot.startsWith('/')) {
     throw new CoyotesError('COY_ERR_CONFIG_INVALID', `command-root must be an absolute path, got "${resolved.commandRoot}"`);
   }
   return Object.freeze({ ...resolved, redis: Object.freeze(resolved.redis) });
+}
+
+/** Whether `url` is an AMQP URL with a host (what -broker-url takes). */
+function isAmqpUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'amqp:' || parsed.protocol === 'amqps:') && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A URL as logs and errors may show it: its password replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }

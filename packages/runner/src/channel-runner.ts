@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { BlockingReads, Broker, ClaimedTask } from '@coyotes/broker';
+import type { Broker, ClaimedTask, TaskSource } from '@coyotes/broker';
 import { isSuccess } from '@coyotes/protocol';
 import type { ChannelConfig, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { Execution, unstartedResult } from './executor.js';
@@ -19,8 +19,8 @@ export interface RunnerHooks {
   finished(task: ClaimedTask, outcome: TaskOutcome, ok: boolean): void;
 }
 
-/** What a runner needs of the broker: the task transitions of its channel and its blocking reads. */
-export type RunnerBroker = Pick<Broker, 'tasks' | 'blockingReads'>;
+/** What a runner needs of the broker: the task transitions of its channel and its queue's transport. */
+export type RunnerBroker = Pick<Broker, 'tasks' | 'taskSource'>;
 
 interface Slot {
   task: ClaimedTask;
@@ -60,7 +60,8 @@ export class ChannelRunner {
   /** Set when a forced stop could not requeue: finishing tasks are not recorded, their leases return them. */
   private resultsLeftToLeases = false;
   private wakeLoop: () => void = () => undefined;
-  private readonly blocking: BlockingReads;
+  /** The transport holding the channel's queue (Redis, or RabbitMQ with -broker-url). */
+  private readonly source: TaskSource;
   private readonly leaseTimer: NodeJS.Timeout;
   private loop: Promise<void> = Promise.resolve();
 
@@ -71,7 +72,11 @@ export class ChannelRunner {
     private readonly hooks: RunnerHooks,
     private readonly log: Logger,
   ) {
-    this.blocking = broker.blockingReads();
+    this.source = broker.taskSource(channel, {
+      leaseOwner: options.leaseOwner,
+      leaseMs: options.leaseMs,
+      warn: (message, error) => log.warn({ err: error }, message),
+    });
     this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
   }
 
@@ -82,6 +87,7 @@ export class ChannelRunner {
   /** Applies new settings live: more workers start at once; fewer let running commands finish. */
   configure(channel: ChannelConfig): void {
     this.channel = channel;
+    this.source.configure(channel);
     this.wakeLoop();
   }
 
@@ -106,9 +112,10 @@ export class ChannelRunner {
   async drain(): Promise<void> {
     if (this.state === 'running') this.state = 'draining';
     this.wakeLoop();
-    this.blocking.close();
+    this.source.stopTaking();
     await this.loop;
     while (this.completions.size > 0) await Promise.all(this.completions);
+    await this.source.close();
     this.stop();
   }
 
@@ -129,6 +136,7 @@ export class ChannelRunner {
         ),
         this.options.killGraceMs,
       );
+      for (const task of tasks) this.source.settle(task);
     } catch (error) {
       this.resultsLeftToLeases = true;
       this.log.warn({ err: error, tasks: tasks.length }, 'requeueing running tasks failed; their leases will return them to the queue');
@@ -184,7 +192,7 @@ export class ChannelRunner {
       if (claimed.length === 0) {
         try {
           // a push to an idle channel comes leased already (no claim round trip after the wake-up)
-          const handed = await this.blocking.waitForTask(this.channel.name, WAIT_FOR_WORK_S);
+          const handed = await this.source.waitForWork(WAIT_FOR_WORK_S);
           if (handed === null || handed === 'woken') {
             woke = true;
           } else {
@@ -203,8 +211,7 @@ export class ChannelRunner {
   }
 
   private claim(max: number, waiting: { woke: boolean; willWait: boolean }): Promise<ClaimedTask[]> {
-    const { name, globalWorkers } = this.channel;
-    return this.broker.tasks.claim(name, max, this.options.leaseOwner, this.options.leaseMs, globalWorkers ?? 0, waiting);
+    return this.source.claim(max, waiting);
   }
 
   /** Gives tasks claimed during a drain back to the queue (not counted as crashes). */
@@ -216,6 +223,7 @@ export class ChannelRunner {
         this.channel.name,
         tasks.map((t) => ({ id: t.spec.id, token: t.token, charged: false })),
       )
+      .then(() => tasks.forEach((task) => this.source.settle(task)))
       .catch((error: unknown) =>
         this.log.warn({ err: error }, 'handing claimed tasks back failed; their leases will return them to the queue'),
       );
@@ -255,6 +263,7 @@ export class ChannelRunner {
         const policy = { success: false, retryAllowed: true, maxRetries: this.maxRetries(task.spec) };
         void this.broker.tasks
           .complete(task, unstartedResult(error, this.options), policy)
+          .then(() => this.source.settle(task))
           .catch((recording: unknown) =>
             this.log.error({ err: recording, taskId: task.spec.id }, 'recording the failure failed; the lease will return the task'),
           );
@@ -298,16 +307,10 @@ export class ChannelRunner {
         this.hooks.finished(task, result.outcome, ok);
         return this.reuseSlot([]);
       }
-      const next = {
-        max: this.successors(),
-        tokenPrefix: this.options.leaseOwner,
-        leaseMs: this.options.leaseMs,
-        globalCap: this.channel.globalWorkers ?? 0,
-      };
       let successors: ClaimedTask[] = [];
       try {
         const policy = { success: ok, retryAllowed: result.outcome !== 'killed', maxRetries: this.maxRetries(spec) };
-        const { outcome: recorded, claimed } = await this.broker.tasks.finish(task, result, policy, next);
+        const { outcome: recorded, claimed } = await this.source.finish(task, result, policy, this.successors());
         successors = claimed;
         const level = ok ? 'info' : 'warn';
         this.log[level](
@@ -329,6 +332,8 @@ export class ChannelRunner {
         this.log.error({ err: error, taskId: spec.id }, 'recording the result failed; the lease will return the task to the queue');
       } finally {
         this.slots.delete(spec.id);
+        // recorded, or left to the lease (which returns the task through the queue again)
+        this.source.settle(task);
         this.hooks.finished(task, result.outcome, ok);
       }
       await this.reuseSlot(successors);

@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConsumeMessage } from 'amqplib';
+import { isCoyotesError, parseIngressEntry } from '@coyotes/protocol';
+import type { ChannelConfig, TaskResult } from '@coyotes/protocol';
+import type { Admission } from '../admission.js';
+import type { BlockingReads } from '../blocking.js';
+import type { ChannelRegistry } from '../channels.js';
+import type { Keys } from '../keys.js';
+import type { DeadLetters } from '../prepare.js';
+import type { ScriptedRedis } from '../scripts.js';
+import { decodeSpec } from '../spec-codec.js';
+import type { ClaimedTask, CompletionOutcome, CompletionPolicy, TaskStore } from '../tasks.js';
+import { AmqpLink, QUORUM_QUEUE } from './amqp-link.js';
+import type { AmqpChannels } from './amqp-link.js';
+import type { TaskSource, TaskSourceOptions } from './task-source.js';
+
+/** The header that marks a message published by Coyotes' relay: its value is the task id. */
+export const TASK_HEADER = 'x-coyotes-task';
+
+/** The RabbitMQ queue of a channel: `<key prefix>.<channel>` (docs/operations.md). */
+export const queueName = (keys: Keys, channel: string): string => `${keys.prefix}.${channel}`;
+
+/** Entries the relay publishes per round (and confirms together). */
+const RELAY_BATCH = 200;
+/** The relay lock's lifetime: a dead relay's channel is taken over by another node after this. */
+const RELAY_LOCK_MS = 5000;
+
+interface Delivery {
+  message: ConsumeMessage;
+  /** The connection it came on: its tag means nothing on another. */
+  generation: number;
+}
+
+/** What the RabbitMQ source needs of the broker. */
+export interface RabbitDeps {
+  url: string;
+  redis: ScriptedRedis;
+  tasks: TaskStore;
+  keys: Keys;
+  blocking: BlockingReads;
+  admission: Admission;
+  deadLetters: DeadLetters;
+  channels: ChannelRegistry;
+}
+
+/**
+ * The RabbitMQ transport of one channel, in its channel process:
+ *  - a relay publishes the channel's queued list (the transport's outbox in Redis, where every
+ *    script that queues a task puts it) to the channel's quorum queue with publisher confirms,
+ *    then moves the entries to the published set (markPublished-2.lua); one node relays a
+ *    channel at a time (a lock with a TTL);
+ *  - a consumer with prefetch = workers and manual acks; each delivery leases its task in Redis
+ *    (claimDelivered-7.lua) and is acked once the task's outcome is recorded there. A message
+ *    without the relay's header is a producer's (the seed's ingress JSON): it is admitted through
+ *    the broker's door (distinct, delays and every check apply), then acked.
+ */
+export class RabbitTaskSource implements TaskSource {
+  private readonly link: AmqpLink;
+  private readonly queue: string;
+  private readonly buffered: Delivery[] = [];
+  /** Deliveries of leased tasks, by lease token, until their outcome is recorded. */
+  private readonly leased = new Map<string, Delivery>();
+  private consumerTag: string | undefined;
+  /** The prefetch and pause the current consumer was started with. */
+  private consuming: { workers: number; paused: boolean } | undefined;
+  private taking = true;
+  private wake: () => void = () => undefined;
+  private readonly relay: Promise<void>;
+
+  constructor(
+    private readonly deps: RabbitDeps,
+    private channel: ChannelConfig,
+    private readonly options: TaskSourceOptions,
+  ) {
+    this.queue = queueName(deps.keys, channel.name);
+    this.link = new AmqpLink(deps.url, (channels) => this.setUp(channels), options.warn);
+    this.link.start();
+    this.relay = this.relayLoop();
+  }
+
+  private async setUp(channels: AmqpChannels): Promise<void> {
+    // deliveries of a lost connection are RabbitMQ's again: it redelivers them
+    this.buffered.length = 0;
+    this.consumerTag = undefined;
+    this.consuming = undefined;
+    await channels.consume.assertQueue(this.queue, QUORUM_QUEUE);
+    await this.syncConsumer();
+  }
+
+  /** Starts, restarts (new prefetch) or stops the consumer to match the channel's settings. */
+  private async syncConsumer(): Promise<void> {
+    const channels = this.link.current;
+    if (!channels) return;
+    const wanted = { workers: this.channel.workers, paused: this.channel.paused || !this.taking };
+    if (this.consuming && this.consuming.workers === wanted.workers && this.consuming.paused === wanted.paused) return;
+    this.consuming = wanted;
+    if (this.consumerTag !== undefined) {
+      const tag = this.consumerTag;
+      this.consumerTag = undefined;
+      await channels.consume.cancel(tag);
+      // what was delivered and not claimed goes back at once, for this or another node to take
+      this.returnBuffered(channels);
+    }
+    if (wanted.paused) return;
+    // prefetch applies to consumers started after it: a resize restarts the consumer (unacked
+    // deliveries stay ours through that)
+    await channels.consume.prefetch(wanted.workers);
+    const generation = this.link.generation;
+    const { consumerTag } = await channels.consume.consume(
+      this.queue,
+      (message) => {
+        if (message === null) return;
+        this.buffered.push({ message, generation });
+        this.wake();
+      },
+      { noAck: false },
+    );
+    this.consumerTag = consumerTag;
+  }
+
+  private returnBuffered(channels: AmqpChannels): void {
+    for (const delivery of this.buffered.splice(0)) {
+      if (delivery.generation === this.link.generation) channels.consume.nack(delivery.message, false, true);
+    }
+  }
+
+  async claim(max: number): Promise<ClaimedTask[]> {
+    const claimed: ClaimedTask[] = [];
+    while (claimed.length < max && this.buffered.length > 0) {
+      const delivery = this.buffered.shift()!;
+      let task: ClaimedTask | undefined;
+      try {
+        task = await this.take(delivery);
+      } catch (error) {
+        // Redis did not answer: the delivery waits for the next claim
+        this.buffered.unshift(delivery);
+        if (claimed.length === 0) throw error;
+        break;
+      }
+      if (task) claimed.push(task);
+      else this.ack(delivery);
+    }
+    return claimed;
+  }
+
+  /** Leases the delivery's task, or admits a producer's message; undefined when there is nothing to run. */
+  private async take(delivery: Delivery): Promise<ClaimedTask | undefined> {
+    const { message } = delivery;
+    const taskId: unknown = message.properties.headers?.[TASK_HEADER];
+    if (typeof taskId !== 'string') {
+      await this.admit(message.content.toString('utf8'));
+      return undefined;
+    }
+    const k = this.deps.keys.channel(this.channel.name);
+    const messageId = typeof message.properties.messageId === 'string' ? message.properties.messageId : '';
+    const now = Date.now();
+    const token = `${this.options.leaseOwner}:${now}:${messageId}`;
+    const [code, spec] = await this.deps.redis.claimDelivered(
+      k.queued,
+      k.published,
+      k.tasks,
+      k.running,
+      k.leases,
+      k.stale,
+      k.staleCount,
+      taskId,
+      token,
+      now + this.options.leaseMs,
+      message.fields.redelivered ? '1' : '0',
+      messageId,
+    );
+    if (code === 0 || spec === undefined) return undefined;
+    let task: ClaimedTask;
+    try {
+      task = { spec: decodeSpec(spec, taskId, this.channel.name), token };
+    } catch (error) {
+      const unreadable = { id: taskId, channel: this.channel.name, name: '', createdAt: 0, source: 'prepare-queue' as const };
+      task = { spec: unreadable, token, unreadable: `stored task is not valid JSON: ${(error as Error).message}` };
+    }
+    this.leased.set(token, delivery);
+    return task;
+  }
+
+  /** A producer's message: the seed's ingress JSON, admitted into this channel as the ingress list would. */
+  private async admit(body: string): Promise<void> {
+    const parsed = parseIngressEntry(body);
+    const reason = !parsed.ok
+      ? parsed.reason
+      : await this.deps.admission
+          .admit(this.channel, [{ ...parsed.input, channel: this.channel.name }], 'prepare-queue')
+          .then(([result]) => {
+            if (!result || !('refused' in result)) return undefined;
+            // the same producer id again: a redelivery of a message already admitted
+            if (isCoyotesError(result.refused, 'COY_ERR_TASK_ID_EXISTS') && result.refused.hint === undefined) return undefined;
+            return result.refused.message;
+          });
+    if (reason !== undefined) {
+      this.options.warn(`dead-lettered a message of RabbitMQ queue ${this.queue}: ${reason}`);
+      await this.deps.deadLetters.add({ reason, payload: body, at: Date.now(), nodeId: this.options.leaseOwner });
+    }
+  }
+
+  async waitForWork(timeoutS: number): Promise<'woken' | null> {
+    if (this.buffered.length > 0) return 'woken';
+    const arrived = new Promise<'woken'>((resolve) => (this.wake = () => resolve('woken')));
+    const outcome = await Promise.race([arrived, sleep(timeoutS * 1000, null)]);
+    this.wake = () => undefined;
+    return outcome;
+  }
+
+  /** Records the result in Redis (the delivery is acked by `settle`), then takes the slot's next task from what is prefetched. */
+  async finish(
+    task: ClaimedTask,
+    result: TaskResult,
+    policy: CompletionPolicy,
+    max: number,
+  ): Promise<{ outcome: CompletionOutcome; claimed: ClaimedTask[] }> {
+    const outcome = await this.deps.tasks.complete(task, result, policy);
+    const claimed = max > 0 ? await this.claim(max).catch(() => []) : [];
+    return { outcome, claimed };
+  }
+
+  settle(task: ClaimedTask): void {
+    const delivery = this.leased.get(task.token);
+    if (!delivery) return;
+    this.leased.delete(task.token);
+    this.ack(delivery);
+  }
+
+  /** Acks on the connection it came on; one lost with its connection is redelivered (and dropped as a duplicate). */
+  private ack(delivery: Delivery): void {
+    const channels = this.link.current;
+    if (channels && delivery.generation === this.link.generation) channels.consume.ack(delivery.message);
+  }
+
+  configure(channel: ChannelConfig): void {
+    this.channel = channel;
+    void this.syncConsumer().catch((error: unknown) => this.options.warn('changing the RabbitMQ consumer failed', error));
+  }
+
+  stopTaking(): void {
+    this.taking = false;
+    this.wake();
+    void this.syncConsumer().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.taking = false;
+    this.deps.blocking.close();
+    await this.relay;
+    await this.deleteQueueOfDeletedChannel();
+    await this.link.close();
+  }
+
+  /**
+   * A channel deleted (not a process stopping) takes its queue along when no message waits in it;
+   * what waits stays for a channel of that name to take again. (Quorum queues refuse `ifEmpty`,
+   * closing the connection: the depth is looked at first instead. The tasks of deliveries still
+   * unacked elsewhere are leased in Redis, which records them whatever becomes of the message.)
+   */
+  private async deleteQueueOfDeletedChannel(): Promise<void> {
+    const channels = this.link.current;
+    if (!channels) return;
+    try {
+      if ((await this.deps.channels.get(this.channel.name)) !== null) return;
+      const { messageCount } = await channels.consume.checkQueue(this.queue);
+      if (messageCount > 0) {
+        this.options.warn(`RabbitMQ queue ${this.queue} of a deleted channel kept: ${messageCount} messages wait in it`);
+        return;
+      }
+      await channels.consume.deleteQueue(this.queue);
+    } catch (error) {
+      this.options.warn(`RabbitMQ queue ${this.queue} of a deleted channel kept (RabbitMQ away)`, error);
+    }
+  }
+
+  /** Publishes the channel's queued list to its queue while this node holds the channel's relay lock. */
+  private async relayLoop(): Promise<void> {
+    const k = this.deps.keys.channel(this.channel.name);
+    const owner = `${this.options.leaseOwner}:${randomUUID()}`;
+    while (this.taking) {
+      try {
+        if (!(await this.holdRelayLock(k.relayLock, owner))) {
+          await sleep(RELAY_LOCK_MS / 5);
+          continue;
+        }
+        // the oldest entries are at the list's right end
+        const ids = (await this.deps.redis.lrange(k.queued, -RELAY_BATCH, -1)).reverse();
+        if (ids.length === 0) {
+          await this.deps.blocking.waitForTasks(this.channel.name, 1);
+          continue;
+        }
+        await this.link.ready();
+        const channels = this.link.current;
+        if (!channels) continue;
+        for (const id of ids) {
+          channels.publish.sendToQueue(this.queue, Buffer.from(JSON.stringify({ id, chan: this.channel.name })), {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: randomUUID(),
+            headers: { [TASK_HEADER]: id },
+          });
+        }
+        await channels.publish.waitForConfirms();
+        await this.deps.redis.markPublished(k.queued, k.published, ...ids);
+      } catch (error) {
+        if (!this.taking) break;
+        this.options.warn('relaying queued tasks to RabbitMQ failed; retrying', error);
+        await sleep(500);
+      }
+    }
+  }
+
+  /** Takes or renews the channel's relay lock; true while this relay holds it. */
+  private async holdRelayLock(key: string, owner: string): Promise<boolean> {
+    if ((await this.deps.redis.set(key, owner, 'PX', RELAY_LOCK_MS, 'NX')) === 'OK') return true;
+    if ((await this.deps.redis.get(key)) !== owner) return false;
+    await this.deps.redis.pexpire(key, RELAY_LOCK_MS);
+    return true;
+  }
+}
