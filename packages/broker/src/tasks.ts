@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { CoyotesError, commandLine, historyRecord } from '@coyotes/protocol';
+import { commandLine } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
+import { completionOptions, completionOutcome } from './completion.js';
+import type { CompletionOutcome, CompletionPolicy } from './completion.js';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
+import { ProducerIds } from './producer-ids.js';
 import { decodeSpec, encodeSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
-import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
-import { THROUGHPUT_MINUTES } from './throughput.js';
 
 /** What the broker needs of the server options. */
 export type BrokerOptions = Pick<
@@ -32,13 +33,6 @@ export interface RequeuedTask {
   charged: boolean;
 }
 
-export type CompletionOutcome = 'succeeded' | 'retry-scheduled' | 'failed' | 'lease-lost';
-
-const COMPLETION: Record<number, CompletionOutcome> = { 1: 'succeeded', 2: 'retry-scheduled', 3: 'failed' };
-
-/** A producer id's cross-channel index entry outlives the task's delay and retention by this much. */
-const PRODUCER_ID_TTL_MARGIN_MS = 24 * 3_600_000;
-
 /**
  * When a lease was taken, read from its token: `<owner>:<claim ms>:<n>` (the owner may hold
  * colons itself, so the time is the second field from the end).
@@ -54,35 +48,17 @@ export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   return createHash('sha1').update(commandLine(spec)).digest('hex');
 }
 
-/** The named options of completeTask-16.lua, packed in one JSON argument (its header documents each). */
-interface CompletionOptions {
-  success: boolean;
-  nowMs: number;
-  retryAllowed: boolean;
-  maxRetries: number;
-  backoffMs: number;
-  fingerprint: string;
-  retentionCount: number;
-  retentionAgeMs: number;
-  durationField: string;
-  durationMs: number;
-  outcome: TaskResult['outcome'];
-  exitCode: number | '';
-  callback: boolean;
-  logMaxEntries: number;
-  logTtlMs: number;
-  throughputMinutes: number;
-  history: string;
-  historyMax: number;
-}
-
 /** Task state transitions of one channel or another: each is one Lua script, O(1) in queue depth. */
 export class TaskStore {
+  private readonly producerIds: ProducerIds;
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
     private readonly options: BrokerOptions,
-  ) {}
+  ) {
+    this.producerIds = new ProducerIds(redis, keys, options);
+  }
 
   /**
    * Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct
@@ -113,7 +89,7 @@ export class TaskStore {
       specs
         .filter((spec) => producerIds.has(spec.id))
         .map(async (spec) => {
-          const taken = await this.claimProducerId(channel, spec);
+          const taken = await this.producerIds.claim(channel, spec);
           if (taken === true) claimed.add(spec);
           else if (taken !== null) refused.set(spec, taken);
         }),
@@ -127,49 +103,9 @@ export class TaskStore {
     await Promise.all(
       admitted
         .filter((spec) => claimed.has(spec) && refusedOutcome(spec) && !accepted.has(spec.id))
-        .map((spec) => this.redis.claimProducerId(this.keys.producerId(spec.id), channel, 0, '', 'release')),
+        .map((spec) => this.producerIds.release(channel, spec.id)),
     );
     return specs.map((spec) => refused.get(spec) ?? outcomes.get(spec)!);
-  }
-
-  /**
-   * Takes a producer id for a channel in the cross-channel index: true when this call took it,
-   * null when the channel already held it (its own script then decides), or the error refusing it
-   * because another channel's task has that id. An index entry whose task is gone (forgotten by
-   * retention, or a push that crashed half-way) is taken over.
-   */
-  private async claimProducerId(channel: string, spec: TaskSpec): Promise<true | null | Error> {
-    const { id } = spec;
-    const key = this.keys.producerId(id);
-    // kept while the task may exist: its delay, then its retention
-    const ttl = Math.max(0, (spec.executeAt ?? 0) - Date.now()) + this.options.resultRetentionAgeMs + PRODUCER_ID_TTL_MARGIN_MS;
-    let [took, owner] = await this.redis.claimProducerId(key, channel, ttl, '', 'claim');
-    if (took === 0 && !(await this.redis.hexists(this.keys.channel(owner).tasks, id))) {
-      [took, owner] = await this.redis.claimProducerId(key, channel, ttl, owner, 'claim');
-    }
-    if (took === 1 && owner === '') {
-      // a free index entry: the id may still be one a channel generated (generated ids are not
-      // indexed, to keep a push one round trip); a producer may not reuse it in another channel
-      const holder = await this.channelHolding(id, channel);
-      if (holder !== null) {
-        await this.redis.claimProducerId(key, channel, 0, '', 'release');
-        [took, owner] = [0, holder];
-      }
-    }
-    if (took === 0) {
-      return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${id} is already taken in channel ${owner}`, {
-        hint: `ids are unique across channels: channel ${owner} has a task with this one`,
-      });
-    }
-    return owner === channel ? null : true;
-  }
-
-  /** Another channel (defined, or deleted while its tasks may run) whose tasks include this id; O(channels). */
-  private async channelHolding(id: string, except: string): Promise<string | null> {
-    const [defined, retired] = await Promise.all([this.redis.hkeys(this.keys.channels), this.redis.hkeys(this.keys.retiredChannels)]);
-    const others = [...new Set([...defined, ...retired])].filter((name) => name !== except);
-    const held = await Promise.all(others.map((name) => this.redis.hexists(this.keys.channel(name).tasks, id)));
-    return others.find((_, i) => held[i] === 1) ?? null;
   }
 
   private async enqueueInChannel(
@@ -252,11 +188,7 @@ export class TaskStore {
    * same script closes the task's live log (when it has one), so its output lines must be
    * written before this is called.
    */
-  async complete(
-    task: ClaimedTask,
-    result: TaskResult,
-    policy: { success: boolean; retryAllowed: boolean; maxRetries: number },
-  ): Promise<CompletionOutcome> {
+  async complete(task: ClaimedTask, result: TaskResult, policy: CompletionPolicy): Promise<CompletionOutcome> {
     const k = this.keys.channel(task.spec.channel);
     const code = await this.redis.completeTask(
       k.tasks,
@@ -278,31 +210,9 @@ export class TaskStore {
       task.spec.id,
       task.token,
       JSON.stringify(result),
-      JSON.stringify({
-        success: policy.success,
-        nowMs: Date.now(),
-        retryAllowed: policy.retryAllowed,
-        maxRetries: policy.maxRetries,
-        backoffMs: this.options.retryBackoffMs,
-        fingerprint: task.spec.fingerprint ?? '',
-        retentionCount: this.options.resultRetentionCount,
-        retentionAgeMs: this.options.resultRetentionAgeMs,
-        durationField: durationBucket(result.durationMs),
-        durationMs: result.durationMs,
-        outcome: result.outcome,
-        exitCode: result.exitCode ?? '',
-        callback: Boolean(task.spec.callback),
-        logMaxEntries: LOG_MAX_ENTRIES,
-        logTtlMs: LOG_TTL_MS,
-        throughputMinutes: THROUGHPUT_MINUTES,
-        history: this.options.historyUrl ? JSON.stringify(historyRecord(task.spec, result, policy.success)) : '',
-        historyMax: this.options.historyOutboxMax ?? 0,
-      } satisfies CompletionOptions),
+      completionOptions(task, result, policy, this.options, Date.now()),
     );
-    if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
-    const outcome = COMPLETION[code];
-    if (outcome === undefined) throw brokerError(code, task.spec.id);
-    return outcome;
+    return completionOutcome(code, task.spec.id);
   }
 
   /**
