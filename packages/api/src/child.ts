@@ -1,6 +1,7 @@
 /**
- * Entry point of the api process, forked by master. Serves HTTP; asks master over IPC for
- * anything that changes processes; exits when master asks it to or disappears.
+ * Entry point of the api process, forked by master. Serves HTTP through the broker (channel
+ * changes included: every master applies them from Redis) and asks master nothing; exits when
+ * master asks it to or disappears.
  */
 import type { Server } from 'node:http';
 import pino from 'pino';
@@ -11,7 +12,6 @@ import { createApp } from './app.js';
 import { CallbackDeliverer } from './callback-deliverer.js';
 import { startHistoryWriter } from './history-start.js';
 import type { HistoryWriter } from './history-writer.js';
-import { MasterClient } from './master-client.js';
 
 type StartIdentity = Extract<MasterToApi, { type: 'start' }>['identity'];
 
@@ -20,9 +20,6 @@ const log = pino(
   // synchronous: a slow log reader slows logging down instead of growing memory
   pino.destination({ dest: 1, sync: true }),
 );
-const master = new MasterClient((message: ApiToMaster) => {
-  if (process.connected) process.send!(message);
-});
 let server: Server | undefined;
 let broker: Broker | undefined;
 let channels: ChannelCache | undefined;
@@ -56,7 +53,7 @@ async function start(identity: StartIdentity): Promise<void> {
   broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
   channels = new ChannelCache(broker);
   history = await startHistoryWriter(broker, options, identity.nodeId, log);
-  const app = createApp({ broker, channels, master, options, log, history });
+  const app = createApp({ broker, channels, nodeId: identity.nodeId, clock: Date.now, options, log, history });
   deliverer = new CallbackDeliverer(broker, identity.nodeId, log.child({ role: 'callbacks' }));
   deliverer.start();
   const { host, port } = parseHostPort(options.httpAddr, 'http-addr');
@@ -83,9 +80,6 @@ process.on('message', (raw: unknown) => {
         log.fatal({ err: error }, 'api process cannot start');
         process.exit(78);
       });
-      return;
-    case 'reply':
-      master.settle(message);
       return;
     case 'drain':
       void exit();

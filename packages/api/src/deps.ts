@@ -3,14 +3,16 @@ import type { Broker, ChannelCache, TaskView } from '@coyotes/broker';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions } from '@coyotes/protocol';
 import type { HistoryWriter } from './history-writer.js';
-import type { MasterClient } from './master-client.js';
 
 /** What every route may use. */
 export interface ApiDeps {
   broker: Broker;
   /** Channel definitions for the hot path (pushes); invalidated by registry events. */
   channels: ChannelCache;
-  master: MasterClient;
+  /** This host's node id: whose published figures (`HostFigures`) the routes show. */
+  nodeId: string;
+  /** The clock the figures' freshness is judged by; tests pass their own. */
+  clock: () => number;
   options: Readonly<ServerOptions>;
   log: Logger;
   /** The SQL task history's writer and store, when -history-url is set. */

@@ -1,4 +1,3 @@
 export { createApp } from './app.js';
 export type { ApiDeps } from './deps.js';
-export { MasterClient } from './master-client.js';
 export { API_PROCESS_ENTRY } from './entry.js';

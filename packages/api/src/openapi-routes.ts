@@ -233,7 +233,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     query: page,
   },
   'GET /nodes': { data: DATA.nodes, summary: 'Hosts whose heartbeat is fresh', tags: ['system'] },
-  'GET /health': { data: DATA.health, summary: 'Redis reachable and master answering (no token needed)', tags: ['system'], errors: [503] },
+  'GET /health': {
+    data: DATA.health,
+    summary: "Redis reachable and this host's master publishing its figures (no token needed)",
+    tags: ['system'],
+    errors: [503],
+  },
   'GET /stats': { data: DATA.stats, summary: "Per-channel settings and counts, and this host's channel processes", tags: ['system'] },
   'GET /throughput': {
     data: DATA.throughput,

@@ -164,7 +164,7 @@ export const SCHEMAS = {
     redis: boolean,
     master: boolean,
     spawner: nullable({ type: 'string', enum: ['native', 'node'] }),
-    processes: nullable({ type: 'object', description: "This host's processes (master's stats)" }),
+    processes: nullable({ type: 'object', description: "This host's processes, as its master last published them (null when stale)" }),
     history: nullable({
       type: 'object',
       description: 'The SQL task history (null when off): sql (whether SQL takes writes), last_error, outbox, dropped, written, rejected',

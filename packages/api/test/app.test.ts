@@ -1,54 +1,30 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { Broker, ChannelCache } from '@coyotes/broker';
-import type { BrokerEvent, EventSubscriber } from '@coyotes/broker';
-import { TASK_ID_RULE, newChannelConfig, resolveServerOptions } from '@coyotes/protocol';
-import { MasterClient, createApp } from '../src/index.js';
+import type { Broker, BrokerEvent } from '@coyotes/broker';
+import { TASK_ID_RULE, newChannelConfig } from '@coyotes/protocol';
 import { loggedRecords } from '../../../test/helpers/logs.js';
-import { startRedis } from '../../../test/helpers/redis.js';
 import type { TestRedis } from '../../../test/helpers/redis.js';
 import { waitFor } from '../../../test/helpers/wait.js';
+import { appInProcess } from './in-process.js';
+import type { AppInProcess } from './in-process.js';
 
-/**
- * The routes in process (Koa's own tests drive `app.callback()` the same way): a real Redis and
- * broker, no binary, no master. What these routes do needs no master; a request to it would time out.
- */
+/** The routes in process (see `appInProcess`): no route needs master, and there is none to ask. */
 describe('the app in process: pushes go through the broker door', () => {
+  let app: AppInProcess;
   let redis: TestRedis;
   let broker: Broker;
-  let channels: ChannelCache;
-  let subscriber: EventSubscriber;
-  let server: Server;
+  let events: BrokerEvent[];
   let base: string;
   const logged = loggedRecords();
   const logs = logged.records;
-  const events: BrokerEvent[] = [];
 
   before(async () => {
-    redis = await startRedis();
-    const options = resolveServerOptions({ redis: { host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'app-test' });
-    broker = Broker.connect(options, { name: 'test' });
-    channels = new ChannelCache(broker);
-    const master = new MasterClient(() => undefined);
-    const app = createApp({ broker, channels, master, options, log: pino(logged.stream) });
+    app = await appInProcess({ options: { keyPrefix: 'app-test' }, log: pino(logged.stream) });
+    ({ redis, broker, events, base } = app);
     await broker.channels.put(newChannelConfig('door', 1, { paused: true, allowedCommands: ['echo'] }));
-    subscriber = await broker.subscribe();
-    subscriber.on('event', (event) => events.push(event));
-    server = createServer(app.callback());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(async () => {
-    await new Promise((resolve) => server?.close(resolve));
-    await subscriber?.close();
-    await channels?.close();
-    await broker?.close();
-    await redis?.stop();
-  });
+  after(() => app?.close());
 
   const post = async (route: string, body: unknown) => {
     const response = await fetch(base + route, {

@@ -1,7 +1,7 @@
 import type { Keys } from './keys.js';
 import { LPUSHED, RPUSHED } from './scripts.js';
 import type { ScriptedRedis } from './scripts.js';
-import { claimedTasks } from './tasks.js';
+import { claimedTasks } from './claims.js';
 import type { ClaimedTask } from './tasks.js';
 
 /**

@@ -158,6 +158,11 @@ export class Keys {
     return `${this.prefix}:node:${nodeId}`;
   }
 
+  /** The figures a master publishes about its host's processes (`HostFigures`), expiring. */
+  nodeFigures(nodeId: string): string {
+    return `${this.prefix}:node:${nodeId}:figures`;
+  }
+
   /**
    * task-job's lists keep the names its config.json gives (`queue_name`, `queue_control_name`,
    * `logs_channel`): producers and consumers use them as they are. What Coyotes keeps beside a

@@ -1,8 +1,9 @@
-import type { NodeInfo } from '@coyotes/protocol';
+import { HOST_FIGURES_FRESH_MS } from '@coyotes/protocol';
+import type { HostFigures, NodeInfo } from '@coyotes/protocol';
 import type { Keys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
 
-/** The masters sharing this Redis: a heartbeat zset plus a self-expiring description each. */
+/** The masters sharing this Redis: a heartbeat zset plus a self-expiring description and host figures each. */
 export class NodeRegistry {
   constructor(
     private readonly redis: ScriptedRedis,
@@ -34,6 +35,21 @@ export class NodeRegistry {
   }
 
   async forget(nodeId: string): Promise<void> {
-    await Promise.all([this.redis.zrem(this.keys.nodes, nodeId), this.redis.del(this.keys.node(nodeId))]);
+    await Promise.all([
+      this.redis.zrem(this.keys.nodes, nodeId),
+      this.redis.del(this.keys.node(nodeId)),
+      this.redis.del(this.keys.nodeFigures(nodeId)),
+    ]);
+  }
+
+  /** A master's figures about its host, replacing its last; they expire unless published again (a dead host's go). */
+  async publishFigures(figures: HostFigures): Promise<void> {
+    await this.redis.set(this.keys.nodeFigures(figures.nodeId), JSON.stringify(figures), 'PX', HOST_FIGURES_FRESH_MS);
+  }
+
+  /** The figures a node's master last published, or null when none are kept (not published lately). */
+  async figures(nodeId: string): Promise<HostFigures | null> {
+    const json = await this.redis.get(this.keys.nodeFigures(nodeId));
+    return json === null ? null : (JSON.parse(json) as HostFigures);
   }
 }

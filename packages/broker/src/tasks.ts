@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CoyotesError, cancelledRecord, commandLine, historyRecord } from '@coyotes/protocol';
+import { cancelledRecord, commandLine } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
+import { claimFlagKeys, claimedTasks } from './claims.js';
+import { completionOptions, completionOutcome } from './completion.js';
+import type { CompletionOutcome, CompletionPolicy } from './completion.js';
 import { BrokerErrorCode, brokerError } from './errors.js';
-import type { ChannelKeys, Keys } from './keys.js';
-import { decodeSpec, encodeSpec, readableSpec } from './spec-codec.js';
+import type { Keys } from './keys.js';
+import { ProducerIds } from './producer-ids.js';
+import { encodeSpec, readableSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
-import { LOG_MAX_ENTRIES, LOG_TTL_MS, durationBucket } from './task-logs.js';
-import { THROUGHPUT_MINUTES } from './throughput.js';
 
 /** What the broker needs of the server options. */
 export type BrokerOptions = Pick<
@@ -42,19 +44,6 @@ export interface RequeuedTask {
   charged: boolean;
 }
 
-export type CompletionOutcome = 'succeeded' | 'retry-scheduled' | 'failed' | 'lease-lost';
-
-const COMPLETION: Record<number, CompletionOutcome> = { 1: 'succeeded', 2: 'retry-scheduled', 3: 'failed' };
-
-/** A producer id's cross-channel index entry outlives the task's delay and retention by this much. */
-const PRODUCER_ID_TTL_MARGIN_MS = 24 * 3_600_000;
-/**
- * A producer id's claim lives this long until its channel has accepted the task: a claim this
- * young whose task is not there yet belongs to a push still on its way (taking it over would let
- * both pushes in, one task in each channel); one left by a push that died expires on its own.
- */
-const PRODUCER_ID_PENDING_MS = 60_000;
-
 /**
  * When a lease was taken, read from its token: `<owner>:<claim ms>:<n>` (the owner may hold
  * colons itself, so the time is the second field from the end).
@@ -70,71 +59,17 @@ export function fingerprint(spec: Pick<TaskSpec, 'name' | 'command'>): string {
   return createHash('sha1').update(commandLine(spec)).digest('hex');
 }
 
-/** How a finished execution is judged: its success, and whether (and how often) a failure may run again. */
-export interface CompletionPolicy {
-  success: boolean;
-  retryAllowed: boolean;
-  maxRetries: number;
-}
-
-function completionOutcome(code: number, id: string): CompletionOutcome {
-  if (code === BrokerErrorCode.LeaseLost) return 'lease-lost';
-  const outcome = COMPLETION[code];
-  if (outcome === undefined) throw brokerError(code, id);
-  return outcome;
-}
-
-/** The keys a claim reads besides the queue and the task records, in claimTasks-10's (and finishTask-23's) order. */
-function claimFlagKeys(k: ChannelKeys): string[] {
-  return [k.marker, k.paused, k.stale, k.staleCount, k.waiting, k.handoff];
-}
-
-/** The tasks a claim answered, as flat id, spec, token triples from `offset` on. */
-export function claimedTasks(channel: string, flat: string[], offset: number): ClaimedTask[] {
-  const claimed: ClaimedTask[] = [];
-  for (let i = offset; i + 2 < flat.length; i += 3) {
-    const id = flat[i]!;
-    const token = flat[i + 2]!;
-    try {
-      claimed.push({ spec: decodeSpec(flat[i + 1]!, id, channel), token });
-    } catch (error) {
-      // one unreadable entry must not cost the others their claim: it is failed by the runner
-      const spec: TaskSpec = { id, channel, name: '', createdAt: 0, source: 'prepare-queue' };
-      claimed.push({ spec, token, unreadable: `stored task is not valid JSON: ${(error as Error).message}` });
-    }
-  }
-  return claimed;
-}
-
-/** The named options of completeTask-16.lua, packed in one JSON argument (its header documents each). */
-interface CompletionOptions {
-  success: boolean;
-  nowMs: number;
-  retryAllowed: boolean;
-  maxRetries: number;
-  backoffMs: number;
-  fingerprint: string;
-  retentionCount: number;
-  retentionAgeMs: number;
-  durationField: string;
-  durationMs: number;
-  outcome: TaskResult['outcome'];
-  exitCode: number | '';
-  callback: boolean;
-  logMaxEntries: number;
-  logTtlMs: number;
-  throughputMinutes: number;
-  history: string;
-  historyMax: number;
-}
-
 /** Task state transitions of one channel or another: each is one Lua script, O(1) in queue depth. */
 export class TaskStore {
+  private readonly producerIds: ProducerIds;
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
     private readonly options: BrokerOptions,
-  ) {}
+  ) {
+    this.producerIds = new ProducerIds(redis, keys, options);
+  }
 
   /**
    * Accepts a task: queued, or delayed until `spec.executeAt`; refused as duplicate in a distinct
@@ -165,7 +100,7 @@ export class TaskStore {
       specs
         .filter((spec) => producerIds.has(spec.id))
         .map(async (spec) => {
-          const taken = await this.claimProducerId(channel, spec);
+          const taken = await this.producerIds.claim(channel, spec);
           if (taken === true) claimed.add(spec);
           else if (taken !== null) refused.set(spec, taken);
         }),
@@ -180,62 +115,11 @@ export class TaskStore {
     await Promise.all([
       ...admitted
         .filter((spec) => claimed.has(spec) && refusedOutcome(spec) && !accepted.has(spec.id))
-        .map((spec) => this.redis.claimProducerId(this.keys.producerId(spec.id), channel, 0, '', 'release')),
+        .map((spec) => this.producerIds.release(channel, spec.id)),
       // accepted: the claim lives as long as the task may
-      ...kept.map((spec) => this.redis.claimProducerId(this.keys.producerId(spec.id), channel, this.producerIdTtl(spec), '', 'keep')),
+      ...kept.map((spec) => this.producerIds.keep(channel, spec)),
     ]);
     return specs.map((spec) => refused.get(spec) ?? outcomes.get(spec)!);
-  }
-
-  /**
-   * Takes a producer id for a channel in the cross-channel index: true when this call took it,
-   * null when the channel already held it (its own script then decides), or the error refusing it
-   * because another channel's task has that id. An index entry whose task is gone (forgotten by
-   * retention, or a push that crashed half-way) is taken over.
-   */
-  private async claimProducerId(channel: string, spec: TaskSpec): Promise<true | null | Error> {
-    const { id } = spec;
-    const key = this.keys.producerId(id);
-    const ttl = PRODUCER_ID_PENDING_MS;
-    const claim = await this.redis.claimProducerId(key, channel, ttl, '', 'claim');
-    let [took, owner] = claim;
-    if (took === 0 && !(await this.redis.hexists(this.keys.channel(owner).tasks, id))) {
-      const ownerTtl = claim[2] ?? -1;
-      if (ownerTtl >= 0 && ownerTtl <= PRODUCER_ID_PENDING_MS) {
-        return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${id} is being pushed in channel ${owner}`, {
-          hint: 'ids are unique across channels: push it again in a minute if that push failed',
-        });
-      }
-      [took, owner] = await this.redis.claimProducerId(key, channel, ttl, owner, 'claim');
-    }
-    if (took === 1 && owner === '') {
-      // a free index entry: the id may still be one a channel generated (generated ids are not
-      // indexed, to keep a push one round trip); a producer may not reuse it in another channel
-      const holder = await this.channelHolding(id, channel);
-      if (holder !== null) {
-        await this.redis.claimProducerId(key, channel, 0, '', 'release');
-        [took, owner] = [0, holder];
-      }
-    }
-    if (took === 0) {
-      return new CoyotesError('COY_ERR_TASK_ID_EXISTS', `task id ${id} is already taken in channel ${owner}`, {
-        hint: `ids are unique across channels: channel ${owner} has a task with this one`,
-      });
-    }
-    return owner === channel ? null : true;
-  }
-
-  /** How long a producer id's index entry is kept once its task is accepted: its delay, then its retention. */
-  private producerIdTtl(spec: TaskSpec): number {
-    return Math.max(0, (spec.executeAt ?? 0) - Date.now()) + this.options.resultRetentionAgeMs + PRODUCER_ID_TTL_MARGIN_MS;
-  }
-
-  /** Another channel (defined, or deleted while its tasks may run) whose tasks include this id; O(channels). */
-  private async channelHolding(id: string, except: string): Promise<string | null> {
-    const [defined, retired] = await Promise.all([this.redis.hkeys(this.keys.channels), this.redis.hkeys(this.keys.retiredChannels)]);
-    const others = [...new Set([...defined, ...retired])].filter((name) => name !== except);
-    const held = await Promise.all(others.map((name) => this.redis.hexists(this.keys.channel(name).tasks, id)));
-    return others.find((_, i) => held[i] === 1) ?? null;
   }
 
   private async enqueueInChannel(channel: string, specs: TaskSpec[], config: EnqueueConfig): Promise<(EnqueueOutcome | Error)[]> {
@@ -323,8 +207,8 @@ export class TaskStore {
    * written before this is called.
    */
   async complete(task: ClaimedTask, result: TaskResult, policy: CompletionPolicy): Promise<CompletionOutcome> {
-    const [keys, args] = this.completionArgs(task, result, policy);
-    return completionOutcome(await this.redis.completeTask(...keys, ...args), task.spec.id);
+    const code = await this.redis.completeTask(...this.completionKeys(task), ...this.completionArgs(task, result, policy));
+    return completionOutcome(code, task.spec.id);
   }
 
   /**
@@ -340,13 +224,12 @@ export class TaskStore {
   ): Promise<{ outcome: CompletionOutcome; claimed: ClaimedTask[] }> {
     const { channel } = task.spec;
     const k = this.keys.channel(channel);
-    const [keys, args] = this.completionArgs(task, result, policy);
     const now = Date.now();
     const reply = await this.redis.finishTask(
-      ...keys,
+      ...this.completionKeys(task),
       k.queued,
       ...claimFlagKeys(k),
-      ...args,
+      ...this.completionArgs(task, result, policy),
       next.max,
       now + next.leaseMs,
       `${next.tokenPrefix}:${now}`,
@@ -355,53 +238,34 @@ export class TaskStore {
     return { outcome: completionOutcome(reply[0], task.spec.id), claimed: claimedTasks(channel, reply as unknown as string[], 1) };
   }
 
-  /** completeTask-16's keys and arguments (finishTask-23 begins with the same). */
-  private completionArgs(task: ClaimedTask, result: TaskResult, policy: CompletionPolicy): [string[], string[]] {
+  /** completeTask-16's keys (finishTask-23 begins with the same). */
+  private completionKeys(task: ClaimedTask): string[] {
     const k = this.keys.channel(task.spec.channel);
-    const keys = [
+    const { done, failed, delayed, distinct, stats, crashes, durations, callbacks } = k;
+    const log = this.keys.taskLog(task.spec.channel, task.spec.id);
+    return [
       k.tasks,
       k.running,
       k.leases,
       k.retries,
       k.results,
-      k.done,
-      k.failed,
-      k.delayed,
-      k.distinct,
-      k.stats,
-      k.crashes,
-      k.durations,
-      k.callbacks,
-      this.keys.taskLog(task.spec.channel, task.spec.id),
+      done,
+      failed,
+      delayed,
+      distinct,
+      stats,
+      crashes,
+      durations,
+      callbacks,
+      log,
       k.throughput,
       k.historyOutbox,
     ];
-    const args = [
-      task.spec.id,
-      task.token,
-      JSON.stringify(result),
-      JSON.stringify({
-        success: policy.success,
-        nowMs: Date.now(),
-        retryAllowed: policy.retryAllowed,
-        maxRetries: policy.maxRetries,
-        backoffMs: this.options.retryBackoffMs,
-        fingerprint: task.spec.fingerprint ?? '',
-        retentionCount: this.options.resultRetentionCount,
-        retentionAgeMs: this.options.resultRetentionAgeMs,
-        durationField: durationBucket(result.durationMs),
-        durationMs: result.durationMs,
-        outcome: result.outcome,
-        exitCode: result.exitCode ?? '',
-        callback: Boolean(task.spec.callback),
-        logMaxEntries: LOG_MAX_ENTRIES,
-        logTtlMs: LOG_TTL_MS,
-        throughputMinutes: THROUGHPUT_MINUTES,
-        history: this.options.historyUrl ? JSON.stringify(historyRecord(task.spec, result, policy.success)) : '',
-        historyMax: this.options.historyOutboxMax ?? 0,
-      } satisfies CompletionOptions),
-    ];
-    return [keys, args];
+  }
+
+  /** completeTask-16's arguments. */
+  private completionArgs(task: ClaimedTask, result: TaskResult, policy: CompletionPolicy): string[] {
+    return [task.spec.id, task.token, JSON.stringify(result), completionOptions(task, result, policy, this.options, Date.now())];
   }
 
   /**

@@ -46,6 +46,8 @@ export class ChannelProcess {
     private readonly broker: Broker,
     private readonly log: Logger,
     output?: Writable,
+    /** Told when its figures change: a batch of task events, a death. */
+    private readonly onChange: () => void = () => undefined,
   ) {
     this.child = new SupervisedChild<MasterToRunner>({
       label: `channel ${channel.name}`,
@@ -164,6 +166,7 @@ export class ChannelProcess {
     switch (message.type) {
       case 'tasks':
         for (const event of message.events) this.onTaskEvent(event);
+        this.onChange();
         return;
       case 'ready':
       case 'drained':
@@ -199,6 +202,7 @@ export class ChannelProcess {
   private async recoverOrphans(): Promise<void> {
     const orphans = [...this.running];
     this.running.clear();
+    this.onChange();
     if (orphans.length === 0) return;
     for (const [, task] of orphans) if (task.pid !== null) signalGroup(task.pid, 'SIGKILL');
     const anyStarting = orphans.some(([, task]) => task.phase === 'starting');

@@ -47,8 +47,6 @@ export const ErrorCodes = {
   COY_ERR_ROUTE_METHOD_NOT_ALLOWED: { message: 'the route does not answer that method', status: 405 },
   // dead letters
   COY_ERR_DEAD_LETTER_NOT_FOUND: { message: 'no dead letter has that id', status: 404 },
-  // ipc
-  COY_ERR_IPC_TIMEOUT: { message: 'the master did not answer in time', status: 503 },
   // redis
   COY_ERR_REDIS_UNAVAILABLE: { message: 'Redis could not be reached', status: 503 },
   // client: the coyotes CLI verbs and CoyotesClient
@@ -70,6 +68,7 @@ export type ErrorCode = keyof typeof ErrorCodes;
 export const RetiredErrorCodes = {
   COY_ERR_CHILD_UNAVAILABLE: 'retired: no code path raised it',
   COY_ERR_TASK_LEASE_LOST: "never raised: a result that lost its lease is an outcome of completeTask ('lease-lost'), not an error",
+  COY_ERR_IPC_TIMEOUT: 'retired: no route waits on master any more (channel writes go through the broker, figures are read from Redis)',
 } as const;
 
 export interface CoyotesErrorOptions {

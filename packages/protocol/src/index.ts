@@ -6,6 +6,7 @@ export * from './ipc.js';
 export * from './ingress.js';
 export * from './allowlist.js';
 export * from './node.js';
+export * from './figures.js';
 export * from './timers.js';
 export * from './door.js';
 export * from './task-job.js';

@@ -1,15 +1,13 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { CoyotesError, isValidChannelName } from '@coyotes/protocol';
-import type { ChannelConfig, MasterStats } from '@coyotes/protocol';
+import { CoyotesError, isValidChannelName, newChannelConfig } from '@coyotes/protocol';
+import type { ChannelConfig, HostFigures } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
 import { commandPatterns, fields, invalidField, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
+import { localFigures } from '../host-figures.js';
 import { channelSettings, seedListed } from '../present.js';
-
-/** This host's channel processes, or null when master does not answer (the listing still works). */
-const localStats = (deps: ApiDeps): Promise<MasterStats | null> => deps.master.request({ op: 'stats' }).catch(() => null);
 
 /**
  * The seed's per-channel listing (running then queued tasks, one page, and the true total), plus
@@ -17,7 +15,7 @@ const localStats = (deps: ApiDeps): Promise<MasterStats | null> => deps.master.r
  * command running here its pid and its process group's CPU % and RSS (null for one running on
  * another host).
  */
-async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offset: number; limit: number }, local: MasterStats | null) {
+async function channelTasks(deps: ApiDeps, channel: ChannelConfig, limit: { offset: number; limit: number }, local: HostFigures | null) {
   const { name } = channel;
   const [running, counts] = await Promise.all([deps.broker.queries.listRunning(name), deps.broker.queries.counts(name)]);
   const room = Math.max(0, limit.limit - running.length);
@@ -59,7 +57,7 @@ function settingsBeyondSeed(channel: ChannelConfig) {
 
 async function allChannels(ctx: Context, deps: ApiDeps): Promise<void> {
   const limit = page(ctx);
-  const [channels, local] = await Promise.all([deps.broker.channels.list(), localStats(deps)]);
+  const [channels, local] = await Promise.all([deps.broker.channels.list(), localFigures(deps)]);
   const data: Record<string, Awaited<ReturnType<typeof channelTasks>>> = {};
   for (const channel of channels) data[channel.name] = await channelTasks(deps, channel, limit, local);
   ok(ctx, data);
@@ -92,6 +90,22 @@ function channelPatch(ctx: Context): Partial<ChannelConfig> {
   return patch;
 }
 
+/**
+ * Writes a channel's definition, validated here once: merged into what is stored (absent: the
+ * defaults with -concurrent workers) atomically against any other writer on any host. The broker
+ * publishes `channel-changed`, from which every master, this host's included, applies it.
+ */
+async function writeChannel(deps: ApiDeps, name: string, patch: Partial<ChannelConfig>): Promise<ChannelConfig> {
+  const channel = await deps.broker.channels.update(name, (current) => ({
+    ...(current ?? newChannelConfig(name, deps.options.concurrent)),
+    ...patch,
+    name,
+  }));
+  // this process's next push must see the change even before its event arrives
+  deps.channels.forget(name);
+  return channel;
+}
+
 export function channelRoutes(router: Router, deps: ApiDeps): void {
   router.get('/channels', (ctx) => allChannels(ctx, deps));
   // TaskRunner's name for the same listing
@@ -99,7 +113,7 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   router.get('/channels/:name', async (ctx) => {
     const channel = await requireChannel(deps, ctx.params.name!);
-    ok(ctx, await channelTasks(deps, channel, page(ctx), await localStats(deps)));
+    ok(ctx, await channelTasks(deps, channel, page(ctx), await localFigures(deps)));
   });
 
   // creates a channel, or updates one that exists (TaskRunner called it POST /queue)
@@ -107,9 +121,7 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
     const name = requiredString(fields(ctx), 'name');
     if (!isValidChannelName(name))
       throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
-    await deps.master.request({ op: 'channel.upsert', channel: { ...channelPatch(ctx), name } });
-    // this process's next push must see the change even before its event arrives
-    deps.channels.forget(name);
+    await writeChannel(deps, name, channelPatch(ctx));
     ok(ctx, null);
   };
   router.post('/channels', createChannel);
@@ -117,20 +129,17 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   router.patch('/channels/:name', async (ctx) => {
     const channel = await requireChannel(deps, ctx.params.name!);
-    const updated = await deps.master.request({
-      op: 'channel.upsert',
-      channel: { ...channelPatch(ctx), name: channel.name },
-    });
-    deps.channels.forget(channel.name);
+    const updated = await writeChannel(deps, channel.name, channelPatch(ctx));
     // `workers` as this route always answered it, then the settings under their input names
     const { name, ...settings } = channelSettings(updated);
     ok(ctx, { name, workers: updated.workers, ...settings });
   });
 
   router.delete('/channels/:name', async (ctx) => {
-    await requireChannel(deps, ctx.params.name!);
-    await deps.master.request({ op: 'channel.delete', name: ctx.params.name! });
-    deps.channels.forget(ctx.params.name!);
+    const { name } = await requireChannel(deps, ctx.params.name!);
+    // kept aside as retired while its tasks may run; every master drains its process on the event
+    if (!(await deps.broker.channels.remove(name))) throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
+    deps.channels.forget(name);
     ok(ctx, null);
   });
 }

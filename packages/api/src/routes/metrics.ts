@@ -3,8 +3,9 @@ import type * as PromClient from 'prom-client';
 import type { Counter, Metric } from 'prom-client';
 import { DURATION_BUCKETS_S } from '@coyotes/broker';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
-import type { MasterStats, ProcessFigures } from '@coyotes/protocol';
+import type { ProcessFigures } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
+import { localFigures } from '../host-figures.js';
 import { historyMetrics } from './history.js';
 
 const STATES = ['queued', 'running', 'delayed', 'failed'] as const;
@@ -34,7 +35,7 @@ class DurationHistogram {
 
 /**
  * `GET /metrics` in Prometheus text format: queue depths, totals and the duration histogram from
- * Redis (every host), and CPU/RSS of this host's processes from master's sampling.
+ * Redis (every host), and CPU/RSS of this host's processes from the figures master publishes.
  */
 export function metricsRoutes(router: Router, deps: ApiDeps): void {
   // prom-client (and the OpenTelemetry API it loads: some ninety modules) at the first scrape, not
@@ -47,7 +48,7 @@ export function metricsRoutes(router: Router, deps: ApiDeps): void {
       deps.broker.channels.list(),
       // a deleted channel's tasks still running (draining) stay counted until they finish
       deps.broker.channels.retired(),
-      deps.master.request({ op: 'stats' }).catch((): MasterStats | null => null),
+      localFigures(deps),
       deps.broker.nodes.live(NODE_DEAD_AFTER_MS),
     ]);
     const channels = [...defined, ...retired.filter((channel) => !defined.some((d) => d.name === channel.name))];

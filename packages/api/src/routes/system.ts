@@ -1,15 +1,15 @@
 import type Router from '@koa/router';
 import { NODE_DEAD_AFTER_MS } from '@coyotes/protocol';
-import type { MasterStats } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { page } from '../fields.js';
+import { localFigures } from '../host-figures.js';
 import { historyHealth } from './history.js';
 
 export function systemRoutes(router: Router, deps: ApiDeps): void {
   router.get('/health', async (ctx) => {
-    const redis = await deps.broker.ping(1000);
-    const master = await deps.master.request({ op: 'stats' }).catch((): MasterStats | null => null);
+    // master's liveness is its figures' freshness: a stalled master turns this 503, never slow
+    const [redis, master] = await Promise.all([deps.broker.ping(1000), localFigures(deps)]);
     const healthy = redis && master !== null;
     ctx.status = healthy ? 200 : 503;
     ctx.body = {

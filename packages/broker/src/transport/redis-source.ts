@@ -1,6 +1,7 @@
 import type { ChannelConfig, TaskResult } from '@coyotes/protocol';
 import type { BlockingReads } from '../blocking.js';
-import type { ClaimedTask, CompletionOutcome, CompletionPolicy, TaskStore } from '../tasks.js';
+import type { CompletionOutcome, CompletionPolicy } from '../completion.js';
+import type { ClaimedTask, TaskStore } from '../tasks.js';
 import type { ClaimWaiting, TaskSource, TaskSourceOptions } from './task-source.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { ChannelConfig, TaskResult } from '@coyotes/protocol';
-import type { ClaimedTask, CompletionOutcome, CompletionPolicy } from '../tasks.js';
+import type { CompletionOutcome, CompletionPolicy } from '../completion.js';
+import type { ClaimedTask } from '../tasks.js';
 
 /** A claimer's waiting state, for Redis' hand-off of new pushes to idle claimers. */
 export interface ClaimWaiting {
