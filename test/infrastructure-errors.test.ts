@@ -48,7 +48,15 @@ describe('infrastructure failures over HTTP', () => {
     } finally {
       await redis.up();
     }
-    await waitFor('the API to answer again', async () => (await api(base, 'GET', '/channels')).status === 200, 30_000);
+    // Redis may come back empty: master seeds the channels again on its next reconcile
+    await waitFor(
+      'the API to answer again, with the seed channels',
+      async () => {
+        const reply = await api(base, 'GET', '/channels');
+        return reply.status === 200 && reply.json.data.default !== undefined;
+      },
+      30_000,
+    );
   });
 
   test('master stalled (SIGSTOP): /channels and /health answer without it; a channel written meanwhile is applied once it runs again', async () => {

@@ -11,7 +11,7 @@ import { startCluster } from './helpers/cluster.js';
 import type { TestCluster } from './helpers/cluster.js';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
-import { killHost } from './helpers/hosts.js';
+import { killHost, runningOn } from './helpers/hosts.js';
 import { keys } from './helpers/keys.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -115,11 +115,13 @@ describe('Redis Cluster', () => {
     const script = `echo $$ >> ${attempts}; [ $(wc -l < ${attempts}) -ge 2 ] || sleep 60`;
     const { json } = await api(hosts[0]!.baseUrl, 'POST', '/channels/c5/tasks', { command: '/bin/sh', args: ['-c', script] });
     await waitFor('the first attempt', () => lines(attempts).length === 1);
-    const runner = (await cluster.client.hget(keys.channel('c5').running, json.data.task_id))!.split(':')[0];
     const { json: nodes } = await api(hosts[0]!.baseUrl, 'GET', '/nodes');
-    const victim = hosts.findIndex((h) =>
-      (nodes.data as { nodeId: string; httpAddr: string }[]).some((n) => n.nodeId === runner && n.httpAddr === h.httpAddr),
+    const known = nodes.data as { nodeId: string; httpAddr: string }[];
+    const nodeIds = known.map((n) => n.nodeId);
+    const runner = await waitFor('a host to report the task running', async () =>
+      (await runningOn(cluster.client, nodeIds, 'c5')).get(json.data.task_id as string),
     );
+    const victim = hosts.findIndex((h) => known.some((n) => n.nodeId === runner && n.httpAddr === h.httpAddr));
     killHost(hosts[victim]!, lines(attempts).map(Number));
     hosts = hosts.filter((_, i) => i !== victim);
     await waitFor('the task to succeed on the survivor', async () => (await status(json.data.task_id)).status === 'succeeded', 20_000);

@@ -7,8 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
-import { killHost } from './helpers/hosts.js';
-import { keys } from './helpers/keys.js';
+import { killHost, runningOn as runningOnHosts } from './helpers/hosts.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -34,11 +33,8 @@ async function task(host: RunningCoyotes, id: string): Promise<any> {
   return (await api(host.baseUrl, 'GET', `/tasks/${id}`)).json.data;
 }
 
-/** The node ids holding a channel's running tasks right now (from their lease tokens). */
-async function runningOn(channel: string): Promise<Map<string, string>> {
-  const running = await redis.client.hgetall(keys.channel(channel).running);
-  return new Map(Object.entries(running).map(([id, token]) => [id, token.split(':')[0]!]));
-}
+/** Which master runs each of the channel's tasks right now. */
+const runningOn = (channel: string): Promise<Map<string, string>> => runningOnHosts(redis.client, nodeIds, channel);
 
 /** Waits until a master logged `event` for the channel (matching `extra`); answers the log time. */
 function loggedAt(host: RunningCoyotes, event: string, channel: string, extra: Record<string, unknown> = {}): Promise<number> {
@@ -129,7 +125,7 @@ describe('three masters on one redis-server', () => {
     const id = await push(hosts[0]!, 'default', `touch ${started}; sleep 60`);
     // the command itself has begun, so its master has heard of it (a kill is sent to running tasks only)
     await waitFor('the command to start', () => existsSync(started));
-    const runner = (await runningOn('default')).get(id);
+    const runner = await waitFor('a host to report the task running', async () => (await runningOn('default')).get(id));
     const other = hosts[nodeIds.findIndex((nodeId) => nodeId !== runner)]!;
     assert.equal((await api(other.baseUrl, 'POST', `/tasks/${id}/kill`)).status, 200);
     const done = await waitFor('the kill', async () => {

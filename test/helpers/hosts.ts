@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { RunningCoyotes } from './coyotes.js';
+import type { HostFigures } from '../../packages/protocol/src/index.js';
+import { keys } from './keys.js';
 
 /** Every descendant of `root` (children, their commands, the commands' children), by pid. */
 export function descendants(root: number): number[] {
@@ -41,4 +43,22 @@ export function killHost(coyotes: RunningCoyotes, commandPids: number[] = []): v
       // not a group leader, or gone
     }
   }
+}
+
+/**
+ * Which master runs each of a channel's tasks right now, from the figures every master publishes
+ * (a lease handed over at a push carries no node in its token): task id → node id.
+ */
+export async function runningOn(
+  redis: { get(key: string): Promise<string | null> },
+  nodeIds: readonly string[],
+  channel: string,
+): Promise<Map<string, string>> {
+  const running = new Map<string, string>();
+  for (const nodeId of nodeIds) {
+    const raw = await redis.get(keys.nodeFigures(nodeId));
+    const figures = raw === null ? undefined : (JSON.parse(raw) as HostFigures);
+    for (const { taskId } of figures?.channels[channel]?.running ?? []) running.set(taskId, nodeId);
+  }
+  return running;
 }
