@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -125,6 +125,50 @@ describe('RabbitMQ as the transport', () => {
         assert.equal(await queueExists(), true);
         await api(c.baseUrl, 'DELETE', '/channels/short-lived');
         await waitFor('the queue to be deleted', async () => !(await queueExists()), 60_000, 250);
+      } finally {
+        await connection.close();
+      }
+    });
+  });
+
+  test('resize changes the prefetch, pause stops consuming, resume consumes again', async () => {
+    await withRedis(async (redis, started, args) => {
+      const c = await startCoyotes({ redisAddr: redis.addr, args });
+      started.push(c);
+      const prefix = args[args.length - 1]!;
+      const dir = mkdtempSync(path.join(work, 'sized-'));
+      const gate = path.join(dir, 'gate');
+      const startedRuns = path.join(dir, 'started');
+      // each run says it started, then holds its slot until the gate opens
+      const task = { command: '/bin/sh', args: ['-c', `echo $$ >> ${startedRuns}; while [ ! -e ${gate} ]; do sleep 0.05; done`] };
+      await api(c.baseUrl, 'POST', '/channels', { name: 'sized', worker: '1' });
+      for (let n = 0; n < 4; n += 1) assert.equal((await api(c.baseUrl, 'POST', '/channels/sized/tasks', task)).status, 200);
+      const connection = await connect(rabbit.url);
+      try {
+        const channel = await connection.createChannel();
+        const ready = async (): Promise<number> => (await channel.checkQueue(`${prefix}.sized`)).messageCount;
+        // prefetch 1: one delivery held by the consumer, three ready in the queue
+        await waitFor('one run with three ready', async () => lines(startedRuns).length === 1 && (await ready()) === 3, 30_000);
+        const patched = await api(c.baseUrl, 'PATCH', '/channels/sized', { worker: '3' });
+        assert.equal(patched.status, 200, JSON.stringify(patched.json));
+        // the new consumer has its own prefetch of 3 (the old one's unacked delivery stays with this
+        // host): three run, the fourth waits here for a slot, none is left ready
+        await waitFor('three runs, none ready', async () => lines(startedRuns).length === 3 && (await ready()) === 0, 30_000);
+        assert.equal((await api(c.baseUrl, 'PATCH', '/channels/sized', { paused: true })).status, 200);
+        for (let n = 0; n < 2; n += 1) assert.equal((await api(c.baseUrl, 'POST', '/channels/sized/tasks', task)).status, 200);
+        // paused: the delivery waiting here goes back to the queue beside the two new ones
+        await waitFor('three ready in the queue while paused', async () => (await ready()) === 3, 30_000);
+        // the three running finish; nothing is consumed
+        writeFileSync(gate, '');
+        await waitFor(
+          'the three runs recorded',
+          async () => (await api(c.baseUrl, 'GET', '/tasks?channel=sized&state=done')).json.data.count === 3,
+          30_000,
+        );
+        assert.equal(await ready(), 3, 'what waits stays in the queue while paused');
+        assert.equal(lines(startedRuns).length, 3, 'no run started while paused');
+        assert.equal((await api(c.baseUrl, 'PATCH', '/channels/sized', { paused: false })).status, 200);
+        await waitFor('every run once resumed', async () => lines(startedRuns).length === 6 && (await ready()) === 0, 30_000);
       } finally {
         await connection.close();
       }
