@@ -8,7 +8,7 @@ const BATCH = 500;
 const WAIT_S = 1;
 
 /** What the dispatcher needs of the broker: the ingress list, the door, the dead letters, its blocking reads. */
-export type DispatcherBroker = Pick<Broker, 'prepare' | 'admission' | 'deadLetters' | 'blockingReads'>;
+export type DispatcherBroker = Pick<Broker, 'prepare' | 'admission' | 'deadLetters' | 'blockingReads' | 'channels'>;
 
 /**
  * Moves producer entries from the seed's `task:prepare:queue` into their channels. Entries are
@@ -74,6 +74,8 @@ export class PrepareDispatcher {
   private async dispatch(entries: string[]): Promise<void> {
     const byChannel = new Map<string, { config: ChannelConfig; inputs: TaskInput[]; entries: string[] }>();
     const letters: Promise<void>[] = [];
+    // a channel this master has not heard of yet (created a moment ago on another process) is read from Redis
+    const read = new Map<string, ChannelConfig | null>();
     for (const entry of entries) {
       const parsed = parseIngressEntry(entry);
       if (!parsed.ok) {
@@ -81,7 +83,11 @@ export class PrepareDispatcher {
         continue;
       }
       const name = parsed.input.channel ?? this.channelDefault;
-      const config = this.channel(name);
+      let config = this.channel(name);
+      if (!config) {
+        if (!read.has(name)) read.set(name, await this.broker.channels.get(name));
+        config = read.get(name) ?? undefined;
+      }
       if (!config) {
         letters.push(this.deadLetter(`unknown channel "${name}"`, entry));
         continue;

@@ -99,6 +99,15 @@ describe('ingress dispatcher: start, bursts, producer ids', () => {
     assert.equal((await broker.deadLetters.list(0, 10)).total, 0);
   });
 
+  test('a channel this master has not heard of yet is read from Redis, not dead-lettered', async () => {
+    // created through another process a moment ago: in Redis, not yet in this master's map
+    await broker.channels.put(newChannelConfig('fresh', 1, { paused: true }));
+    await redis.client.lpush(broker.keys.prepareQueue, JSON.stringify({ task: 'echo fresh', chan: 'fresh', id: 'fresh-1' }));
+    await settled();
+    assert.deepEqual(await redis.client.lrange(broker.keys.channel('fresh').queued, 0, -1), ['fresh-1']);
+    assert.equal((await broker.deadLetters.list(0, 10)).total, 0);
+  });
+
   test('a burst larger than one batch reaches the channel whole', async () => {
     const entries = Array.from({ length: 600 }, (_, i) => JSON.stringify({ task: `echo ${i}`, id: `burst-${i}` }));
     await redis.client.lpush(broker.keys.prepareQueue, ...entries);
