@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { cancelledRecord, commandLine } from '@coyotes/protocol';
+import { cancelledRecord, commandLine, unranResult } from '@coyotes/protocol';
 import type { ChannelConfig, ServerOptions, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { claimFlagKeys, claimedTasks } from './claims.js';
 import { completionOptions, completionOutcome } from './completion.js';
@@ -290,20 +290,11 @@ export class TaskStore {
   private async runRequeue(channel: string, mode: 'ids' | 'expired', triples: string[]) {
     const k = this.keys.channel(channel);
     const now = Date.now();
-    const poison = JSON.stringify({
-      outcome: 'poison',
-      exitCode: null,
-      signal: null,
-      startedAt: now,
-      finishedAt: now,
-      durationMs: 0,
-      host: '',
-      nodeId: '',
-      pid: null,
-      stdoutTail: '',
-      stderrTail: '',
-      error: `runner died ${this.options.poisonLimit} times because of this task (while starting it, or running it alone)`,
-    } satisfies TaskResult);
+    const poison = JSON.stringify(
+      unranResult('poison', now, {
+        error: `runner died ${this.options.poisonLimit} times because of this task (while starting it, or running it alone)`,
+      }),
+    );
     const [requeued, poisoned] = await this.redis.requeueTasks(
       k.running,
       k.leases,

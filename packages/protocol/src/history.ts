@@ -1,5 +1,5 @@
 import type { TaskResult, TaskSpec } from './task.js';
-import { commandLine } from './task.js';
+import { commandLine, unranResult } from './task.js';
 
 /** How one execution of a task ended, as the history keeps it. */
 export type RunStatus = 'succeeded' | 'failed' | 'killed' | 'timed out' | 'cancelled';
@@ -69,18 +69,6 @@ export function historyRecord(spec: TaskSpec, result: TaskResult, success: boole
  * started, so it starts and finishes when it was cancelled, lasts 0 ms and names no node.
  */
 export function cancelledRecord(spec: TaskSpec, nowMs: number): Omit<HistoryRecord, 'attempt'> {
-  const result: TaskResult = {
-    outcome: 'exited',
-    exitCode: null,
-    signal: null,
-    startedAt: nowMs,
-    finishedAt: nowMs,
-    durationMs: 0,
-    host: '',
-    nodeId: '',
-    pid: null,
-    stdoutTail: '',
-    stderrTail: '',
-  };
+  const result = unranResult('exited', nowMs);
   return { ...historyRecord(spec, result, false), status: 'cancelled' };
 }

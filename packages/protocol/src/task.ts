@@ -83,6 +83,15 @@ export interface TaskResult {
   error?: string;
 }
 
+/**
+ * The result of an execution in which no command ran (refused at its start, poisoned, cancelled):
+ * no process, no output, no duration, at `at`; `fields` fills in what the caller knows.
+ */
+export function unranResult(outcome: TaskOutcome, at: number, fields: Partial<TaskResult> = {}): TaskResult {
+  const none = { exitCode: null, signal: null, durationMs: 0, host: '', nodeId: '', pid: null, stdoutTail: '', stderrTail: '' };
+  return { outcome, startedAt: at, finishedAt: at, ...none, ...fields };
+}
+
 /** A result is a success when the command exited 0. */
 export function isSuccess(result: TaskResult): boolean {
   return result.outcome === 'exited' && result.exitCode === 0;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { setLongTimeout } from '@coyotes/protocol';
+import { setLongTimeout, unranResult } from '@coyotes/protocol';
 import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from '@coyotes/protocol';
 import { allowedTaskArgv, checkTaskSpec, taskCwd, taskEnv } from './argv.js';
 import type { OutputSink } from './log-publisher.js';
@@ -37,21 +37,12 @@ const PIPE_DRAIN_MS = 1000;
  * did not foresee still fails the one task, with a reason, instead of its channel process.
  */
 export function unstartedResult(error: unknown, options: Pick<ExecutorOptions, 'host' | 'nodeId'>): TaskResult {
-  const now = Date.now();
-  return {
-    outcome: 'spawn-error',
+  return unranResult('spawn-error', Date.now(), {
     exitCode: 127,
-    signal: null,
-    startedAt: now,
-    finishedAt: now,
-    durationMs: 0,
     host: options.host,
     nodeId: options.nodeId,
-    pid: null,
-    stdoutTail: '',
-    stderrTail: '',
     error: `cannot start the task: ${error instanceof Error ? error.message : String(error)}`,
-  };
+  });
 }
 
 /**
