@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBrowser } from './helpers/browser.js';
 import type { TestBrowser } from './helpers/browser.js';
+import type { Route } from 'playwright-core';
 import { startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { startRedis } from './helpers/redis.js';
@@ -57,5 +58,37 @@ describe('dashboard with -http-token: the page loads freely, the data needs the 
     await page.reload();
     await page.locator('tr[data-channel="default"]').waitFor();
     assert.equal(await page.locator('dialog[open]').count(), 0);
+  });
+
+  test('a 401 that answers a token already replaced does not sign the tab out again', async () => {
+    const { page } = browser;
+    await page.evaluate(() => sessionStorage.clear());
+    // Hold every /metrics request that carries the wrong token, so its 401 lands after sign-in.
+    const held: Route[] = [];
+    await page.route('**/metrics', (route) => {
+      if (route.request().headers().authorization === 'Bearer wrong') held.push(route);
+      else void route.continue();
+    });
+    try {
+      await page.reload();
+      await page.locator('dialog[open] input[name=token]').waitFor();
+      await page.fill('dialog[open] input[name=token]', 'wrong');
+      await page.click('[data-testid=dialog-submit]');
+      await page.locator('dialog[open] :text("That token was refused")').waitFor();
+      await page.fill('dialog[open] input[name=token]', TOKEN);
+      await page.click('[data-testid=dialog-submit]');
+      await page.locator('tr[data-channel="default"]').waitFor();
+      assert.ok(held.length > 0, 'a request with the wrong token was held');
+
+      const stale = page.waitForResponse((r) => r.url().endsWith('/metrics') && r.status() === 401);
+      for (const route of held.splice(0)) await route.continue();
+      await stale;
+      // The next refresh after the stale answer has been handled by the page.
+      await page.waitForResponse((r) => r.url().endsWith('/metrics') && r.status() === 200);
+      assert.equal(await page.locator('dialog[open]').count(), 0);
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('coyotes.token')), TOKEN);
+    } finally {
+      await page.unroute('**/metrics');
+    }
   });
 });

@@ -28,21 +28,23 @@ export const token = {
 
 let unauthorized: () => void = () => undefined;
 
-/** Called whenever the API answers 401, so the page can ask for a token. */
+/**
+ * Called whenever the API answers 401 to the token the tab holds now, so the page can ask for
+ * one. A 401 to a token already replaced (a request sent before the user signed in again) is
+ * stale and asks nothing.
+ */
 export function onUnauthorized(handler: () => void): void {
   unauthorized = handler;
 }
 
-function headers(extra: Record<string, string> = {}): Record<string, string> {
-  const bearer = token.get();
-  return bearer ? { ...extra, authorization: `Bearer ${bearer}` } : extra;
-}
-
 async function send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-  const init: RequestInit = { method, headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }), signal };
+  const bearer = token.get();
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  const init: RequestInit = { method, headers, signal };
   if (body !== undefined) init.body = JSON.stringify(body);
   const response = await fetch(path, init);
-  if (response.status === 401) unauthorized();
+  if (response.status === 401 && token.get() === bearer) unauthorized();
   return response;
 }
 
