@@ -40,6 +40,7 @@ const LONG_FILES = {
   // a private rabbitmq-server takes seconds to start and restart, and 2,000 tasks flow through it
   'test/transport-rabbitmq.test.ts': 900_000,
   'test/delivery-rabbitmq.test.ts': 900_000,
+  'test/transport-rabbitmq-holds.test.ts': 900_000,
 };
 const long = files.filter((file) => file in LONG_FILES);
 

@@ -1,7 +1,7 @@
 // Many hosts on one Redis: three masters as separate processes (own node ids, HTTP ports and
 // pidfiles) share channels, tasks, kills and a cluster-wide cap, and survive one of them dying.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +9,7 @@ import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { killHost, runningOn as runningOnHosts } from './helpers/hosts.js';
 import { startRedis } from './helpers/redis.js';
+import { lines, mostAtOnce, stamped } from './helpers/stamps.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -19,8 +20,6 @@ let redis: TestRedis;
 let hosts: RunningCoyotes[] = [];
 let nodeIds: string[] = [];
 let work: string;
-
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
 
 /** Pushes a `/bin/sh -c script` task through a host's API; answers the task id. */
 async function push(host: RunningCoyotes, channel: string, script: string): Promise<string> {
@@ -140,22 +139,11 @@ describe('three masters on one redis-server', () => {
     assert.equal((await api(hosts[0]!.baseUrl, 'POST', '/channels', { name: 'capped', worker: '3', global_workers: '2' })).status, 200);
     for (const host of hosts) await loggedAt(host, 'channel-started', 'capped');
     const log = path.join(work, 'capped.log');
-    const script = `echo "s $(date +%s%N)" >> ${log}; sleep 0.4; echo "e $(date +%s%N)" >> ${log}`;
+    const script = stamped(log, 'sleep 0.4');
     const ids: string[] = [];
     for (let n = 0; n < 8; n += 1) ids.push(await push(hosts[n % 3]!, 'capped', script));
     await waitFor('all 8 capped tasks to finish', () => lines(log).length === 16, 30_000, 50);
-    // the most commands running at one instant, from their start and end stamps
-    const events = lines(log)
-      .map((line) => line.split(' '))
-      .map(([kind, ns]) => ({ start: kind === 's', at: BigInt(ns!) }))
-      .sort((a, b) => (a.at === b.at ? Number(a.start) - Number(b.start) : a.at < b.at ? -1 : 1));
-    let now = 0;
-    let most = 0;
-    for (const event of events) {
-      now += event.start ? 1 : -1;
-      most = Math.max(most, now);
-    }
-    assert.equal(most, 2, 'never more than the cap of 2 (nine slots across the hosts), and the cap is used');
+    assert.equal(mostAtOnce(lines(log)), 2, 'never more than the cap of 2 (nine slots across the hosts), and the cap is used');
     for (const id of ids) assert.equal((await task(hosts[1]!, id)).status, 'succeeded');
   });
 

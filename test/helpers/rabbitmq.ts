@@ -43,15 +43,23 @@ function accepts(port: number): Promise<boolean> {
  * directories, config file and Erlang cookie (HOME), run as the `rabbitmq` user (the package's
  * files belong to it). Starting takes seconds: one node per test file.
  */
-export async function startRabbitMQ(): Promise<TestRabbitMQ> {
+export async function startRabbitMQ(options: { consumerTimeoutMs?: number } = {}): Promise<TestRabbitMQ> {
   const [port, distPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(path.join(tmpdir(), 'coyotes-rabbitmq-'));
   chmodSync(dir, 0o755);
-  writeFileSync(path.join(dir, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users = none\n`);
+  let conf = `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users = none\n`;
+  // the server looks for held deliveries once per channel tick (60 s by default)
+  let advanced = '[].\n';
+  if (options.consumerTimeoutMs !== undefined) {
+    conf += `consumer_timeout = ${options.consumerTimeoutMs}\n`;
+    advanced = `[{rabbit, [{channel_tick_interval, ${Math.max(100, Math.floor(options.consumerTimeoutMs / 4))}}]}].\n`;
+  }
+  writeFileSync(path.join(dir, 'rabbitmq.conf'), conf);
+  writeFileSync(path.join(dir, 'advanced.config'), advanced);
   writeFileSync(path.join(dir, 'enabled_plugins'), '[].\n');
   const uid = Number((await runTool('id', ['-u', 'rabbitmq'])).trim());
   const gid = Number((await runTool('id', ['-g', 'rabbitmq'])).trim());
-  for (const file of ['', 'rabbitmq.conf', 'enabled_plugins']) chownSync(path.join(dir, file), uid, gid);
+  for (const file of ['', 'rabbitmq.conf', 'advanced.config', 'enabled_plugins']) chownSync(path.join(dir, file), uid, gid);
   const env = {
     HOME: dir,
     RABBITMQ_NODENAME: `coyotes-test-${port}@localhost`,
@@ -59,6 +67,7 @@ export async function startRabbitMQ(): Promise<TestRabbitMQ> {
     RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
     RABBITMQ_LOG_BASE: path.join(dir, 'log'),
     RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq.conf'),
+    RABBITMQ_ADVANCED_CONFIG_FILE: path.join(dir, 'advanced.config'),
     RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
     RABBITMQ_PID_FILE: path.join(dir, 'pid'),
   };

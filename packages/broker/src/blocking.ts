@@ -20,6 +20,14 @@ export class BlockingReads {
   }
 
   /**
+   * Blocks until a runner of the channel frees a slot under the global cap that it did not fill
+   * itself (RabbitMQ transport), or the timeout passes; true when one did.
+   */
+  async waitForSlot(channel: string, timeoutS: number): Promise<boolean> {
+    return (await this.connection.brpop(this.keys.channel(channel).slotFreed, timeoutS)) !== null;
+  }
+
+  /**
    * Blocks until a task is handed to this claimer (leased to it already by the enqueue; see
    * claimTasks-10.lua: only after a claim that said it would wait), a wake-up marker arrives
    * ('woken'), or the timeout passes (null).

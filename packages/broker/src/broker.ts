@@ -102,6 +102,7 @@ export class Broker {
       tasks: this.tasks,
       keys: this.keys,
       blocking,
+      blockingReads: () => this.blockingReads(),
       admission: this.admission,
       deadLetters: this.deadLetters,
       channels: this.channels,

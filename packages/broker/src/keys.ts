@@ -65,6 +65,10 @@ export interface ChannelKeys {
   published: string;
   /** string: the node that relays the channel's queued list to RabbitMQ, with a short TTL (RabbitMQ transport) */
   relayLock: string;
+  /** hash runner owner → expiry ms of its last beat (RabbitMQ transport: who is alive to hold a redelivered task) */
+  alive: string;
+  /** list of wake-ups for runners waiting at the global cap with deliveries in hand (RabbitMQ transport) */
+  slotFreed: string;
 }
 
 export class Keys {
@@ -123,6 +127,8 @@ export class Keys {
       historyLock: `${base}history-lock`,
       published: `${base}published`,
       relayLock: `${base}relay-lock`,
+      alive: `${base}alive`,
+      slotFreed: `${base}slot-freed`,
     };
   }
 

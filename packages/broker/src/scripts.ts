@@ -43,6 +43,7 @@ export interface ScriptCommands {
   ackHistory(...args: Arg[]): Promise<number>;
   markPublished(...args: Arg[]): Promise<number>;
   claimDelivered(...args: Arg[]): Promise<[number, string?]>;
+  beatRunner(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

@@ -75,7 +75,7 @@ export class ChannelRunner {
     this.source = broker.taskSource(channel, {
       leaseOwner: options.leaseOwner,
       leaseMs: options.leaseMs,
-      warn: (message, error) => log.warn({ err: error }, message),
+      warn: (message, error, event) => log.warn({ err: error, event }, message),
     });
     this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(options.leaseMs / 3)));
   }

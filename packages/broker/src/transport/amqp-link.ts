@@ -49,7 +49,7 @@ export class AmqpLink {
   constructor(
     private readonly url: string,
     private readonly setUp: (channels: AmqpChannels) => Promise<void>,
-    private readonly warn: (message: string, error?: unknown) => void,
+    private readonly warn: (message: string, error?: unknown, event?: string) => void,
   ) {}
 
   start(): void {
@@ -80,7 +80,7 @@ export class AmqpLink {
           if (this.channels !== channels) return;
           this.channels = undefined;
           if (this.closed) return;
-          this.warn('RabbitMQ connection lost; reconnecting', error);
+          this.warn('RabbitMQ connection lost; reconnecting', error, 'rabbitmq-reconnecting');
           void connection!.close().catch(() => undefined);
           this.opening = this.open();
         };
@@ -101,7 +101,7 @@ export class AmqpLink {
         await connection?.close().catch(() => undefined);
         this.attempt += 1;
         if (this.closed) return;
-        if (this.attempt === 1 || this.attempt % 10 === 0) this.warn('RabbitMQ unavailable; retrying', error);
+        if (this.attempt === 1 || this.attempt % 10 === 0) this.warn('RabbitMQ unavailable; retrying', error, 'rabbitmq-unavailable');
         await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(this.attempt)));
       }
     }

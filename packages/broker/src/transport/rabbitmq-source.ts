@@ -26,12 +26,33 @@ export const queueName = (keys: Keys, channel: string): string => `${keys.prefix
 const RELAY_BATCH = 200;
 /** The relay lock's lifetime: a dead relay's channel is taken over by another node after this. */
 const RELAY_LOCK_MS = 5000;
+/** A runner says it is alive this often; it counts as dead once a beat is this old (claimDelivered-8.lua). */
+const BEAT_MS = 1000;
+const BEAT_TTL_MS = 5000;
+/** How long a runner at the global cap waits for a slot-freed wake-up before it asks again anyway. */
+const SLOT_WAIT_S = 1;
+/**
+ * How long a delivery may stay unacked here. RabbitMQ closes the channel of a consumer that holds
+ * a delivery longer than its `consumer_timeout` (30 min by default): a task running longer has its
+ * delivery acked at this deadline and is kept by its Redis lease from then on, as on the Redis
+ * transport; a delivery waiting at the global cap this long goes back to the queue. Keep it under
+ * the server's consumer_timeout (docs/operations.md).
+ */
+export const rabbitHoldMs = (env: NodeJS.ProcessEnv = process.env): number => {
+  const value = Number(env.COYOTES_RABBITMQ_HOLD_MS);
+  return Number.isSafeInteger(value) && value > 0 ? value : 15 * 60_000;
+};
 
 interface Delivery {
   message: ConsumeMessage;
   /** The connection it came on: its tag means nothing on another. */
   generation: number;
+  /** When it arrived here (or came to stand for a task this runner already ran): the hold deadline counts from it. */
+  at: number;
 }
+
+/** What a delivery became: a task to run, a delivery to keep unacked ('kept'), one at the cap, or nothing to run (ack it). */
+type Taken = ClaimedTask | 'kept' | 'capped' | undefined;
 
 /** What the RabbitMQ source needs of the broker. */
 export interface RabbitDeps {
@@ -40,6 +61,8 @@ export interface RabbitDeps {
   tasks: TaskStore;
   keys: Keys;
   blocking: BlockingReads;
+  /** A blocking connection of its own, for a runner waiting at the global cap. */
+  blockingReads: () => BlockingReads;
   admission: Admission;
   deadLetters: DeadLetters;
   channels: ChannelRegistry;
@@ -54,20 +77,33 @@ export interface RabbitDeps {
  *  - a consumer with prefetch = workers and manual acks; each delivery leases its task in Redis
  *    (claimDelivered-7.lua) and is acked once the task's outcome is recorded there. A message
  *    without the relay's header is a producer's (the seed's ingress JSON): it is admitted through
- *    the broker's door (distinct, delays and every check apply), then acked.
+ *    the broker's door (distinct, delays and every check apply), then acked;
+ *  - a redelivery of a message whose task still runs is not run again while its holder beats
+ *    (the `alive` hash); a channel with a global cap leases a delivery only while the cluster
+ *    runs fewer than the cap, and a runner that frees a slot without filling it wakes one that
+ *    waits (`slotFreed`);
+ *  - nothing stays unacked past the hold deadline (`holdMs`), under RabbitMQ's consumer_timeout.
  */
 export class RabbitTaskSource implements TaskSource {
   private readonly link: AmqpLink;
   private readonly queue: string;
   private readonly buffered: Delivery[] = [];
+  /** Redeliveries of tasks whose holder beat a moment ago: looked at again once its beat would have lapsed. */
+  private readonly rechecks: Delivery[] = [];
   /** Deliveries of leased tasks, by lease token, until their outcome is recorded. */
   private readonly leased = new Map<string, Delivery>();
   private consumerTag: string | undefined;
   /** The prefetch and pause the current consumer was started with. */
-  private consuming: { workers: number; paused: boolean } | undefined;
+  private consuming: { prefetch: number; paused: boolean } | undefined;
   private taking = true;
+  /** The last claim stopped at the global cap with deliveries in hand. */
+  private capped = false;
+  private slotReads: BlockingReads | undefined;
+  private slotWait: Promise<'woken' | null> | undefined;
   private wake: () => void = () => undefined;
   private readonly relay: Promise<void>;
+  private readonly holdMs = rabbitHoldMs();
+  private readonly timers: NodeJS.Timeout[];
 
   constructor(
     private readonly deps: RabbitDeps,
@@ -78,11 +114,43 @@ export class RabbitTaskSource implements TaskSource {
     this.link = new AmqpLink(deps.url, (channels) => this.setUp(channels), options.warn);
     this.link.start();
     this.relay = this.relayLoop();
+    this.beat();
+    this.timers = [
+      setInterval(() => this.beat(), BEAT_MS),
+      setInterval(() => this.enforceHoldDeadline(), Math.min(Math.max(this.holdMs / 4, 100), 30_000)),
+    ];
+  }
+
+  /** Says in Redis that this runner is alive, so a redelivery of a task it runs is not run again. */
+  private beat(): void {
+    const now = Date.now();
+    this.deps.redis
+      .beatRunner(this.deps.keys.channel(this.channel.name).alive, this.options.leaseOwner, now + BEAT_TTL_MS, now)
+      .catch((error: unknown) => this.options.warn('saying this runner is alive failed', error));
+  }
+
+  /** Acks deliveries of tasks running past the hold deadline, and gives back those waiting at the cap that long. */
+  private enforceHoldDeadline(): void {
+    const channels = this.link.current;
+    if (!channels) return;
+    const due = Date.now() - this.holdMs;
+    for (const [token, delivery] of this.leased) {
+      if (delivery.at > due) continue;
+      this.leased.delete(token);
+      this.ack(delivery);
+    }
+    for (let i = this.buffered.length - 1; i >= 0; i -= 1) {
+      const delivery = this.buffered[i]!;
+      if (delivery.at > due) continue;
+      this.buffered.splice(i, 1);
+      if (delivery.generation === this.link.generation) channels.consume.nack(delivery.message, false, true);
+    }
   }
 
   private async setUp(channels: AmqpChannels): Promise<void> {
     // deliveries of a lost connection are RabbitMQ's again: it redelivers them
     this.buffered.length = 0;
+    this.rechecks.length = 0;
     this.consumerTag = undefined;
     this.consuming = undefined;
     await channels.consume.assertQueue(this.queue, QUORUM_QUEUE);
@@ -93,8 +161,11 @@ export class RabbitTaskSource implements TaskSource {
   private async syncConsumer(): Promise<void> {
     const channels = this.link.current;
     if (!channels) return;
-    const wanted = { workers: this.channel.workers, paused: this.channel.paused || !this.taking };
-    if (this.consuming && this.consuming.workers === wanted.workers && this.consuming.paused === wanted.paused) return;
+    // a host never runs more than the global cap: it needs no more deliveries in hand than that
+    const cap = this.channel.globalWorkers ?? 0;
+    const prefetch = cap > 0 ? Math.min(cap, this.channel.workers) : this.channel.workers;
+    const wanted = { prefetch, paused: this.channel.paused || !this.taking };
+    if (this.consuming && this.consuming.prefetch === wanted.prefetch && this.consuming.paused === wanted.paused) return;
     this.consuming = wanted;
     if (this.consumerTag !== undefined) {
       const tag = this.consumerTag;
@@ -106,14 +177,15 @@ export class RabbitTaskSource implements TaskSource {
     if (wanted.paused) return;
     // prefetch applies to consumers started after it: a resize restarts the consumer (unacked
     // deliveries stay ours through that)
-    await channels.consume.prefetch(wanted.workers);
+    await channels.consume.prefetch(wanted.prefetch);
     const generation = this.link.generation;
     const { consumerTag } = await channels.consume.consume(
       this.queue,
       (message) => {
         if (message === null) return;
-        this.buffered.push({ message, generation });
-        this.wake();
+        this.buffered.push({ message, generation, at: Date.now() });
+        // at the cap a new delivery changes nothing: a freed slot does
+        if (!this.capped) this.wake();
       },
       { noAck: false },
     );
@@ -121,33 +193,44 @@ export class RabbitTaskSource implements TaskSource {
   }
 
   private returnBuffered(channels: AmqpChannels): void {
-    for (const delivery of this.buffered.splice(0)) {
+    this.capped = false;
+    for (const delivery of [...this.buffered.splice(0), ...this.rechecks.splice(0)]) {
       if (delivery.generation === this.link.generation) channels.consume.nack(delivery.message, false, true);
     }
   }
 
   async claim(max: number): Promise<ClaimedTask[]> {
     const claimed: ClaimedTask[] = [];
-    while (claimed.length < max && this.buffered.length > 0) {
-      const delivery = this.buffered.shift()!;
-      let task: ClaimedTask | undefined;
+    this.capped = false;
+    while (claimed.length < max && (this.rechecks.length > 0 || this.buffered.length > 0)) {
+      const secondLook = this.rechecks.length > 0;
+      const delivery = (secondLook ? this.rechecks : this.buffered).shift()!;
+      let taken: Taken;
       try {
-        task = await this.take(delivery);
+        taken = await this.take(delivery, secondLook);
       } catch (error) {
         // Redis did not answer: the delivery waits for the next claim
-        this.buffered.unshift(delivery);
+        (secondLook ? this.rechecks : this.buffered).unshift(delivery);
         if (claimed.length === 0) throw error;
         break;
       }
-      if (task) claimed.push(task);
+      if (taken === 'capped') {
+        this.buffered.unshift(delivery);
+        this.capped = true;
+        break;
+      }
+      if (taken === 'kept') continue;
+      if (taken) claimed.push(taken);
       else this.ack(delivery);
     }
     return claimed;
   }
 
-  /** Leases the delivery's task, or admits a producer's message; undefined when there is nothing to run. */
-  private async take(delivery: Delivery): Promise<ClaimedTask | undefined> {
+  /** Leases the delivery's task, or admits a producer's message (see `Taken`). */
+  private async take(delivery: Delivery, secondLook: boolean): Promise<Taken> {
     const { message } = delivery;
+    // a delivery of a connection that ended: RabbitMQ has it again
+    if (delivery.generation !== this.link.generation) return 'kept';
     const taskId: unknown = message.properties.headers?.[TASK_HEADER];
     if (typeof taskId !== 'string') {
       await this.admit(message.content.toString('utf8'));
@@ -157,7 +240,7 @@ export class RabbitTaskSource implements TaskSource {
     const messageId = typeof message.properties.messageId === 'string' ? message.properties.messageId : '';
     const now = Date.now();
     const token = `${this.options.leaseOwner}:${now}:${messageId}`;
-    const [code, spec] = await this.deps.redis.claimDelivered(
+    const [code, value] = await this.deps.redis.claimDelivered(
       k.queued,
       k.published,
       k.tasks,
@@ -165,13 +248,36 @@ export class RabbitTaskSource implements TaskSource {
       k.leases,
       k.stale,
       k.staleCount,
+      k.alive,
       taskId,
       token,
       now + this.options.leaseMs,
       message.fields.redelivered ? '1' : '0',
       messageId,
+      this.channel.globalWorkers ?? 0,
+      now,
+      this.options.leaseOwner,
+      secondLook ? '1' : '0',
     );
-    if (code === 0 || spec === undefined) return undefined;
+    if (code === 3) return 'capped';
+    if (code === 4 && value !== undefined) {
+      // this runner's own connection came back: the redelivery stands for the task it still runs
+      if (!this.leased.has(value)) return undefined;
+      this.leased.set(value, { ...delivery, at: now });
+      return 'kept';
+    }
+    if (code === 5 && value !== undefined) {
+      setTimeout(
+        () => {
+          this.rechecks.push(delivery);
+          this.wake();
+        },
+        Number(value) + 100,
+      ).unref();
+      return 'kept';
+    }
+    const spec = value;
+    if ((code !== 1 && code !== 2) || spec === undefined) return undefined;
     let task: ClaimedTask;
     try {
       task = { spec: decodeSpec(spec, taskId, this.channel.name), token };
@@ -203,11 +309,29 @@ export class RabbitTaskSource implements TaskSource {
   }
 
   async waitForWork(timeoutS: number): Promise<'woken' | null> {
-    if (this.buffered.length > 0) return 'woken';
+    if (this.rechecks.length > 0 || (!this.capped && this.buffered.length > 0)) return 'woken';
     const arrived = new Promise<'woken'>((resolve) => (this.wake = () => resolve('woken')));
-    const outcome = await Promise.race([arrived, sleep(timeoutS * 1000, null)]);
+    const outcome = await Promise.race([arrived, this.capped ? this.waitForSlot() : sleep(timeoutS * 1000, null)]);
     this.wake = () => undefined;
     return outcome;
+  }
+
+  /** At the cap with deliveries in hand: a slot freed on any host ends the wait; after SLOT_WAIT_S it is looked at anyway. */
+  private waitForSlot(): Promise<'woken' | null> {
+    this.slotReads ??= this.deps.blockingReads();
+    const reads = this.slotReads;
+    this.slotWait ??= reads
+      .waitForSlot(this.channel.name, SLOT_WAIT_S)
+      .then(() => 'woken' as const)
+      .catch(() => null)
+      .finally(() => (this.slotWait = undefined));
+    return this.slotWait;
+  }
+
+  /** A slot freed under the global cap and not filled here: one runner waiting at the cap looks again. */
+  private async slotFreed(): Promise<void> {
+    const key = this.deps.keys.channel(this.channel.name).slotFreed;
+    await this.deps.redis.multi().lpush(key, '1').ltrim(key, 0, 15).exec();
   }
 
   /** Records the result in Redis (the delivery is acked by `settle`), then takes the slot's next task from what is prefetched. */
@@ -219,6 +343,9 @@ export class RabbitTaskSource implements TaskSource {
   ): Promise<{ outcome: CompletionOutcome; claimed: ClaimedTask[] }> {
     const outcome = await this.deps.tasks.complete(task, result, policy);
     const claimed = max > 0 ? await this.claim(max).catch(() => []) : [];
+    if ((this.channel.globalWorkers ?? 0) > 0 && claimed.length === 0) {
+      await this.slotFreed().catch((error: unknown) => this.options.warn('waking runners waiting at the global cap failed', error));
+    }
     return { outcome, claimed };
   }
 
@@ -242,6 +369,7 @@ export class RabbitTaskSource implements TaskSource {
 
   stopTaking(): void {
     this.taking = false;
+    this.slotReads?.close();
     this.wake();
     void this.syncConsumer().catch(() => undefined);
   }
@@ -249,6 +377,11 @@ export class RabbitTaskSource implements TaskSource {
   async close(): Promise<void> {
     this.taking = false;
     this.deps.blocking.close();
+    this.slotReads?.close();
+    for (const timer of this.timers) clearInterval(timer);
+    await this.deps.redis
+      .beatRunner(this.deps.keys.channel(this.channel.name).alive, this.options.leaseOwner, 0, Date.now())
+      .catch(() => undefined);
     await this.relay;
     await this.deleteQueueOfDeletedChannel();
     await this.link.close();

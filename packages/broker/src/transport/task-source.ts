@@ -13,8 +13,8 @@ export interface TaskSourceOptions {
   /** Prefixes every lease token the runner takes (unique per runner incarnation). */
   leaseOwner: string;
   leaseMs: number;
-  /** Trouble worth a log line (a lost connection, a failed relay). */
-  warn: (message: string, error?: unknown) => void;
+  /** Trouble worth a log line (a lost connection, a failed relay); `event` names it for the log's `event` field. */
+  warn: (message: string, error?: unknown, event?: string) => void;
 }
 
 /**
