@@ -5,11 +5,13 @@
  * by the forked children; Node 20 refuses --cpu-prof there), then
  * prints where each process spent its CPU: the top functions by self time and the share per
  * area (spawning, Redis, IPC, JSON, logging, GC, idle). Profiles stay in the printed directory
- * for Chrome DevTools or speedscope.
+ * for Chrome DevTools or speedscope. `BENCH_TRANSPORT=rabbitmq` runs the throughput case with
+ * the RabbitMQ transport (a private rabbitmq-server node).
  */
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startRabbitMQ } from '../test/helpers/rabbitmq.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { load } from './http.js';
 import { wallMs } from './stats.js';
@@ -96,13 +98,15 @@ try {
   } else {
     const tasks = Number(process.argv[2] ?? 5000);
     const channels = Number(process.argv[3] ?? 1) > 1 ? ['default', 'biz'] : ['default'];
-    const coyotes = await startBenchCoyotes(redis.addr, [], profiled);
+    const rabbit = process.env.BENCH_TRANSPORT === 'rabbitmq' ? await startRabbitMQ() : undefined;
+    const coyotes = await startBenchCoyotes(redis.addr, rabbit ? ['-broker-url', rabbit.url] : [], profiled);
     const entries = Array.from({ length: tasks }, (_, i) => ingressEntry('/bin/true', channels[i % channels.length]!));
     const t0 = wallMs();
     await pushIngress(redis.client, entries);
     await waitForStat(redis.client, channels, 'succeeded', tasks);
     const seconds = (wallMs() - t0) / 1000;
     await stopCoyotes(coyotes);
+    await rabbit?.stop();
     console.log(
       `${tasks} tasks on ${channels.join(' + ')} in ${seconds.toFixed(2)} s (${(tasks / seconds).toFixed(0)}/s); profiles in ${dir}`,
     );

@@ -12,21 +12,12 @@ import { bullmq, coyotesStartTimes } from './latency.js';
 import type { Row } from './report.js';
 import { percentile, wallMs } from './stats.js';
 import type { BenchContext } from './systems.js';
-import { channelStat, forkReady, ingressEntry, pushIngress, startBenchCoyotes, stopChild, stopCoyotes, waitForStat } from './systems.js';
-import { bullmqRound } from './throughput.js';
+import { forkReady, startBenchCoyotes, stopChild, stopCoyotes } from './systems.js';
+import { descendants } from '../test/helpers/hosts.js';
+import { bullmqRound, coyotesRound, shares } from './throughput.js';
+import type { Round } from './throughput.js';
 
 const PUSH_EVERY_MS = 20;
-
-async function throughputRound(ctx: BenchContext, tasks: number): Promise<number> {
-  const base = await channelStat(ctx.redis.client, 'default', 'succeeded');
-  const t0 = wallMs();
-  await pushIngress(
-    ctx.redis.client,
-    Array.from({ length: tasks }, () => ingressEntry('/bin/true', 'default')),
-  );
-  await waitForStat(ctx.redis.client, ['default'], 'succeeded', base + tasks);
-  return tasks / ((wallMs() - t0) / 1000);
-}
 
 /** p50 and p99 push-to-exec latency of `samples` HTTP pushes at a low rate. */
 async function latencyRound(ctx: BenchContext, baseUrl: string, samples: number): Promise<[number, number]> {
@@ -65,13 +56,17 @@ export async function benchRabbitMQ(ctx: BenchContext, tasks: number, samples: n
     return [];
   }
   const rabbit = await startRabbitMQ();
+  const server = (): number[] => descendants(rabbit.pid()!);
   const figures = { rabbitmq: [] as number[], redis: [] as number[], bullmq: [] as number[] };
+  const cpu = { rabbitmq: [] as Round[], redis: [] as Round[] };
   const latency = { rabbitmq: [[], []] as number[][], bullmq: [[], []] as number[][] };
   try {
     for (let round = 0; round < ctx.rounds; round += 1) {
       const onRabbit = await startBenchCoyotes(ctx.redis.addr, ['-broker-url', rabbit.url]);
       try {
-        figures.rabbitmq.push(await throughputRound(ctx, tasks));
+        const round = await coyotesRound(ctx, onRabbit.pid, ['default'], tasks, { rabbitmq: server() });
+        figures.rabbitmq.push(round.perSecond);
+        cpu.rabbitmq.push(round);
         const [p50, p99] = await latencyRound(ctx, onRabbit.baseUrl, samples);
         latency.rabbitmq[0]!.push(p50);
         latency.rabbitmq[1]!.push(p99);
@@ -80,7 +75,9 @@ export async function benchRabbitMQ(ctx: BenchContext, tasks: number, samples: n
       }
       const onRedis = await startBenchCoyotes(ctx.redis.addr);
       try {
-        figures.redis.push(await throughputRound(ctx, tasks));
+        const round = await coyotesRound(ctx, onRedis.pid, ['default'], tasks);
+        figures.redis.push(round.perSecond);
+        cpu.redis.push(round);
       } finally {
         await stopCoyotes(onRedis);
       }
@@ -90,7 +87,8 @@ export async function benchRabbitMQ(ctx: BenchContext, tasks: number, samples: n
       latency.bullmq[1]!.push(p99);
       ctx.log(
         `  round ${round + 1}: ${figures.rabbitmq.at(-1)!.toFixed(0)}/s on RabbitMQ, ${figures.redis.at(-1)!.toFixed(0)}/s on Redis, ` +
-          `${figures.bullmq.at(-1)!.toFixed(0)}/s BullMQ; p50 ${latency.rabbitmq[0]!.at(-1)!.toFixed(1)} ms vs BullMQ ${p50.toFixed(1)} ms`,
+          `${figures.bullmq.at(-1)!.toFixed(0)}/s BullMQ; p50 ${latency.rabbitmq[0]!.at(-1)!.toFixed(1)} ms vs BullMQ ${p50.toFixed(1)} ms; ` +
+          `CPU/task µs on RabbitMQ ${shares(cpu.rabbitmq.at(-1)!)}; on Redis ${shares(cpu.redis.at(-1)!)}`,
       );
     }
   } finally {
@@ -110,6 +108,13 @@ export async function benchRabbitMQ(ctx: BenchContext, tasks: number, samples: n
       unit: 'tasks/s',
       rounds: figures.rabbitmq,
       baseline: { name: 'BullMQ worker + spawn, concurrency 8', rounds: figures.bullmq },
+    },
+    {
+      id: 'rabbitmq-cpu-vs-redis',
+      measure: `queue CPU per task on RabbitMQ (its processes, redis-server and the RabbitMQ server; commands excluded)`,
+      unit: 'µs',
+      rounds: cpu.rabbitmq.map((round) => round.cpuUsPerTask),
+      baseline: { name: 'the same on Redis (its processes and redis-server)', rounds: cpu.redis.map((round) => round.cpuUsPerTask) },
     },
     ...(['p50', 'p99'] as const).map((p, index) => ({
       id: `rabbitmq-latency-http-${p}`,

@@ -97,11 +97,7 @@ export async function benchStartup(ctx: BenchContext, runsPerRound: number): Pro
   const running = await startBenchCoyotes(ctx.redis.addr);
   try {
     for (let round = 0; round < ctx.rounds; round += 1) {
-      const samples = {
-        floor: [] as { wall: number; cpu: number }[],
-        version: [] as typeof samples.floor,
-        status: [] as typeof samples.floor,
-      };
+      const samples: Record<'floor' | 'version' | 'status', { wall: number; cpu: number }[]> = { floor: [], version: [], status: [] };
       // taking turns: a burst of neighbour load hits all three alike
       for (let i = 0; i < runsPerRound; i += 1) {
         samples.floor.push(await timeNode(['-e', '0']));

@@ -47,6 +47,12 @@ function cpuMeter(groups: Record<string, number[]>, tasks: number): () => Record
     Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, ((read(pids) - before[name]!) / TICKS_PER_S / tasks) * 1e6]));
 }
 
+/** A round's CPU per task by process kind, for the log: `master 40 + api 12 + …`. */
+export const shares = (round: Round): string =>
+  Object.entries(round.cpuShares)
+    .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+    .join(' + ');
+
 const total = (shares: Record<string, number>): number => Object.values(shares).reduce((sum, us) => sum + us, 0);
 
 /** Master, its api and channel processes, and the channel processes' spawners: not the commands. */
@@ -65,12 +71,19 @@ function coyotesProcesses(master: number): Record<string, number[]> {
   };
 }
 
-export async function coyotesRound(ctx: BenchContext, master: number, channels: string[], tasks: number): Promise<Round> {
+/** `others`: more processes whose CPU counts as the queue's (a RabbitMQ server), by kind. */
+export async function coyotesRound(
+  ctx: BenchContext,
+  master: number,
+  channels: string[],
+  tasks: number,
+  others: Record<string, number[]> = {},
+): Promise<Round> {
   const redis = ctx.redis.client;
   let base = 0;
   for (const channel of channels) base += await channelStat(redis, channel, 'succeeded');
   const entries = Array.from({ length: tasks }, (_, i) => ingressEntry(COMMAND, channels[i % channels.length]!));
-  const cpu = cpuMeter({ ...coyotesProcesses(master), redis: [ctx.redis.process.pid!] }, tasks);
+  const cpu = cpuMeter({ ...coyotesProcesses(master), redis: [ctx.redis.process.pid!], ...others }, tasks);
   const t0 = wallMs();
   await pushIngress(redis, entries);
   await waitForStat(redis, channels, 'succeeded', base + tasks);
@@ -146,10 +159,6 @@ export async function benchThroughput(ctx: BenchContext, tasks: number): Promise
         posixSpawn.push(await spawnLimitRound(spawnLimit.binary, tasks, WORKERS, COMMAND));
         fork70.push(await spawnLimitRound(spawnLimit.binary, tasks, WORKERS, COMMAND, { ballastMiB: 70 }));
       }
-      const shares = (round_: Round): string =>
-        Object.entries(round_.cpuShares)
-          .map(([name, us]) => `${name} ${us.toFixed(0)}`)
-          .join(' + ');
       ctx.log(
         `  round ${round + 1}: coyotes 1ch ${one.at(-1)!.toFixed(0)}/s (CPU/task µs: ${shares(oneRound)}), ` +
           `2ch ${two.at(-1)!.toFixed(0)}/s, node loop ${nodeLoop.at(-1)!.toFixed(0)}/s, ` +

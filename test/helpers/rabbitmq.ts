@@ -23,6 +23,8 @@ export interface TestRabbitMQ {
   down(): Promise<void>;
   /** Starts it again on the same ports and data directory. */
   up(): Promise<void>;
+  /** The pid of its process group's leader (the wrapper; the Erlang VM is a descendant), while it runs. */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startRabbitMQ(options: { consumerTimeoutMs?: number } = {}
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     up,
     down,
+    pid: () => child?.pid,
     async stop() {
       await down();
       rmSync(dir, { recursive: true, force: true });

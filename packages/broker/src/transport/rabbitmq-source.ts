@@ -310,8 +310,14 @@ export class RabbitTaskSource implements TaskSource {
 
   async waitForWork(timeoutS: number): Promise<'woken' | null> {
     if (this.rechecks.length > 0 || (!this.capped && this.buffered.length > 0)) return 'woken';
-    const arrived = new Promise<'woken'>((resolve) => (this.wake = () => resolve('woken')));
-    const outcome = await Promise.race([arrived, this.capped ? this.waitForSlot() : sleep(timeoutS * 1000, null)]);
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = new Promise<'woken' | null>((resolve) => {
+      this.wake = () => resolve('woken');
+      // one timer per wait, cleared when work arrives first (a wait per delivery at full speed)
+      if (!this.capped) timer = setTimeout(resolve, timeoutS * 1000, null);
+    });
+    const outcome = await (this.capped ? Promise.race([arrived, this.waitForSlot()]) : arrived);
+    clearTimeout(timer);
     this.wake = () => undefined;
     return outcome;
   }
