@@ -48,6 +48,14 @@ export function optionalString(body: Fields, name: string): string | undefined {
   return value;
 }
 
+/**
+ * A string field whose empty value is given, not absent: an empty producer `id` is almost surely an
+ * unset variable, so it reaches the door's rule (and is refused there) instead of reading as "none".
+ */
+export function givenString(body: Fields, name: string): string | undefined {
+  return single(body[name], name) === '' ? '' : optionalString(body, name);
+}
+
 export function requiredString(body: Fields, name: string): string {
   const value = optionalString(body, name);
   if (value === undefined || value.trim() === '') invalidField(`${name} is required`);

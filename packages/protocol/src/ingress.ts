@@ -52,7 +52,8 @@ export function parseIngressEntry(raw: string): IngressParse {
     return { ok: false, reason: 'not valid JSON' };
   }
   if (!isObject(doc)) return { ok: false, reason: 'not a JSON object' };
-  if (doc.id !== undefined && !nonEmptyString(doc.id) && typeof doc.id !== 'number') {
+  // an empty or malformed id string is left to the door's id rule (the reason names it), as over HTTP
+  if (doc.id !== undefined && typeof doc.id !== 'string' && typeof doc.id !== 'number') {
     return { ok: false, reason: 'id must be a string' };
   }
   const id = doc.id === undefined ? undefined : String(doc.id);
