@@ -32,11 +32,21 @@ function unknownField(doc: Json, known: Set<string>, where: string): string | un
   return key === undefined ? undefined : `unknown field ${where}${JSON.stringify(key.slice(0, 64))} (takes ${[...known].join(', ')})`;
 }
 
+/**
+ * A value where a string is expected, at every door: a string as it is, a finite number as its text
+ * (PHP producers send `42` or `1.5` in JSON and get "42" and "1.5"); anything else (true/false, an
+ * object, an array, null, a number JSON cannot write such as 1e400) is undefined, for the caller to refuse.
+ */
+export function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
 function parseArgs(value: unknown): string[] | undefined | false {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return false;
-  if (!value.every((arg) => typeof arg === 'string' || typeof arg === 'number')) return false;
-  return value.map(String);
+  const args = value.map(textOf);
+  return args.every((arg) => arg !== undefined) ? (args as string[]) : false;
 }
 
 /**
