@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
+import { TASK_ID_RULE } from '../packages/protocol/src/index.js';
+import { ENCODINGS, send } from './helpers/encodings.js';
 import { keys } from './helpers/keys.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
@@ -52,6 +54,21 @@ describe('task ids and retries at the door: unique across channels, reachable, a
     const before = (await api(coyotes.baseUrl, 'GET', '/dead-letters')).json.data.count as number;
     await redis.client.lpush(keys.prepareQueue, JSON.stringify({ id: '..', task: 'true', chan: 'beta' }));
     await waitFor('the dead letter', async () => (await api(coyotes.baseUrl, 'GET', '/dead-letters')).json.data.count > before);
+  });
+
+  test('an empty id is refused, not read as absent: 400 naming id in every encoding, a dead letter naming id from the ingress list', async () => {
+    for (const encoding of ENCODINGS) {
+      const pushed = await send(coyotes.baseUrl, 'POST', '/channels/beta/tasks', { task: 'true', id: '' }, encoding);
+      assert.deepEqual([pushed.status, pushed.code], [400, 'COY_ERR_REQUEST_INVALID'], encoding);
+      assert.equal(pushed.json.message, TASK_ID_RULE, encoding);
+    }
+    const entry = JSON.stringify({ id: '', task: 'true', chan: 'beta' });
+    await redis.client.lpush(keys.prepareQueue, entry);
+    const letter = await waitFor('the dead letter', async () => {
+      const { json } = await api(coyotes.baseUrl, 'GET', '/dead-letters?limit=1000');
+      return (json.data.items as { payload: string; reason: string }[]).find((item) => item.payload === entry);
+    });
+    assert.equal(letter.reason, TASK_ID_RULE);
   });
 
   test('a channel with allowed_commands refuses a task env that changes which program runs (PATH, LD_PRELOAD)', async () => {

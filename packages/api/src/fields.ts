@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { CoyotesError } from '@coyotes/protocol';
+import { CoyotesError, textOf } from '@coyotes/protocol';
 
 /**
  * Reading request fields the same way whatever the encoding (multipart, urlencoded, JSON):
@@ -42,10 +42,18 @@ const single = (value: unknown, name: string): unknown => {
 export function optionalString(body: Fields, name: string): string | undefined {
   const value = single(body[name], name);
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'number') return String(value);
-  if (typeof value !== 'string') invalidField(`${name} must be a string`);
-  if (value.includes('\0')) invalidField(`${name} must not contain NUL bytes`);
-  return value;
+  const string = textOf(value);
+  if (string === undefined) invalidField(`${name} must be a string`);
+  if (string.includes('\0')) invalidField(`${name} must not contain NUL bytes`);
+  return string;
+}
+
+/**
+ * A string field whose empty value is given, not absent: an empty producer `id` is almost surely an
+ * unset variable, so it reaches the door's rule (and is refused there) instead of reading as "none".
+ */
+export function givenString(body: Fields, name: string): string | undefined {
+  return single(body[name], name) === '' ? '' : optionalString(body, name);
 }
 
 export function requiredString(body: Fields, name: string): string {
@@ -79,9 +87,10 @@ export function stringList(body: Fields, name: string): string[] {
   if (value === undefined || value === null || value === '') return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((item) => {
-    if (typeof item !== 'string' && typeof item !== 'number') invalidField(`${name} must be a list of strings`);
-    if (String(item).includes('\0')) invalidField(`${name} must not contain NUL bytes`);
-    return String(item);
+    const string = textOf(item);
+    if (string === undefined) invalidField(`${name} must be a list of strings`);
+    if (string.includes('\0')) invalidField(`${name} must not contain NUL bytes`);
+    return string;
   });
 }
 
@@ -104,8 +113,9 @@ export function envMap(body: Fields): Record<string, string> | undefined {
   const env: Record<string, string> = {};
   for (const [key, v] of Object.entries(value as Fields)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) invalidField(`env name "${key}" is invalid`);
-    if (typeof v !== 'string' && typeof v !== 'number') invalidField(`env.${key} must be a string`);
-    env[key] = String(v);
+    const string = textOf(v);
+    if (string === undefined) invalidField(`env.${key} must be a string`);
+    env[key] = string;
   }
   return env;
 }

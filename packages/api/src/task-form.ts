@@ -3,7 +3,17 @@ import type { Context } from 'koa';
 import type { AdmissionInput } from '@coyotes/broker';
 import { CoyotesError, MAX_DELAY_S, MAX_TIMEOUT_S, shellQuoted } from '@coyotes/protocol';
 import type { TaskScript } from '@coyotes/protocol';
-import { envMap, fields, invalidField, onlyFields, optionalInteger, optionalString, requiredString, stringList } from './fields.js';
+import {
+  envMap,
+  fields,
+  givenString,
+  invalidField,
+  onlyFields,
+  optionalInteger,
+  optionalString,
+  requiredString,
+  stringList,
+} from './fields.js';
 
 /** An uploaded script is stored with its task in Redis: kept small. */
 export const SCRIPT_MAX_BYTES = 256 * 1024;
@@ -72,7 +82,8 @@ export function taskForm(ctx: Context): AdmissionInput {
   const args = stringList(body, 'args');
   const task =
     commandName === undefined ? requiredString(body, 'task') : (optionalString(body, 'task') ?? shellQuoted([commandName, ...args]));
-  const id = optionalString(body, 'id');
+  // an empty id is refused by the door's id rule, not read as no id
+  const id = givenString(body, 'id');
   const delay = optionalInteger(body, 'delay');
   const timeout = optionalInteger(body, 'timeout');
   if (timeout !== undefined && timeout > MAX_TIMEOUT_S) invalidField(`timeout must be at most ${MAX_TIMEOUT_S} seconds`);

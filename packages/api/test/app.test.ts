@@ -64,6 +64,55 @@ describe('the app in process: pushes go through the broker door', () => {
     assert.equal(refused[0]!.reason, 'command "rm" is not in the allowed_commands of channel door');
   });
 
+  test('where the docs say string, a JSON number is taken as its text; true/false, objects, arrays and null are refused naming the field', async () => {
+    const accepted = await post('/channels/door/tasks', {
+      command: 'echo',
+      args: [42, 1.5, -3, 'x'],
+      env: { N: 7, F: 0.25 },
+      id: 'numbers-1',
+    });
+    assert.equal(accepted.status, 200, accepted.json.message);
+    const { spec } = (await broker.queries.get('door', 'numbers-1'))!;
+    assert.deepEqual(spec.command, { name: 'echo', args: ['42', '1.5', '-3', 'x'] });
+    assert.deepEqual(spec.env, { N: '7', F: '0.25' });
+    await broker.channels.put(newChannelConfig('open', 1, { paused: true }));
+    const short = await post('/channels/open', { task: 12345 });
+    assert.equal(short.status, 200, short.json.message);
+    assert.equal(short.json.data.task_name, '12345');
+
+    const before = await redis.client.llen(broker.keys.channel('door').queued);
+    const refusals: [unknown, string][] = [
+      [{ task: true }, 'task must be a string'],
+      [{ task: { line: 'echo' } }, 'task must be a string'],
+      [{ task: null }, 'task is required'],
+      [{ command: 'echo', args: [true] }, 'args must be a list of strings'],
+      [{ command: 'echo', args: [{ a: 1 }] }, 'args must be a list of strings'],
+      [{ command: 'echo', args: [null] }, 'args must be a list of strings'],
+      [{ command: 'echo', args: [['nested']] }, 'args must be a list of strings'],
+      [{ task: 'echo', env: { A: false } }, 'env.A must be a string'],
+      [{ task: 'echo', env: { A: { b: 1 } } }, 'env.A must be a string'],
+      [{ task: 'echo', env: { A: null } }, 'env.A must be a string'],
+      [{ task: 'echo', env: { A: [1] } }, 'env.A must be a string'],
+    ];
+    for (const [body, message] of refusals) {
+      const refused = await post('/channels/door/tasks', body);
+      assert.deepEqual(
+        [refused.status, refused.code, refused.json.message],
+        [400, 'COY_ERR_REQUEST_INVALID', message],
+        JSON.stringify(body),
+      );
+    }
+    // a number JSON cannot write exactly (1e400 parses as Infinity) is refused, not stored as "Infinity"
+    const huge = await fetch(`${base}/channels/door/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"command":"echo","args":[1e400]}',
+    });
+    assert.equal(huge.status, 400);
+    assert.equal(((await huge.json()) as { message: string }).message, 'args must be a list of strings');
+    assert.equal(await redis.client.llen(broker.keys.channel('door').queued), before, 'nothing refused was queued');
+  });
+
   test('an unknown route is COY_ERR_ROUTE_NOT_FOUND', async () => {
     const response = await fetch(`${base}/nowhere`);
     assert.equal(response.status, 404);

@@ -109,6 +109,42 @@ describe('the app in process: channel writes and host figures need no master', (
     assert.deepEqual([missing.status, missing.code], [404, 'COY_ERR_CHANNEL_NOT_FOUND']);
   });
 
+  test('an unknown field is a 400 naming it and the fields taken, on POST and PATCH alike, and changes nothing', async () => {
+    await broker.channels.put({ ...(await broker.channels.get('seen'))!, name: 'typos', workers: 2 });
+    const before = await broker.channels.get('typos');
+    events.length = 0;
+    const patched = await call('PATCH', '/channels/typos', { workers: '3' });
+    assert.deepEqual([patched.status, patched.code], [400, 'COY_ERR_REQUEST_INVALID']);
+    assert.match(
+      patched.json.message,
+      /^unknown field "workers" \(this route takes worker, paused, distinct, max_retries, timeout, shell, global_workers, allowed_commands/,
+    );
+    const mixed = await call('PATCH', '/channels/typos', { worker: 4, distinkt: true });
+    assert.deepEqual([mixed.status, mixed.code], [400, 'COY_ERR_REQUEST_INVALID'], 'a known field beside it is not applied either');
+    assert.match(mixed.json.message, /unknown field "distinkt"/);
+    assert.deepEqual(await broker.channels.get('typos'), before);
+
+    const created = await call('POST', '/channels', { name: 'typo-new', workers: 3 });
+    assert.deepEqual([created.status, created.code], [400, 'COY_ERR_REQUEST_INVALID']);
+    assert.match(created.json.message, /^unknown field "workers" \(this route takes name, worker, /);
+    assert.equal(await broker.channels.get('typo-new'), null);
+    assert.deepEqual(events, [], 'nothing announced');
+
+    // every field the seed and docs name is still taken, by both routes
+    const settings = {
+      worker: 2,
+      paused: true,
+      distinct: false,
+      max_retries: 1,
+      timeout: 5,
+      shell: false,
+      global_workers: 0,
+      allowed_commands: ['echo'],
+    };
+    assert.equal((await call('POST', '/channels', { name: 'typo-new', ...settings })).status, 200);
+    assert.equal((await call('PATCH', '/channels/typo-new', settings)).status, 200);
+  });
+
   test('fresh figures: /health is well and shows them, /channels and /stats show the channel process', async () => {
     now = 1_000_000;
     await broker.nodes.publishFigures(figuresAt(now));

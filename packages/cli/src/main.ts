@@ -2,6 +2,7 @@ import { CoyotesError } from '@coyotes/protocol';
 import { colors, colorsWanted } from './colors.js';
 import { VERBS, parseVerbArgs, verbsHelp } from './commands/index.js';
 import { helpText, parseCommandLine } from './flags.js';
+import { checkOpenFilesLimit, openFilesFailure } from './open-files.js';
 import { layeredServerOptions, serverOptions } from './server-options.js';
 import { versionReport } from './version.js';
 
@@ -84,8 +85,11 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     const { options, warnings, schedules } = serverOptions(command, process.env);
+    checkOpenFilesLimit();
     // loaded only now: a client verb or --version must not pay for master, the api, ioredis and pino
-    const { runServer } = await import('./server.js');
+    const { runServer } = await import('./server.js').catch((error: unknown) => {
+      throw openFilesFailure(error) ?? error;
+    });
     return await runServer(options, warnings, schedules);
   } catch (error) {
     if (isCoyotesError(error)) {

@@ -16,6 +16,7 @@ export const ErrorCodes = {
   COY_ERR_CONFIG_UNKNOWN_FLAG: { message: 'an unknown command-line flag was given' },
   // process: pidfile and supervision
   COY_ERR_PIDFILE_LOCKED: { message: 'another live master holds the pidfile' },
+  COY_ERR_PROCESS_OPEN_FILES: { message: 'the open-files limit (ulimit -n) is too low for the server to start' },
   // channel registry
   COY_ERR_CHANNEL_NOT_FOUND: { message: 'no channel has that name', status: 404 },
   COY_ERR_CHANNEL_NAME_INVALID: { message: 'channel names are 1-64 characters of [A-Za-z0-9_.:-]', status: 400 },

@@ -32,11 +32,21 @@ function unknownField(doc: Json, known: Set<string>, where: string): string | un
   return key === undefined ? undefined : `unknown field ${where}${JSON.stringify(key.slice(0, 64))} (takes ${[...known].join(', ')})`;
 }
 
+/**
+ * A value where a string is expected, at every door: a string as it is, a finite number as its text
+ * (PHP producers send `42` or `1.5` in JSON and get "42" and "1.5"); anything else (true/false, an
+ * object, an array, null, a number JSON cannot write such as 1e400) is undefined, for the caller to refuse.
+ */
+export function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
 function parseArgs(value: unknown): string[] | undefined | false {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return false;
-  if (!value.every((arg) => typeof arg === 'string' || typeof arg === 'number')) return false;
-  return value.map(String);
+  const args = value.map(textOf);
+  return args.every((arg) => arg !== undefined) ? (args as string[]) : false;
 }
 
 /**
@@ -52,7 +62,8 @@ export function parseIngressEntry(raw: string): IngressParse {
     return { ok: false, reason: 'not valid JSON' };
   }
   if (!isObject(doc)) return { ok: false, reason: 'not a JSON object' };
-  if (doc.id !== undefined && !nonEmptyString(doc.id) && typeof doc.id !== 'number') {
+  // an empty or malformed id string is left to the door's id rule (the reason names it), as over HTTP
+  if (doc.id !== undefined && typeof doc.id !== 'string' && typeof doc.id !== 'number') {
     return { ok: false, reason: 'id must be a string' };
   }
   const id = doc.id === undefined ? undefined : String(doc.id);

@@ -1,7 +1,7 @@
 // What a command sees and what becomes of it, through both spawners: the native helper
 // (coyotes-spawner, built by `pnpm run build`) and the node:child_process fallback.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -94,6 +94,23 @@ for (const kind of ['native', 'node'] as const) {
       assert.equal(result.exitCode, 127);
       assert.equal(result.pid, null);
       assert.equal(result.error, 'cannot start no-such-command-here: no such file (ENOENT)');
+    });
+
+    test('a file the kernel refuses (ENOEXEC: no #!, no binary format) is run by /bin/sh as execvp does; no exec bit is 126', async () => {
+      // garbage with an exec bit: both spawners hand it to /bin/sh (POSIX execvp), whose verdict is its exit code
+      const garbage = path.join(root, `garbage-${kind}`);
+      writeFileSync(garbage, 'no-such-command-in-garbage\n', { mode: 0o755 });
+      const ran = await run(spawner, spec(garbage, [])).done;
+      assert.equal(ran.outcome, 'exited');
+      assert.equal(ran.exitCode, 127, 'the shell could not find the command written in the file');
+      assert.match(ran.stderrTail, /no-such-command-in-garbage: (command )?not found/);
+      assert.notEqual(ran.pid, null, 'it ran');
+      // found but no exec bit: a spawn error, 126 as a shell says
+      const plain = path.join(root, `plain-${kind}`);
+      writeFileSync(plain, 'true\n', { mode: 0o644 });
+      const refused = await run(spawner, spec(plain, [])).done;
+      assert.deepEqual([refused.outcome, refused.exitCode, refused.pid], ['spawn-error', 126, null]);
+      assert.equal(refused.error, `cannot start ${plain}: permission denied (EACCES)`);
     });
 
     test('-run-as: uid, gid, no supplementary groups, the user’s HOME', async () => {

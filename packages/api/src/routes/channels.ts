@@ -5,7 +5,7 @@ import type { ChannelConfig, HostFigures } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
 import { ok } from '../envelope.js';
-import { commandPatterns, fields, invalidField, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
+import { commandPatterns, fields, invalidField, onlyFields, optionalBoolean, optionalInteger, page, requiredString } from '../fields.js';
 import { localFigures } from '../host-figures.js';
 import { channelSettings, seedListed } from '../present.js';
 
@@ -63,9 +63,26 @@ async function allChannels(ctx: Context, deps: ApiDeps): Promise<void> {
   ok(ctx, data);
 }
 
-/** Settings a request may change, validated; absent fields stay as they are. */
-function channelPatch(ctx: Context): Partial<ChannelConfig> {
+/** The settings `POST /channels` and `PATCH /channels/:name` take (the seed's `distinct` and `worker` among them). */
+const CHANNEL_SETTINGS = [
+  'worker',
+  'paused',
+  'distinct',
+  'max_retries',
+  'timeout',
+  'shell',
+  'global_workers',
+  'allowed_commands',
+  'allowed_commands[]',
+];
+
+/**
+ * Settings a request may change, validated; absent fields stay as they are. A field the route
+ * does not take is refused (a typo such as `workers` would otherwise answer 200 and change nothing).
+ */
+function channelPatch(ctx: Context, routeFields: readonly string[] = []): Partial<ChannelConfig> {
   const body = fields(ctx);
+  onlyFields(body, [...routeFields, ...CHANNEL_SETTINGS]);
   const patch: Partial<ChannelConfig> = {};
   const workers = optionalInteger(body, 'worker', 1);
   if (workers !== undefined) {
@@ -118,10 +135,11 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   // creates a channel, or updates one that exists (TaskRunner called it POST /queue)
   const createChannel = async (ctx: Context): Promise<void> => {
+    const patch = channelPatch(ctx, ['name']);
     const name = requiredString(fields(ctx), 'name');
     if (!isValidChannelName(name))
       throw new CoyotesError('COY_ERR_CHANNEL_NAME_INVALID', 'name must be 1-64 characters of [A-Za-z0-9_.:-]');
-    await writeChannel(deps, name, channelPatch(ctx));
+    await writeChannel(deps, name, patch);
     ok(ctx, null);
   };
   router.post('/channels', createChannel);
