@@ -105,6 +105,31 @@ describe('seed routes answer exactly as the seed READMEs show, in every body enc
     assert.equal(JSON.parse((await redis.client.hget(keys.channels, 'typed'))!).workers, 4);
   });
 
+  test("PHP's indexed list keys (http_build_query: args[0], allowed_commands[0]) arrive as the same list in every encoding", async () => {
+    for (const [i, encoding] of ENCODINGS.entries()) {
+      const name = `indexed-${i}`;
+      const made = await send(
+        base,
+        'POST',
+        '/channels',
+        { name, paused: 'true', 'allowed_commands[1]': '/bin/echo', 'allowed_commands[0]': 'php' },
+        encoding,
+      );
+      assert.equal(made.status, 200, `${encoding}: ${JSON.stringify(made.json)}`);
+      assert.deepEqual(JSON.parse((await redis.client.hget(keys.channels, name))!).allowedCommands, ['php', '/bin/echo'], encoding);
+      const pushed = await send(
+        base,
+        'POST',
+        `/channels/${name}/tasks`,
+        { command: '/bin/echo', 'args[1]': 'b', 'args[0]': 'a' },
+        encoding,
+      );
+      assert.equal(pushed.status, 200, `${encoding}: ${JSON.stringify(pushed.json)}`);
+      const task = await api(base, 'GET', `/tasks/${pushed.json.data.task_id}`);
+      assert.deepEqual(task.json.data.command, { name: '/bin/echo', args: ['a', 'b'] }, encoding);
+    }
+  });
+
   test('a distinct channel answers result false for a command line already queued', async () => {
     await api(base, 'POST', '/channels', { name: 'uniq', distinct: 'true', paused: 'true' });
     const first = await api(base, 'POST', '/channels/uniq', { task: 'echo same' });

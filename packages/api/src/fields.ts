@@ -81,9 +81,27 @@ export function optionalBoolean(body: Fields, name: string): boolean | undefined
   invalidField(`${name} must be true or false`);
 }
 
-/** A repeated field (`args=a&args=b`, `args[]`, or a JSON array). */
-export function stringList(body: Fields, name: string): string[] {
+/**
+ * A list field's raw value: `name` (repeated, or a JSON array), `name[]`, or indexed `name[0]`,
+ * `name[1]` … in index order (PHP's http_build_query, kept as keys by a multipart body; qs turns
+ * them into an array in a urlencoded one). Undefined when the body has none of them.
+ */
+function listValue(body: Fields, name: string): unknown {
   const value = body[name] ?? body[`${name}[]`];
+  if (value !== undefined) return value;
+  const indexed = Object.keys(body)
+    .map((key) => ({
+      key,
+      index: key.startsWith(`${name}[`) && /^\[\d{1,4}\]$/.test(key.slice(name.length)) ? Number(key.slice(name.length + 1, -1)) : -1,
+    }))
+    .filter(({ index }) => index >= 0)
+    .sort((a, b) => a.index - b.index);
+  return indexed.length > 0 ? indexed.map(({ key }) => single(body[key], key)) : undefined;
+}
+
+/** A repeated field (`args=a&args=b`, `args[]`, `args[0]`…, or a JSON array). */
+export function stringList(body: Fields, name: string): string[] {
+  const value = listValue(body, name);
   if (value === undefined || value === null || value === '') return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((item) => {
@@ -130,13 +148,13 @@ export function page(ctx: Context, defaultLimit = 100): { offset: number; limit:
 }
 
 /**
- * `allowed_commands`: repeated fields, a JSON array (or its text), or empty to clear the list;
- * undefined when absent.
+ * `allowed_commands`: repeated fields (`allowed_commands[]`, `allowed_commands[0]`… too), a JSON
+ * array (or its text), or empty to clear the list; undefined when absent.
  */
 export function commandPatterns(body: Fields): string[] | undefined {
   const name = 'allowed_commands';
-  if (!(name in body) && !(`${name}[]` in body)) return undefined;
-  let value = body[name] ?? body[`${name}[]`];
+  let value = listValue(body, name);
+  if (value === undefined) return undefined;
   if (typeof value === 'string' && value.trim().startsWith('[')) {
     try {
       value = JSON.parse(value);

@@ -73,7 +73,7 @@ const CHANNEL_SETTINGS = [
   'shell',
   'global_workers',
   'allowed_commands',
-  'allowed_commands[]',
+  'allowed_commands[',
 ];
 
 /**
