@@ -34,6 +34,38 @@ export interface HistoryRecord {
   schedule: string | null;
 }
 
+/** A run as `GET /history` answers it: the API's snake_case names, RFC 3339 times (the api, CLI and dashboard share it). */
+export interface HistoryRunView {
+  task_id: string;
+  attempt: number;
+  channel: string;
+  command: string;
+  status: RunStatus;
+  exit_code: number | null;
+  signal: string | null;
+  node: string;
+  host: string;
+  queued_at: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  stdout_tail: string;
+  stderr_tail: string;
+  error: string | null;
+  schedule: string | null;
+}
+
+/** A row of `GET /history/stats`: one channel (and command, when grouped by it). */
+export interface RunStatsView {
+  channel: string;
+  command?: string;
+  runs: number;
+  failures: number;
+  failure_rate: number;
+  p50_ms: number;
+  p95_ms: number;
+}
+
 /** A result's status in the history: killed by an operator, timed out, or a plain success or failure. */
 export function runStatus(result: TaskResult, success: boolean): RunStatus {
   if (result.outcome === 'killed') return 'killed';

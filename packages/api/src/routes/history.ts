@@ -4,7 +4,7 @@ import type * as PromClient from 'prom-client';
 import { decodeCursor } from '@coyotes/history';
 import type { HistoryFilter, RunStats } from '@coyotes/history';
 import { CoyotesError, RUN_STATUSES } from '@coyotes/protocol';
-import type { HistoryRecord, RunStatus } from '@coyotes/protocol';
+import type { HistoryRecord, HistoryRunView, RunStatsView, RunStatus } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { ok } from '../envelope.js';
 import { invalidField, onlyFields, optionalInteger, optionalString } from '../fields.js';
@@ -49,7 +49,7 @@ function filterOf(ctx: Context, allowed: readonly string[]): HistoryFilter {
 }
 
 /** A run as `GET /history` shows it: the API's snake_case names and RFC 3339 times. */
-function present(run: HistoryRecord) {
+function present(run: HistoryRecord): HistoryRunView {
   return {
     task_id: run.taskId,
     attempt: run.attempt,
@@ -71,7 +71,7 @@ function present(run: HistoryRecord) {
   };
 }
 
-const presentStats = (row: RunStats) => ({
+const presentStats = (row: RunStats): RunStatsView => ({
   channel: row.channel,
   ...(row.command === undefined ? {} : { command: row.command }),
   runs: row.runs,

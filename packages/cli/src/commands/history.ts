@@ -1,27 +1,7 @@
+import type { HistoryRunView as Run, RunStatsView as Stats } from '@coyotes/protocol';
 import { formatTable } from '../table.js';
 import { optionalCount, print, usageError } from './verb.js';
 import type { Verb } from './verb.js';
-
-interface Run {
-  task_id: string;
-  attempt: number;
-  channel: string;
-  command: string;
-  status: string;
-  exit_code: number | null;
-  node: string;
-  finished_at: string;
-  duration_ms: number;
-}
-
-interface Stats {
-  channel: string;
-  command?: string;
-  runs: number;
-  failure_rate: number;
-  p50_ms: number;
-  p95_ms: number;
-}
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

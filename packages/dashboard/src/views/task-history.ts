@@ -2,32 +2,18 @@
  * The task history kept in SQL (`-history-url`): the latest runs matching the filters (channel,
  * status, command text), their durations over time in a chart, and the rows.
  */
+import type { HistoryRunView as Run, RunStatus } from '@coyotes/protocol';
 import { ApiError, get } from '../api.js';
 import { h, show } from '../dom.js';
 import { durationChart } from '../duration-chart.js';
 import { clip, clock, duration, parseTime } from '../format.js';
 
-/** A run as `GET /history` shows it (the fields shown here). */
-interface Run {
-  task_id: string;
-  attempt: number;
-  channel: string;
-  command: string;
-  status: string;
-  exit_code: number | null;
-  signal: string | null;
-  node: string;
-  finished_at: string;
-  duration_ms: number;
-}
-
-/** The statuses of `GET /history?status=` (RUN_STATUSES in the protocol package). */
-const STATUSES = ['succeeded', 'failed', 'killed', 'timed out', 'cancelled'];
-
 /** Runs fetched for the list and the chart: the newest that match. */
 const LATEST = 200;
 
-const BADGE: Record<string, string> = { succeeded: 'ok', failed: 'bad', 'timed out': 'bad', killed: 'warn', cancelled: 'warn' };
+/** Each status of `GET /history?status=` and its badge (the compiler holds it to protocol's RunStatus). */
+const BADGE: Record<RunStatus, string> = { succeeded: 'ok', failed: 'bad', killed: 'warn', 'timed out': 'bad', cancelled: 'warn' };
+const STATUSES = Object.keys(BADGE) as RunStatus[];
 
 export class TaskHistoryView {
   private readonly channel = h('input', {
