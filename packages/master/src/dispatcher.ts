@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BlockingReads, Broker } from '@coyotes/broker';
 import { execLimits, isCoyotesError, parseIngressEntry } from '@coyotes/protocol';
 import type { ChannelConfig, TaskInput } from '@coyotes/protocol';
+import { BatchChannels } from './batch-channels.js';
 
 /** Entries taken from the ingress list per round trip. */
 const BATCH = 500;
@@ -74,8 +75,7 @@ export class PrepareDispatcher {
   private async dispatch(entries: string[]): Promise<void> {
     const byChannel = new Map<string, { config: ChannelConfig; inputs: TaskInput[]; entries: string[] }>();
     const letters: Promise<void>[] = [];
-    // a channel this master has not heard of yet (created a moment ago on another process) is read from Redis
-    const read = new Map<string, ChannelConfig | null>();
+    const channels = new BatchChannels(this.channel, this.broker);
     for (const entry of entries) {
       const parsed = parseIngressEntry(entry);
       if (!parsed.ok) {
@@ -83,11 +83,7 @@ export class PrepareDispatcher {
         continue;
       }
       const name = parsed.input.channel ?? this.channelDefault;
-      let config = this.channel(name);
-      if (!config) {
-        if (!read.has(name)) read.set(name, await this.broker.channels.get(name));
-        config = read.get(name) ?? undefined;
-      }
+      const config = await channels.get(name);
       if (!config) {
         letters.push(this.deadLetter(`unknown channel "${name}"`, entry));
         continue;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AdmissionInput, BlockingReads, Broker } from '@coyotes/broker';
 import { NODE_DEAD_AFTER_MS, isCoyotesError, parseTaskJobControl, parseTaskJobEntry } from '@coyotes/protocol';
 import type { ChannelConfig, TaskJobOptions } from '@coyotes/protocol';
+import { BatchChannels } from './batch-channels.js';
 import { TaskJobLogPoster } from './task-job-http.js';
 
 /** Entries taken from a task-job list per round trip. */
@@ -106,6 +107,7 @@ export class TaskJobService {
     const { taskJob, channelDefault } = this.o;
     const byChannel = new Map<string, { config: ChannelConfig; inputs: AdmissionInput[]; raw: string[] }>();
     const letters: Promise<void>[] = [];
+    const channels = new BatchChannels(this.o.channel, this.o.broker);
     for (const entry of entries) {
       const parsed = parseTaskJobEntry(entry, taskJob.cmdDir);
       if (!parsed.ok) {
@@ -114,8 +116,9 @@ export class TaskJobService {
       }
       const task = parsed.value;
       // task-job's tube named no channel of Coyotes': a tube that names one picks it
-      const name = task.tube !== undefined && this.o.channel(task.tube) ? task.tube : channelDefault;
-      const config = this.o.channel(name);
+      const tube = task.tube === undefined ? undefined : await channels.get(task.tube);
+      const name = tube ? task.tube! : channelDefault;
+      const config = tube ?? (await channels.get(name));
       if (!config) {
         letters.push(this.deadLetter(`task-job queue ${taskJob.queue}: unknown channel "${name}"`, entry));
         continue;
