@@ -19,6 +19,10 @@ export const apps = [
     kill_timeout: 660_000,
     // exit code 2 is a fatal configuration error: restarting cannot fix it
     stop_exit_codes: [2],
+    // open files: pm2 has no setting for them; apps inherit the pm2 daemon's limit (Node raises
+    // the soft one to the hard one). `pm2 startup systemd` writes LimitNOFILE=infinity into
+    // pm2's unit; a daemon started from a shell has the shell's (`ulimit -Hn`), which must allow
+    // 2 fds per running command of a channel and some 30 more: docs/operations.md, "File descriptors"
     env: {
       COYOTES_SHUTDOWN_TIMEOUT: '600',
     },

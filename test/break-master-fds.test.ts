@@ -26,7 +26,8 @@ describe('master out of file descriptors', () => {
   });
 
   test('a usage sample that meets EMFILE leaves master running and every task recorded', async () => {
-    // master's own fds plus a little room: sampling many running commands then runs out (EMFILE)
+    // master's own fds plus a little room: sampling with pidusage (an fd per pid) ran out here
+    // (EMFILE); sampling now reads /proc one file at a time (test/master-fds-many-commands.test.ts)
     const open = readdirSync(`/proc/${coyotes.pid}/fd`).length;
     execFileSync('prlimit', [`--pid=${coyotes.pid}`, `--nofile=${open + 40}`]);
     const ids: string[] = [];

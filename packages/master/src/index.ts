@@ -2,4 +2,4 @@ export { Master } from './master.js';
 export type { MasterOptions } from './master.js';
 export { acquirePidfile, releasePidfile } from './pidfile.js';
 export { UsageSampler } from './usage-sampler.js';
-export type { GroupUsage, SampleTargets, Usage, UsageSnapshot } from './usage-sampler.js';
+export type { GroupUsage, SampleTargets, Usage, UsageSnapshot, UsageSource } from './usage-sampler.js';

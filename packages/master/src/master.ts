@@ -83,7 +83,7 @@ export class Master {
       ],
       // a command is sampled once it has run one interval: the /proc scan of its group is the
       // sampler's main cost, and under a flood of short commands none lives to a second sample
-      // (pidusage reports no CPU on a first one anyway)
+      // (a first sample has no CPU figure anyway)
       commandGroups: this.channels.processesOf().flatMap((p) => p.commandPids(USAGE_SAMPLE_MS)),
     }),
     USAGE_SAMPLE_MS,

@@ -140,8 +140,9 @@ export class Execution {
       ['stdout', child.stdout, stdout],
       ['stderr', child.stderr, stderr],
     ] as const) {
-      // absent when the spawn failed before its pipes were made (EMFILE): the 'error' below ends it
-      if (stream === null) continue;
+      // absent when the spawn failed before its pipes were made (EMFILE): the 'error' below ends it;
+      // node:child_process then leaves them undefined, not null
+      if (!stream) continue;
       const lines = new LineSplitter((line) => {
         // debug, not info: a command printing as fast as it can must not copy itself into our log
         log.debug({ taskId: spec.id, stream: name, line }, name);

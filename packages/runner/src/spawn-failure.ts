@@ -19,7 +19,7 @@ const EXPLAINED: Record<string, string> = {
   ENOTDIR: 'cwd or a path component is not a directory',
   ENAMETOOLONG: 'a path or name is longer than the system allows',
   E2BIG: 'the arguments and environment exceed the system limit (ARG_MAX / MAX_ARG_STRLEN)',
-  EMFILE: 'too many open files in the channel process',
+  EMFILE: 'too many open files in the channel process or its spawner (raise its open-files limit, see docs/operations.md)',
   ENFILE: 'too many open files on the host',
   EAGAIN: 'the host refused a new process (process limit)',
   ENOMEM: 'out of memory',
