@@ -175,6 +175,32 @@ describe('RabbitMQ as the transport', () => {
     });
   });
 
+  test('the queued listing shows what waits in RabbitMQ, next to run first, then what is not relayed yet', async () => {
+    await withRedis(async (redis, started, args) => {
+      const c = await startCoyotes({ redisAddr: redis.addr, args });
+      started.push(c);
+      assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'listed', paused: 'true' })).status, 200);
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n += 1) {
+        const { json } = await api(c.baseUrl, 'POST', '/channels/listed/tasks', { task: `echo ${n}` });
+        ids.push(json.data.task_id);
+      }
+      const prefix = args[args.indexOf('-key-prefix') + 1]!;
+      const k = (name: string) => `${prefix}:{listed}:${name}`;
+      await waitFor('the five relayed to RabbitMQ', async () => (await redis.client.zcard(k('published'))) === 5, 30_000);
+      const listed = async (query = '') => (await api(c.baseUrl, 'GET', `/tasks?channel=listed&state=queued${query}`)).json.data;
+      const shown = (data: { items: { task_id: string }[] }): string[] => data.items.map((task) => task.task_id);
+      const all = await listed();
+      assert.equal(all.count, 5);
+      assert.deepEqual(shown(all), ids, 'all five, in push order');
+      assert.deepEqual(shown(await listed('&limit=2&offset=2')), ids.slice(2, 4));
+      // a later push, relayed in a later batch, comes after them
+      const later = await api(c.baseUrl, 'POST', '/channels/listed/tasks', { task: 'echo later' });
+      await waitFor('the sixth relayed too', async () => (await redis.client.zcard(k('published'))) === 6, 30_000);
+      assert.deepEqual(shown(await listed()), [...ids, later.json.data.task_id]);
+    });
+  });
+
   test('rabbitmq-server restarted while 2,000 tasks flow: every accepted task runs, duplicates at most the tasks in flight', async () => {
     await withRedis(async (redis, started, args) => {
       const workers = 20;

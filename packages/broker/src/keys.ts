@@ -61,7 +61,7 @@ export interface ChannelKeys {
   historyOutbox: string;
   /** string: token of the history writer copying this channel's outbox, expiring */
   historyLock: string;
-  /** set of ids published to the channel's RabbitMQ queue and not claimed yet (RabbitMQ transport) */
+  /** zset id → publish order: ids published to the channel's RabbitMQ queue and not claimed yet (RabbitMQ transport) */
   published: string;
   /** string: the node that relays the channel's queued list to RabbitMQ, with a short TTL (RabbitMQ transport) */
   relayLock: string;

@@ -124,7 +124,7 @@ export class TaskQueries {
       .zcard(k.failed)
       .zcard(k.done)
       .zcard(k.cancelled)
-      .scard(k.published)
+      .zcard(k.published)
       .exec())!.map(([error, reply]) => {
       if (error) throw error;
       return Number(reply ?? 0);
@@ -156,10 +156,20 @@ export class TaskQueries {
     return this.specs(channel, ids);
   }
 
-  /** Queued tasks, the next to run first; entries of cancelled tasks still in the list are skipped. */
+  /**
+   * Queued tasks, the next to run first; entries of cancelled tasks still in the list are skipped.
+   * With RabbitMQ as the transport, what waits there (the published set, in publish order) comes
+   * before the outbox list the relay has not published yet.
+   */
   async listQueued(channel: string, page: Page): Promise<TaskSpec[]> {
     const k = this.keys.channel(channel);
-    const ids = (await this.redis.lrange(k.queued, -(page.offset + page.limit), -(page.offset + 1))).reverse();
+    const inRabbit = await this.redis.zrange(k.published, page.offset, page.offset + page.limit - 1);
+    let ids = inRabbit;
+    if (inRabbit.length < page.limit) {
+      const offset = inRabbit.length > 0 ? 0 : Math.max(0, page.offset - (await this.redis.zcard(k.published)));
+      const count = page.limit - inRabbit.length;
+      ids = [...inRabbit, ...(await this.redis.lrange(k.queued, -(offset + count), -(offset + 1))).reverse()];
+    }
     if (ids.length === 0) return [];
     const stale = await this.redis.hmget(k.stale, ...ids);
     return this.specs(

@@ -1,6 +1,6 @@
 --[[
   RabbitMQ transport: lease the task a delivery names to the consumer that got it.
-  A delivery stands for one entry: in the published set, or still in the queued list when it
+  A delivery stands for one entry: in the published sorted set, or still in the queued list when it
   arrived before markPublished ran. Without its entry the delivery is a duplicate (the task was
   claimed through another delivery, cancelled, or finished) and is dropped, with one exception:
   a redelivery of the very message whose lease token the task holds (the token ends with the
@@ -32,10 +32,10 @@ local id = ARGV[1]
 local holder = redis.call('HGET', KEYS[4], id)
 local cap = tonumber(ARGV[6])
 if not holder and cap > 0 and redis.call('HEXISTS', KEYS[6], id) == 0 and redis.call('HLEN', KEYS[4]) >= cap
-  and (redis.call('SISMEMBER', KEYS[2], id) == 1 or redis.call('LPOS', KEYS[1], id, 'RANK', -1, 'MAXLEN', 1000)) then
+  and (redis.call('ZSCORE', KEYS[2], id) or redis.call('LPOS', KEYS[1], id, 'RANK', -1, 'MAXLEN', 1000)) then
   return {3}
 end
-local removed = redis.call('SREM', KEYS[2], id)
+local removed = redis.call('ZREM', KEYS[2], id)
 -- the relay's mark may not have run yet: the entry is then still at the list's oldest end
 if removed == 0 then removed = redis.call('LREM', KEYS[1], -1, id) end
 local function lease()

@@ -443,7 +443,7 @@ export class RabbitTaskSource implements TaskSource {
           });
         }
         await channels.publish.waitForConfirms();
-        await this.deps.redis.markPublished(k.queued, k.published, ...ids);
+        await this.deps.redis.markPublished(k.queued, k.published, Date.now(), ...ids);
       } catch (error) {
         if (!this.taking) break;
         this.options.warn('relaying queued tasks to RabbitMQ failed; retrying', error);
