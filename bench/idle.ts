@@ -1,11 +1,10 @@
 /**
  * 8. Idle footprint: RSS of master, the api process and each channel process once Coyotes has
  * settled with nothing to do, against a bare idle Node process; and the CPU master spends idle
- * (heartbeat, scheduler, and pidusage sampling when master does it).
+ * (heartbeat, scheduler, and its usage sampling of its processes).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Row } from './report.js';
 import { TICKS_PER_S, cpuTicks, median } from './stats.js';
@@ -18,15 +17,6 @@ const CPU_WINDOW_MS = 5000;
 function rssKiB(pid: number): number {
   const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0);
-}
-
-/** Whether the built master imports pidusage (so its idle CPU includes the sampling). */
-function masterSamples(): boolean {
-  const dist = path.resolve(import.meta.dirname, '../packages/master/dist');
-  if (!existsSync(dist)) return false;
-  return readdirSync(dist)
-    .filter((file) => file.endsWith('.js'))
-    .some((file) => readFileSync(path.join(dist, file), 'utf8').includes("from 'pidusage'"));
 }
 
 export async function benchIdle(ctx: BenchContext): Promise<Row[]> {
@@ -65,16 +55,13 @@ export async function benchIdle(ctx: BenchContext): Promise<Row[]> {
     await stopChild(bareNode);
   }
   const baseline = { name: 'bare idle Node process', rounds: bare };
-  const sampling = masterSamples();
-  if (!sampling)
-    ctx.notes.push('Idle CPU: the built master does not sample with pidusage yet, so its sampling cost could not be measured.');
   return [
     { id: 'idle-rss-master', measure: 'idle RSS, master', unit: 'MiB', rounds: master, baseline },
     { id: 'idle-rss-api', measure: 'idle RSS, api process', unit: 'MiB', rounds: api, baseline },
     { id: 'idle-rss-channel', measure: 'idle RSS, one channel process (median of 3)', unit: 'MiB', rounds: channel, baseline },
     {
       id: 'idle-cpu-master',
-      measure: `idle CPU of master over ${CPU_WINDOW_MS / 1000} s${sampling ? ', pidusage sampling included' : ''}`,
+      measure: `idle CPU of master over ${CPU_WINDOW_MS / 1000} s, usage sampling included`,
       unit: '% of a core',
       rounds: masterCpu,
     },
