@@ -4,7 +4,7 @@
  */
 export type Child = Node | string | number | null | undefined | false | Child[];
 
-type Attributes = Record<string, string | number | boolean | null | undefined | EventListener>;
+export type Attributes = Record<string, string | number | boolean | null | undefined | EventListener>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -28,6 +28,12 @@ function append(parent: Node, children: Child[]): void {
     if (Array.isArray(child)) append(parent, child);
     else parent.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
   }
+}
+
+/** A listing's table: a header row of `titles` (a title, or a title and its cell's attributes) above `rows`. */
+export function table(attributes: Attributes, titles: (string | [string, Attributes])[], rows: Child[]): HTMLTableElement {
+  const head = titles.map((title) => (typeof title === 'string' ? h('th', {}, title) : h('th', title[1], title[0])));
+  return h('table', attributes, h('thead', {}, h('tr', {}, head)), h('tbody', {}, rows));
 }
 
 /** Replaces what a container shows. */

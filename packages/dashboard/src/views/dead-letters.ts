@@ -1,5 +1,5 @@
 /** Malformed ingress entries that could not become tasks, with the reason, newest first. */
-import { h, show } from '../dom.js';
+import { h, show, table } from '../dom.js';
 import { loadDeadLetters, PAGE_SIZE } from '../lists.js';
 
 export class DeadLettersView {
@@ -43,26 +43,21 @@ export class DeadLettersView {
       this.list,
       page.items.length === 0
         ? h('p', { class: 'muted empty' }, this.query ? 'Nothing matches.' : 'No dead letter.')
-        : h(
-            'table',
+        : table(
             { class: 'tasks' },
-            h('thead', {}, h('tr', {}, h('th', {}, 'Reason'), h('th', {}, 'Entry'), h('th', { class: 'wide' }, 'When'))),
-            h(
-              'tbody',
-              {},
-              page.items.map((item) => {
-                const { reason, payload, at, ...rest } = item;
-                const when = typeof at === 'number' ? new Date(at).toLocaleString() : '—';
-                const body = payload ?? rest;
-                return h(
-                  'tr',
-                  {},
-                  h('td', {}, String(reason ?? '—')),
-                  h('td', { class: 'command mono' }, typeof body === 'string' ? body : JSON.stringify(body)),
-                  h('td', { class: 'wide' }, when),
-                );
-              }),
-            ),
+            ['Reason', 'Entry', ['When', { class: 'wide' }]],
+            page.items.map((item) => {
+              const { reason, payload, at, ...rest } = item;
+              const when = typeof at === 'number' ? new Date(at).toLocaleString() : '—';
+              const body = payload ?? rest;
+              return h(
+                'tr',
+                {},
+                h('td', {}, String(reason ?? '—')),
+                h('td', { class: 'command mono' }, typeof body === 'string' ? body : JSON.stringify(body)),
+                h('td', { class: 'wide' }, when),
+              );
+            }),
           ),
     );
     show(

@@ -1,7 +1,7 @@
 /** Schedules: each one's cron, next fire time and last run, with pause, resume and run now. */
 import { ApiError, call, get } from '../api.js';
 import { notify } from '../dialogs.js';
-import { h, show } from '../dom.js';
+import { h, show, table } from '../dom.js';
 import { readOnly } from '../state.js';
 
 /** A schedule as `GET /schedules` shows it (the fields shown here). */
@@ -44,47 +44,34 @@ export class SchedulesView {
       this.list,
       schedules.length === 0
         ? h('p', { class: 'muted empty' }, 'No schedule. Add one with coyotes schedules add, POST /schedules or the config file.')
-        : h(
-            'table',
+        : table(
             { class: 'tasks' },
-            h(
-              'thead',
-              {},
+            ['Name', 'Cron', 'Channel', 'Next', 'Last run', 'Command', ''],
+            schedules.map((schedule) =>
               h(
                 'tr',
                 {},
-                ['Name', 'Cron', 'Channel', 'Next', 'Last run', 'Command', ''].map((title) => h('th', {}, title)),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              schedules.map((schedule) =>
+                h('td', {}, schedule.name),
                 h(
-                  'tr',
-                  {},
-                  h('td', {}, schedule.name),
-                  h(
-                    'td',
-                    { class: 'mono', title: `overlap ${schedule.overlap}, catch_up ${schedule.catch_up}` },
-                    `${schedule.cron} (${schedule.timezone})`,
-                  ),
-                  h('td', {}, h('a', { href: `#/channels/${encodeURIComponent(schedule.channel)}` }, schedule.channel)),
-                  h('td', {}, schedule.paused ? 'paused' : schedule.next_runs[0] ? new Date(schedule.next_runs[0]).toLocaleString() : '—'),
-                  h(
-                    'td',
-                    {},
-                    schedule.last_run
-                      ? h(
-                          'a',
-                          { href: `#/tasks/${encodeURIComponent(schedule.last_run.task_id)}` },
-                          `${schedule.last_run.status}${schedule.last_run.exit_code === null ? '' : ` (${schedule.last_run.exit_code})`}`,
-                        )
-                      : '—',
-                  ),
-                  h('td', { class: 'command mono' }, schedule.task),
-                  h('td', {}, readOnly ? null : this.actions(schedule)),
+                  'td',
+                  { class: 'mono', title: `overlap ${schedule.overlap}, catch_up ${schedule.catch_up}` },
+                  `${schedule.cron} (${schedule.timezone})`,
                 ),
+                h('td', {}, h('a', { href: `#/channels/${encodeURIComponent(schedule.channel)}` }, schedule.channel)),
+                h('td', {}, schedule.paused ? 'paused' : schedule.next_runs[0] ? new Date(schedule.next_runs[0]).toLocaleString() : '—'),
+                h(
+                  'td',
+                  {},
+                  schedule.last_run
+                    ? h(
+                        'a',
+                        { href: `#/tasks/${encodeURIComponent(schedule.last_run.task_id)}` },
+                        `${schedule.last_run.status}${schedule.last_run.exit_code === null ? '' : ` (${schedule.last_run.exit_code})`}`,
+                      )
+                    : '—',
+                ),
+                h('td', { class: 'command mono' }, schedule.task),
+                h('td', {}, readOnly ? null : this.actions(schedule)),
               ),
             ),
           ),

@@ -4,7 +4,7 @@
  */
 import type { HistoryRunView as Run, RunStatus } from '@coyotes/protocol';
 import { ApiError, get } from '../api.js';
-import { h, show } from '../dom.js';
+import { h, show, table } from '../dom.js';
 import { durationChart } from '../duration-chart.js';
 import { clip, clock, duration, parseTime } from '../format.js';
 
@@ -98,37 +98,24 @@ export class TaskHistoryView {
       this.list,
       runs.length === 0
         ? h('p', { class: 'muted empty' }, 'No run matches.')
-        : h(
-            'table',
+        : table(
             { class: 'tasks', 'data-testid': 'history-rows' },
-            h(
-              'thead',
-              {},
+            ['Finished', 'Channel', 'Status', 'Duration', 'Exit', 'Command', 'Task'],
+            runs.map((run) =>
               h(
                 'tr',
-                {},
-                ['Finished', 'Channel', 'Status', 'Duration', 'Exit', 'Command', 'Task'].map((title) => h('th', {}, title)),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              runs.map((run) =>
+                { 'data-task': run.task_id },
+                h('td', {}, clock(parseTime(run.finished_at))),
+                h('td', {}, h('a', { href: `#/channels/${encodeURIComponent(run.channel)}` }, run.channel)),
+                h('td', {}, h('span', { class: `badge ${BADGE[run.status] ?? ''}`, 'data-testid': 'run-status' }, run.status)),
+                h('td', { 'data-testid': 'run-duration' }, duration(run.duration_ms)),
+                h('td', {}, run.exit_code ?? run.signal ?? '—'),
+                h('td', { class: 'command mono', title: run.command }, clip(run.command)),
                 h(
-                  'tr',
-                  { 'data-task': run.task_id },
-                  h('td', {}, clock(parseTime(run.finished_at))),
-                  h('td', {}, h('a', { href: `#/channels/${encodeURIComponent(run.channel)}` }, run.channel)),
-                  h('td', {}, h('span', { class: `badge ${BADGE[run.status] ?? ''}`, 'data-testid': 'run-status' }, run.status)),
-                  h('td', { 'data-testid': 'run-duration' }, duration(run.duration_ms)),
-                  h('td', {}, run.exit_code ?? run.signal ?? '—'),
-                  h('td', { class: 'command mono', title: run.command }, clip(run.command)),
-                  h(
-                    'td',
-                    { class: 'mono' },
-                    h('a', { href: `#/tasks/${encodeURIComponent(run.task_id)}` }, run.task_id),
-                    run.attempt > 1 ? ` #${run.attempt}` : null,
-                  ),
+                  'td',
+                  { class: 'mono' },
+                  h('a', { href: `#/tasks/${encodeURIComponent(run.task_id)}` }, run.task_id),
+                  run.attempt > 1 ? ` #${run.attempt}` : null,
                 ),
               ),
             ),
