@@ -1,6 +1,6 @@
 import type { TaskView } from '@coyotes/broker';
 import { shownCommandLine } from '@coyotes/protocol';
-import type { ChannelConfig, TaskSpec } from '@coyotes/protocol';
+import type { ChannelConfig, TaskResultView, TaskSpec } from '@coyotes/protocol';
 
 /** Go's zero time, which the seed shows for "never". */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -76,20 +76,22 @@ export function taskDetail(view: TaskView) {
     timeout: spec.timeoutMs ? spec.timeoutMs / 1000 : null,
     env: spec.env ? Object.keys(spec.env) : [],
     schedule: spec.schedule ?? null,
-    result: result && {
-      outcome: result.outcome,
-      exit_code: result.exitCode,
-      signal: result.signal,
-      started_at: rfc3339(result.startedAt),
-      finished_at: rfc3339(result.finishedAt),
-      duration_ms: result.durationMs,
-      host: result.host,
-      node_id: result.nodeId,
-      pid: result.pid,
-      stdout_tail: result.stdoutTail,
-      stderr_tail: result.stderrTail,
-      error: result.error ?? null,
-    },
+    result:
+      result &&
+      ({
+        outcome: result.outcome,
+        exit_code: result.exitCode,
+        signal: result.signal,
+        started_at: rfc3339(result.startedAt),
+        finished_at: rfc3339(result.finishedAt),
+        duration_ms: result.durationMs,
+        host: result.host,
+        node_id: result.nodeId,
+        pid: result.pid,
+        stdout_tail: result.stdoutTail,
+        stderr_tail: result.stderrTail,
+        error: result.error ?? null,
+      } satisfies TaskResultView),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { CoyotesError } from '@coyotes/protocol';
-import type { NodeInfo as NodeHeartbeat } from '@coyotes/protocol';
+import type { NodeInfo as NodeHeartbeat, TaskResultView } from '@coyotes/protocol';
 import { readServerSentEvents } from './sse.js';
 
 /** Where the API is and how to prove who we are. */
@@ -54,20 +54,8 @@ export interface DeadLetter {
   nodeId: string;
 }
 
-export interface TaskResultDetail {
-  outcome: 'exited' | 'signaled' | 'timed-out' | 'killed' | 'spawn-error' | 'poison';
-  exit_code: number | null;
-  signal: string | null;
-  started_at: string;
-  finished_at: string;
-  duration_ms: number;
-  host: string;
-  node_id: string;
-  pid: number | null;
-  stdout_tail: string;
-  stderr_tail: string;
-  error: string | null;
-}
+/** A task's result as the API answers it (protocol's TaskResultView). */
+export type TaskResultDetail = TaskResultView;
 
 /** One row of `GET /stats`. */
 export interface ChannelStats {

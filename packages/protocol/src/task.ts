@@ -83,6 +83,22 @@ export interface TaskResult {
   error?: string;
 }
 
+/** A result as `GET /tasks/{id}` answers it: snake_case names, RFC 3339 times (the api, CLI and dashboard share it). */
+export interface TaskResultView {
+  outcome: TaskOutcome;
+  exit_code: number | null;
+  signal: string | null;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  host: string;
+  node_id: string;
+  pid: number | null;
+  stdout_tail: string;
+  stderr_tail: string;
+  error: string | null;
+}
+
 /**
  * The result of an execution in which no command ran (refused at its start, poisoned, cancelled):
  * no process, no output, no duration, at `at`; `fields` fills in what the caller knows.

@@ -1,4 +1,5 @@
 /** One task: what it runs, where and when it ran, how it ended, its output, and its live log. */
+import type { TaskResultView } from '@coyotes/protocol';
 import * as actions from '../actions.js';
 import { ApiError, follow, get } from '../api.js';
 import { h, show } from '../dom.js';
@@ -23,20 +24,7 @@ interface TaskDetail {
   timeout: number | null;
   env: string[];
   cwd?: string | null;
-  result: {
-    outcome: string;
-    exit_code: number | null;
-    signal: string | null;
-    started_at: string;
-    finished_at: string;
-    duration_ms: number;
-    host: string;
-    node_id: string;
-    pid: number | null;
-    stdout_tail: string;
-    stderr_tail: string;
-    error: string | null;
-  } | null;
+  result: TaskResultView | null;
 }
 
 /** Lines the live log keeps; older ones scroll away. */
