@@ -201,6 +201,31 @@ describe('RabbitMQ as the transport', () => {
     });
   });
 
+  test('a channel that ran on Redis moves to RabbitMQ: no push waits for the Redis claimers that are gone', async () => {
+    await withRedis(async (redis, started, args) => {
+      const prefix = args[args.indexOf('-key-prefix') + 1]!;
+      const longLease = ['-lease-timeout', '600'];
+      // first on the Redis transport, idle: its claimers are counted waiting for a hand-off
+      const before = await startCoyotes({ redisAddr: redis.addr, args: ['-key-prefix', prefix, ...longLease] });
+      await waitFor('an idle claimer counted waiting', async () => Number(await redis.client.get(`${prefix}:{default}:waiting`)) > 0);
+      await before.stop('SIGKILL');
+      const c = await startCoyotes({ redisAddr: redis.addr, args: [...args, ...longLease] });
+      started.push(c);
+      const runs = path.join(work, 'moved-runs');
+      for (let n = 0; n < 20; n += 1) {
+        assert.equal((await api(c.baseUrl, 'POST', '/channels/default/tasks', { task: `sh -c 'echo ${n} >> ${runs}'` })).status, 200);
+      }
+      // a hand-off to a claimer that is gone would wait for its 600-s lease
+      await waitFor('the 20 to run', () => lines(runs).length === 20, 60_000);
+      assert.deepEqual(
+        lines(runs)
+          .map(Number)
+          .sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, n) => n),
+      );
+    });
+  });
+
   test('rabbitmq-server restarted while 2,000 tasks flow: every accepted task runs, duplicates at most the tasks in flight', async () => {
     await withRedis(async (redis, started, args) => {
       const workers = 20;

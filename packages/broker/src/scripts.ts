@@ -44,6 +44,8 @@ export interface ScriptCommands {
   markPublished(...args: Arg[]): Promise<number>;
   claimDelivered(...args: Arg[]): Promise<[number, string?]>;
   beatRunner(...args: Arg[]): Promise<number>;
+  releaseLock(...args: Arg[]): Promise<number>;
+  readOutbox(...args: Arg[]): Promise<string[]>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

@@ -426,7 +426,7 @@ export class RabbitTaskSource implements TaskSource {
           continue;
         }
         // the oldest entries are at the list's right end
-        const ids = (await this.deps.redis.lrange(k.queued, -RELAY_BATCH, -1)).reverse();
+        const ids = (await this.deps.redis.readOutbox(k.queued, k.handoff, k.running, k.leases, k.waiting, RELAY_BATCH)).reverse();
         if (ids.length === 0) {
           await this.deps.blocking.waitForTasks(this.channel.name, 1);
           continue;
@@ -450,6 +450,9 @@ export class RabbitTaskSource implements TaskSource {
         await sleep(500);
       }
     }
+    // the next process of this channel (a restart, a resize on another host) relays at once, not
+    // when the lock lapses
+    await this.deps.redis.releaseLock(k.relayLock, owner).catch(() => undefined);
   }
 
   /** Takes or renews the channel's relay lock; true while this relay holds it. */
