@@ -95,6 +95,8 @@ export class RabbitTaskSource implements TaskSource {
   private consumerTag: string | undefined;
   /** The prefetch and pause the current consumer was started with. */
   private consuming: { prefetch: number; paused: boolean } | undefined;
+  /** The consumer changes, one at a time: two interleaved would each start a consumer. */
+  private syncing: Promise<void> = Promise.resolve();
   private taking = true;
   /** The last claim stopped at the global cap with deliveries in hand. */
   private capped = false;
@@ -157,8 +159,18 @@ export class RabbitTaskSource implements TaskSource {
     await this.syncConsumer();
   }
 
-  /** Starts, restarts (new prefetch) or stops the consumer to match the channel's settings. */
-  private async syncConsumer(): Promise<void> {
+  /**
+   * Starts, restarts (new prefetch) or stops the consumer to match the channel's settings, after
+   * the change before it: a burst of resizes would otherwise interleave, each start a consumer and
+   * leave all but the last one running (deliveries taken, and kept, while paused).
+   */
+  private syncConsumer(): Promise<void> {
+    const next = this.syncing.then(() => this.applyConsumer());
+    this.syncing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyConsumer(): Promise<void> {
     const channels = this.link.current;
     if (!channels) return;
     // a host never runs more than the global cap: it needs no more deliveries in hand than that

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connect } from 'amqplib';
+import type { ConfirmChannel } from 'amqplib';
+import { api, startCoyotes } from './helpers/coyotes.js';
+import type { RunningCoyotes } from './helpers/coyotes.js';
+import { startRabbitMQ } from './helpers/rabbitmq.js';
+import type { TestRabbitMQ } from './helpers/rabbitmq.js';
+import { startRedis } from './helpers/redis.js';
+import type { TestRedis } from './helpers/redis.js';
+import { lines } from './helpers/stamps.js';
+import { waitFor } from './helpers/wait.js';
+
+// RabbitMQ transport, attacked as an operator and a hostile producer would: settings changed in
+// bursts, queues declared by someone else, messages no Coyotes wrote.
+const work = mkdtempSync(path.join(tmpdir(), 'coyotes-rabbitmq-breakit-'));
+
+let rabbit: TestRabbitMQ;
+before(async () => {
+  rabbit = await startRabbitMQ();
+});
+after(async () => {
+  await rabbit.stop();
+});
+
+/** A fresh Redis and key prefix (so fresh queues) per test; everything it started is stopped at the end. */
+async function withHosts(
+  body: (start: (env?: NodeJS.ProcessEnv) => Promise<RunningCoyotes>, prefix: string, redis: TestRedis) => Promise<void>,
+): Promise<void> {
+  const redis: TestRedis = await startRedis();
+  const started: RunningCoyotes[] = [];
+  const prefix = `b${Date.now().toString(36)}`;
+  const start = async (env: NodeJS.ProcessEnv = {}): Promise<RunningCoyotes> => {
+    const c = await startCoyotes({ redisAddr: redis.addr, args: ['-broker-url', rabbit.url, '-key-prefix', prefix], env });
+    started.push(c);
+    return c;
+  };
+  try {
+    await body(start, prefix, redis);
+  } finally {
+    for (const c of started) await c.stop('SIGKILL');
+    await redis.stop();
+  }
+}
+
+/** Runs `body` on a channel of its own on the test's RabbitMQ node, closed afterwards. */
+async function withAmqp<T>(body: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
+  const connection = await connect(rabbit.url);
+  // a queue not there (yet) closes the channel with an error: checkQueue's rejection says it
+  connection.on('error', () => undefined);
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', () => undefined);
+    const result = await body(channel);
+    await channel.waitForConfirms();
+    return result;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** The channel's queue as RabbitMQ sees it: messages ready, consumers (-1 each while it does not exist). */
+const queueState = (queue: string): Promise<{ messageCount: number; consumerCount: number }> =>
+  withAmqp((channel) => channel.checkQueue(queue)).catch(() => ({ messageCount: -1, consumerCount: -1 }));
+
+async function channelStarted(host: RunningCoyotes, channel: string): Promise<void> {
+  await waitFor(`channel ${channel} started`, () =>
+    host.logs().some((record) => record.event === 'channel-started' && record.channel === channel),
+  );
+}
+
+describe('RabbitMQ transport, attacked', () => {
+  test('settings changed in a burst leave one consumer: a pause then stops consuming', async () => {
+    await withHosts(async (start, prefix) => {
+      const c = await start();
+      assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'flip', worker: '1' })).status, 200);
+      await channelStarted(c, 'flip');
+      const queue = `${prefix}.flip`;
+      await waitFor('one consumer', async () => (await queueState(queue)).consumerCount === 1, 30_000, 100);
+      // an operator's script resizes in a loop: each change reaches the channel process at once
+      for (let round = 0; round < 5; round += 1) {
+        const sizes = [2, 3, 4, 5, 6].map((n) => n + round);
+        const answers = await Promise.all(sizes.map((n) => api(c.baseUrl, 'PATCH', '/channels/flip', { worker: String(n) })));
+        for (const answer of answers) assert.equal(answer.status, 200);
+      }
+      await waitFor('the resizes applied', () => c.logs().filter((record) => record.event === 'channel-reconfigured').length >= 5);
+      // give every consumer restart time to land
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.equal((await queueState(queue)).consumerCount, 1, 'one consumer after the burst');
+      assert.equal((await api(c.baseUrl, 'PATCH', '/channels/flip', { paused: true })).status, 200);
+      await waitFor('no consumer once paused', async () => (await queueState(queue)).consumerCount === 0, 30_000, 100);
+      const runs = path.join(work, 'flip-runs');
+      const pushed = await api(c.baseUrl, 'POST', '/channels/flip/tasks', { command: '/bin/sh', args: ['-c', `echo x >> ${runs}`] });
+      assert.equal(pushed.status, 200);
+      await waitFor('the task waits in the queue', async () => (await queueState(queue)).messageCount === 1, 30_000, 100);
+      assert.deepEqual(lines(runs), [], 'nothing ran while paused');
+    });
+  });
+
+  test('a queue declared as classic by someone else: the channel retries with backoff, then runs once it is gone', async () => {
+    await withHosts(async (start, prefix) => {
+      const queue = `${prefix}.classic`;
+      await withAmqp((channel) => channel.assertQueue(queue, { durable: true }));
+      const c = await start();
+      assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'classic', worker: '1' })).status, 200);
+      const refusals = () => c.logs().filter((record) => record.channel === 'classic' && String(record.event).startsWith('rabbitmq-'));
+      const first = await waitFor(
+        'RabbitMQ refusing the quorum declaration',
+        () => refusals().find((record) => record.event === 'rabbitmq-unavailable'),
+        30_000,
+      );
+      assert.match(JSON.stringify(first.err), /PRECONDITION_FAILED.*x-queue-type/);
+      const runs = path.join(work, 'classic-runs');
+      const pushed = await api(c.baseUrl, 'POST', '/channels/classic/tasks', { command: '/bin/sh', args: ['-c', `echo x >> ${runs}`] });
+      assert.equal(pushed.status, 200);
+      // each refusal closes a channel of the connection being set up: retried with backoff by one
+      // loop (the first attempt and every 10th logged), not by a new loop per refusal
+      await new Promise((resolve) => setTimeout(resolve, 8000));
+      assert.ok(refusals().length <= 3, `${refusals().length} refusals logged in 8 s`);
+      assert.deepEqual(lines(runs), [], 'nothing consumed from the queue declared otherwise');
+      // the operator removes the queue declared otherwise: the channel declares its own and runs
+      await withAmqp((channel) => channel.deleteQueue(queue));
+      await waitFor(
+        'the task to succeed',
+        async () => (await api(c.baseUrl, 'GET', `/tasks/${pushed.json.data.task_id}`)).json.data?.status === 'succeeded',
+        60_000,
+        200,
+      );
+      assert.deepEqual(lines(runs), ['x']);
+      assert.equal((await queueState(queue)).consumerCount, 1, 'one consumer: one connection came back');
+    });
+  });
+
+  test('a hostile producer: malformed, huge and headed messages are dead-lettered or dropped, the rest runs', async () => {
+    await withHosts(async (start, prefix) => {
+      const c = await start();
+      await channelStarted(c, 'default');
+      const queue = `${prefix}.default`;
+      await waitFor('one consumer', async () => (await queueState(queue)).consumerCount === 1, 30_000, 100);
+      const runs = path.join(work, 'hostile-runs');
+      const huge = JSON.stringify({ task: `/bin/sh -c "echo huge >> ${runs}" ${'x'.repeat(20 * 1024 * 1024)}`, chan: 'default', ts: 1 });
+      await withAmqp(async (channel) => {
+        channel.sendToQueue(queue, Buffer.from('not json'), { persistent: true });
+        // the relay's header naming a task no one queued: a duplicate to drop (nothing to run)
+        channel.sendToQueue(queue, Buffer.from(JSON.stringify({ id: 'nope' })), {
+          persistent: true,
+          headers: { 'x-coyotes-task': 'nope' },
+        });
+        channel.sendToQueue(queue, Buffer.from(huge), { persistent: true });
+        // a header that is not a task id: a producer's message, and an empty one
+        channel.sendToQueue(queue, Buffer.from('{}'), { persistent: true, headers: { 'x-coyotes-task': 42 } });
+        const last = JSON.stringify({ task: `/bin/sh -c "echo ok >> ${runs}"`, chan: 'other', ts: 1 });
+        channel.sendToQueue(queue, Buffer.from(last), { persistent: true });
+      });
+      await waitFor('the last message run', () => lines(runs).length > 0, 60_000, 200);
+      const letters = await waitFor('three dead letters', async () => {
+        const { json } = await api(c.baseUrl, 'GET', '/dead-letters');
+        return json.data.count === 3 ? (json.data.items as { reason: string; payload: string }[]) : undefined;
+      });
+      assert.deepEqual(
+        letters.map((letter) => letter.payload.length).sort((x, y) => x - y),
+        [2, 8, huge.length],
+      );
+      assert.match(letters.find((letter) => letter.payload === 'not json')!.reason, /not valid JSON/);
+      assert.match(letters.find((letter) => letter.payload.length === huge.length)!.reason, /MAX_ARG_STRLEN/);
+      assert.deepEqual(lines(runs), ['ok'], "the queue's channel wins over chan; the huge one never ran");
+      assert.equal((await queueState(queue)).messageCount, 0);
+    });
+  });
+
+  test('a channel deleted with messages in its queue, then created again', async () => {
+    await withHosts(async (start, prefix) => {
+      const c = await start();
+      assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'gone', worker: '1' })).status, 200);
+      await channelStarted(c, 'gone');
+      const dir = mkdtempSync(path.join(work, 'gone-'));
+      const gate = path.join(dir, 'gate');
+      const ids: string[] = [];
+      for (let n = 0; n < 4; n += 1) {
+        const pushed = await api(c.baseUrl, 'POST', '/channels/gone/tasks', {
+          command: '/bin/sh',
+          args: ['-c', `echo ${n} >> ${dir}/runs; while [ ! -e ${gate} ]; do sleep 0.05; done`],
+        });
+        ids.push(pushed.json.data.task_id as string);
+      }
+      const queue = `${prefix}.gone`;
+      await waitFor(
+        'one run, three ready',
+        async () => lines(`${dir}/runs`).length === 1 && (await queueState(queue)).messageCount === 3,
+        30_000,
+      );
+      assert.equal((await api(c.baseUrl, 'DELETE', '/channels/gone')).status, 200);
+      writeFileSync(gate, '');
+      await waitFor(
+        'the deleted channel drained, its queue kept',
+        () => c.logs().some((record) => String(record.msg).includes(`RabbitMQ queue ${queue} of a deleted channel kept: 3 messages`)),
+        30_000,
+      );
+      assert.equal((await queueState(queue)).messageCount, 3);
+      // a channel of that name takes what waits again
+      assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'gone', worker: '2' })).status, 200);
+      for (const id of ids) {
+        await waitFor(
+          `task ${id} to succeed`,
+          async () => (await api(c.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+          60_000,
+          200,
+        );
+      }
+      assert.deepEqual(lines(`${dir}/runs`).sort(), ['0', '1', '2', '3'], 'each ran once');
+    });
+  });
+});
