@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -211,6 +211,196 @@ describe('RabbitMQ transport, attacked', () => {
         );
       }
       assert.deepEqual(lines(`${dir}/runs`).sort(), ['0', '1', '2', '3'], 'each ran once');
+    });
+  });
+
+  test('the queue deleted under a running channel (an operator, a policy): it is declared again and later tasks run', async () => {
+    await withHosts(async (start, prefix) => {
+      const c = await start();
+      assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'del', worker: '2' })).status, 200);
+      await channelStarted(c, 'del');
+      const queue = `${prefix}.del`;
+      await waitFor('one consumer', async () => (await queueState(queue)).consumerCount === 1, 30_000, 100);
+      const dir = mkdtempSync(path.join(work, 'del-'));
+      const gate = path.join(dir, 'gate');
+      const push = async (name: string, script = ''): Promise<string> => {
+        const pushed = await api(c.baseUrl, 'POST', '/channels/del/tasks', {
+          command: '/bin/sh',
+          args: ['-c', `echo ${name} >> ${dir}/runs; ${script}`],
+        });
+        assert.equal(pushed.status, 200);
+        return pushed.json.data.task_id as string;
+      };
+      const succeeded = (id: string) =>
+        waitFor(
+          `task ${id} to succeed`,
+          async () => (await api(c.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+          60_000,
+          200,
+        );
+      const running = await push('running', `while [ ! -e ${gate} ]; do sleep 0.05; done`);
+      await waitFor('the first task running', () => lines(`${dir}/runs`).includes('running'), 30_000);
+      // deleted while consumed from: RabbitMQ cancels the consumer
+      await withAmqp((channel) => channel.deleteQueue(queue));
+      await succeeded(await push('after-delete'));
+      // deleted while paused (no consumer to be told): the relay's publish finds no queue
+      assert.equal((await api(c.baseUrl, 'PATCH', '/channels/del', { paused: true })).status, 200);
+      await waitFor('no consumer once paused', async () => (await queueState(queue)).consumerCount === 0, 30_000, 100);
+      await withAmqp((channel) => channel.deleteQueue(queue));
+      const whilePaused = await push('while-paused');
+      await waitFor('the queue declared again, the task in it', async () => (await queueState(queue)).messageCount === 1, 30_000, 200);
+      assert.equal((await api(c.baseUrl, 'PATCH', '/channels/del', { paused: false })).status, 200);
+      await succeeded(whilePaused);
+      // the delivery of the task running through both deletions is settled without harm
+      writeFileSync(gate, '');
+      await succeeded(running);
+      await succeeded(await push('last'));
+      assert.deepEqual(lines(`${dir}/runs`), ['running', 'after-delete', 'while-paused', 'last'], 'each ran once');
+      assert.equal((await queueState(queue)).consumerCount, 1);
+    });
+  });
+});
+
+describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
+  /** Two masters with channel `cap`; tasks that say they started, then hold their slot until `gate` exists. */
+  async function capped(
+    globalWorkers: number,
+    body: (hosts: RunningCoyotes[], push: () => Promise<string>, started: () => number, gate: string) => Promise<void>,
+  ): Promise<void> {
+    await withHosts(async (start) => {
+      const hosts = [await start(), await start()];
+      const created = await api(hosts[0]!.baseUrl, 'POST', '/channels', {
+        name: 'cap',
+        worker: '2',
+        global_workers: String(globalWorkers),
+      });
+      assert.equal(created.status, 200);
+      for (const host of hosts) await channelStarted(host, 'cap');
+      const dir = mkdtempSync(path.join(work, 'cap-'));
+      const gate = path.join(dir, 'gate');
+      let n = 0;
+      const push = async (): Promise<string> => {
+        const host = hosts[n++ % hosts.length]!;
+        const script = `echo $$ >> ${dir}/started; while [ ! -e ${gate} ]; do sleep 0.05; done`;
+        const pushed = await api(host.baseUrl, 'POST', '/channels/cap/tasks', { command: '/bin/sh', args: ['-c', script] });
+        assert.equal(pushed.status, 200);
+        return pushed.json.data.task_id as string;
+      };
+      await body(hosts, push, () => lines(`${dir}/started`).length, gate);
+    });
+  }
+
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 2500));
+
+  test('the cap changed live: up, to 0 (no cap), down', async () => {
+    await capped(1, async (hosts, push, started, gate) => {
+      const ids: string[] = [];
+      for (let n = 0; n < 6; n += 1) ids.push(await push());
+      await waitFor('one run', () => started() === 1, 30_000);
+      await settle();
+      assert.equal(started(), 1, 'the cap of 1 holds');
+      assert.equal((await api(hosts[1]!.baseUrl, 'PATCH', '/channels/cap', { global_workers: '3' })).status, 200);
+      await waitFor('three runs once the cap is 3', () => started() === 3, 30_000);
+      await settle();
+      assert.equal(started(), 3, 'the cap of 3 holds');
+      assert.equal((await api(hosts[0]!.baseUrl, 'PATCH', '/channels/cap', { global_workers: '0' })).status, 200);
+      await waitFor('four runs (2 workers on 2 hosts) once the cap is lifted', () => started() === 4, 30_000);
+      await settle();
+      assert.equal(started(), 4, 'the workers bound it');
+      assert.equal((await api(hosts[0]!.baseUrl, 'PATCH', '/channels/cap', { global_workers: '1' })).status, 200);
+      writeFileSync(gate, '');
+      for (const id of ids) {
+        await waitFor(
+          `task ${id} to succeed`,
+          async () => (await api(hosts[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+          60_000,
+          200,
+        );
+      }
+      assert.equal(started(), 6, 'each ran once');
+    });
+  });
+
+  test('a running task killed at the cap: its slot is taken by a waiting task', async () => {
+    await capped(2, async (hosts, push, started) => {
+      const ids: string[] = [];
+      for (let n = 0; n < 4; n += 1) ids.push(await push());
+      await waitFor('two runs', () => started() === 2, 30_000);
+      await settle();
+      assert.equal(started(), 2);
+      const statuses = await Promise.all(ids.map(async (id) => (await api(hosts[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status));
+      const victim = ids[statuses.indexOf('running')]!;
+      assert.equal((await api(hosts[1]!.baseUrl, 'POST', `/tasks/${victim}/kill`)).status, 200);
+      await waitFor('a third run in the freed slot', () => started() === 3, 30_000);
+      await settle();
+      assert.equal(started(), 3, 'still two at once');
+    });
+  });
+
+  test('paused at the cap, then resumed', async () => {
+    await capped(1, async (hosts, push, started, gate) => {
+      const ids: string[] = [];
+      for (let n = 0; n < 3; n += 1) ids.push(await push());
+      await waitFor('one run', () => started() === 1, 30_000);
+      assert.equal((await api(hosts[0]!.baseUrl, 'PATCH', '/channels/cap', { paused: true })).status, 200);
+      writeFileSync(gate, '');
+      await waitFor(
+        'the first to succeed',
+        async () => {
+          const statuses = await Promise.all(
+            ids.map(async (id) => (await api(hosts[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status),
+          );
+          return statuses.filter((status) => status === 'succeeded').length === 1;
+        },
+        30_000,
+        200,
+      );
+      await settle();
+      assert.equal(started(), 1, 'nothing started while paused');
+      assert.equal((await api(hosts[1]!.baseUrl, 'PATCH', '/channels/cap', { paused: false })).status, 200);
+      for (const id of ids) {
+        await waitFor(
+          `task ${id} to succeed`,
+          async () => (await api(hosts[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+          60_000,
+          200,
+        );
+      }
+      assert.equal(started(), 3);
+    });
+  });
+
+  test('a master SIGKILLed while holding the cap: its channel process finishes the task, which runs once', async () => {
+    await capped(1, async (hosts, push, started, gate) => {
+      const ids: string[] = [];
+      for (let n = 0; n < 3; n += 1) ids.push(await push());
+      await waitFor('one run', () => started() === 1, 30_000);
+      // the host running it: its master is an ancestor of the command
+      const ancestors: number[] = [];
+      for (let pid = Number(lines(path.join(path.dirname(gate), 'started'))[0]); pid > 1;) {
+        pid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+        ancestors.push(pid);
+      }
+      const victim = hosts.find((host) => ancestors.includes(host.pid))!;
+      const survivor = hosts.find((host) => host !== victim)!;
+      victim.process.kill('SIGKILL');
+      await waitFor(
+        'the master gone',
+        () => !existsSync(`/proc/${victim.pid}`) || victim.process.exitCode !== null || victim.process.signalCode !== null,
+      );
+      // past the time a lapsed beat would take the task over: the orphaned channel process still beats and runs it
+      await new Promise((resolve) => setTimeout(resolve, 8000));
+      assert.equal(started(), 1, 'not run again, nothing else started at the cap');
+      writeFileSync(gate, '');
+      for (const id of ids) {
+        await waitFor(
+          `task ${id} to succeed`,
+          async () => (await api(survivor.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+          60_000,
+          200,
+        );
+      }
+      assert.equal(started(), 3, 'each ran once');
     });
   });
 });

@@ -121,6 +121,13 @@ export class AmqpLink {
     }
   }
 
+  /** Drops the current connection, saying why: a new one sets everything up again (logged as `rabbitmq-reconnecting`). */
+  reset(reason: string): void {
+    if (!this.channels) return;
+    this.warn(reason);
+    void this.model?.close().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.channels = undefined;

@@ -95,6 +95,8 @@ export class RabbitTaskSource implements TaskSource {
   private consumerTag: string | undefined;
   /** The prefetch and pause the current consumer was started with. */
   private consuming: { prefetch: number; paused: boolean } | undefined;
+  /** Ids the relay published that RabbitMQ handed back unrouted (the queue was deleted under it). */
+  private readonly returned = new Set<string>();
   /** The consumer changes, one at a time: two interleaved would each start a consumer. */
   private syncing: Promise<void> = Promise.resolve();
   private taking = true;
@@ -155,8 +157,23 @@ export class RabbitTaskSource implements TaskSource {
     this.rechecks.length = 0;
     this.consumerTag = undefined;
     this.consuming = undefined;
+    channels.publish.on('return', (message: ConsumeMessage) => {
+      const id: unknown = message.properties.headers?.[TASK_HEADER];
+      if (typeof id === 'string') this.returned.add(id);
+    });
     await channels.consume.assertQueue(this.queue, QUORUM_QUEUE);
     await this.syncConsumer();
+  }
+
+  /**
+   * RabbitMQ cancelled the consumer: its queue was deleted (an operator, a policy). A new
+   * connection declares it again and consumes from it (a queue of the same name declared again
+   * on the old connection may leave a consumer that gets nothing, RabbitMQ 3.10); what waited in
+   * the deleted queue is gone with it.
+   */
+  private consumerCancelled(consumerTag: string): void {
+    if (this.consumerTag !== consumerTag) return;
+    this.link.reset(`RabbitMQ cancelled the consumer of queue ${this.queue} (queue deleted?); reconnecting to declare it again`);
   }
 
   /**
@@ -194,7 +211,10 @@ export class RabbitTaskSource implements TaskSource {
     const { consumerTag } = await channels.consume.consume(
       this.queue,
       (message) => {
-        if (message === null) return;
+        if (message === null) {
+          if (generation === this.link.generation) this.consumerCancelled(consumerTag);
+          return;
+        }
         this.buffered.push({ message, generation, at: Date.now() });
         // at the cap a new delivery changes nothing: a freed slot does
         if (!this.capped) this.wake();
@@ -446,16 +466,27 @@ export class RabbitTaskSource implements TaskSource {
         await this.link.ready();
         const channels = this.link.current;
         if (!channels) continue;
+        this.returned.clear();
         for (const id of ids) {
           channels.publish.sendToQueue(this.queue, Buffer.from(JSON.stringify({ id, chan: this.channel.name })), {
             persistent: true,
+            // no queue to route to (deleted under us): handed back before its confirm, not lost
+            mandatory: true,
             contentType: 'application/json',
             messageId: randomUUID(),
             headers: { [TASK_HEADER]: id },
           });
         }
         await channels.publish.waitForConfirms();
-        await this.deps.redis.markPublished(k.queued, k.published, ...ids);
+        const routed = ids.filter((id) => !this.returned.has(id));
+        if (routed.length > 0) await this.deps.redis.markPublished(k.queued, k.published, ...routed);
+        if (routed.length < ids.length) {
+          // the unrouted stay in the outbox: published again once a new connection declared the queue
+          this.link.reset(
+            `RabbitMQ queue ${this.queue} missing: ${ids.length - routed.length} tasks stay in the outbox; reconnecting to declare it again`,
+          );
+          await sleep(500);
+        }
       } catch (error) {
         if (!this.taking) break;
         this.options.warn('relaying queued tasks to RabbitMQ failed; retrying', error);
