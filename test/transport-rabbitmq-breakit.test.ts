@@ -214,6 +214,18 @@ describe('RabbitMQ transport, attacked', () => {
     });
   });
 
+  test('COYOTES_RABBITMQ_HOLD_MS that is not a positive whole number is said, not silently replaced', async () => {
+    await withHosts(async (start) => {
+      const c = await start({ COYOTES_RABBITMQ_HOLD_MS: '2m' });
+      await channelStarted(c, 'default');
+      const warning = await waitFor('the warning', () =>
+        c.logs().find((record) => record.role === 'channel' && String(record.msg).includes('COYOTES_RABBITMQ_HOLD_MS=2m')),
+      );
+      assert.equal(warning.level, 40);
+      assert.match(String(warning.msg), /the hold deadline is 900000 ms/);
+    });
+  });
+
   test('the queue deleted under a running channel (an operator, a policy): it is declared again and later tasks run', async () => {
     await withHosts(async (start, prefix) => {
       const c = await start();

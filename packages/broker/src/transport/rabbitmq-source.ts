@@ -38,9 +38,20 @@ const SLOT_WAIT_S = 1;
  * transport; a delivery waiting at the global cap this long goes back to the queue. Keep it under
  * the server's consumer_timeout (docs/operations.md).
  */
-export const rabbitHoldMs = (env: NodeJS.ProcessEnv = process.env): number => {
-  const value = Number(env.COYOTES_RABBITMQ_HOLD_MS);
-  return Number.isSafeInteger(value) && value > 0 ? value : 15 * 60_000;
+export const rabbitHoldMs = (env: NodeJS.ProcessEnv = process.env): number => rabbitHold(env).ms;
+
+const DEFAULT_HOLD_MS = 15 * 60_000;
+
+/** The hold deadline COYOTES_RABBITMQ_HOLD_MS sets, and why a value set is ignored (a typo must not pass unseen). */
+export const rabbitHold = (env: NodeJS.ProcessEnv = process.env): { ms: number; ignored?: string } => {
+  const raw = env.COYOTES_RABBITMQ_HOLD_MS;
+  if (raw === undefined || raw.trim() === '') return { ms: DEFAULT_HOLD_MS };
+  const value = Number(raw);
+  if (Number.isSafeInteger(value) && value > 0) return { ms: value };
+  return {
+    ms: DEFAULT_HOLD_MS,
+    ignored: `COYOTES_RABBITMQ_HOLD_MS=${raw} is not a whole number of milliseconds above 0: the hold deadline is ${DEFAULT_HOLD_MS} ms`,
+  };
 };
 
 interface Delivery {
@@ -106,7 +117,8 @@ export class RabbitTaskSource implements TaskSource {
   private slotWait: Promise<'woken' | null> | undefined;
   private wake: () => void = () => undefined;
   private readonly relay: Promise<void>;
-  private readonly holdMs = rabbitHoldMs();
+  private readonly hold = rabbitHold();
+  private readonly holdMs = this.hold.ms;
   private readonly timers: NodeJS.Timeout[];
 
   constructor(
@@ -115,6 +127,7 @@ export class RabbitTaskSource implements TaskSource {
     private readonly options: TaskSourceOptions,
   ) {
     this.queue = queueName(deps.keys, channel.name);
+    if (this.hold.ignored !== undefined) options.warn(this.hold.ignored);
     this.link = new AmqpLink(deps.url, (channels) => this.setUp(channels), options.warn);
     this.link.start();
     this.relay = this.relayLoop();
