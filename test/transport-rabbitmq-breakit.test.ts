@@ -277,9 +277,9 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
   /** Two masters with channel `cap`; tasks that say they started, then hold their slot until `gate` exists. */
   async function capped(
     globalWorkers: number,
-    body: (hosts: RunningCoyotes[], push: () => Promise<string>, started: () => number, gate: string) => Promise<void>,
+    body: (hosts: RunningCoyotes[], push: () => Promise<string>, started: () => number, gate: string, queue: string) => Promise<void>,
   ): Promise<void> {
-    await withHosts(async (start) => {
+    await withHosts(async (start, prefix) => {
       const hosts = [await start(), await start()];
       const created = await api(hosts[0]!.baseUrl, 'POST', '/channels', {
         name: 'cap',
@@ -298,7 +298,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
         assert.equal(pushed.status, 200);
         return pushed.json.data.task_id as string;
       };
-      await body(hosts, push, () => lines(`${dir}/started`).length, gate);
+      await body(hosts, push, () => lines(`${dir}/started`).length, gate, `${prefix}.cap`);
     });
   }
 
@@ -379,6 +379,30 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
         );
       }
       assert.equal(started(), 3);
+    });
+  });
+
+  test('rabbitmq-server restarted while tasks run at the cap and others wait for it: none runs twice, the cap holds', async () => {
+    await capped(2, async (hosts, push, started, gate, queue) => {
+      const ids: string[] = [];
+      for (let n = 0; n < 5; n += 1) ids.push(await push());
+      await waitFor('two runs', () => started() === 2, 30_000);
+      await rabbit.down();
+      await rabbit.up();
+      await waitFor('both hosts consuming again', async () => (await queueState(queue)).consumerCount === 2, 60_000, 200);
+      // a redelivery taken over, or a waiting delivery let past the cap, would start within this
+      await new Promise((resolve) => setTimeout(resolve, 8000));
+      assert.equal(started(), 2, 'no second run, nothing past the cap');
+      writeFileSync(gate, '');
+      for (const id of ids) {
+        await waitFor(
+          `task ${id} to succeed`,
+          async () => (await api(hosts[1]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+          60_000,
+          200,
+        );
+      }
+      assert.equal(started(), 5, 'each ran once');
     });
   });
 
