@@ -66,6 +66,18 @@ async function withAmqp<T>(body: (channel: ConfirmChannel) => Promise<T>): Promi
 const queueState = (queue: string): Promise<{ messageCount: number; consumerCount: number }> =>
   withAmqp((channel) => channel.checkQueue(queue)).catch(() => ({ messageCount: -1, consumerCount: -1 }));
 
+/** Waits until every task answers `succeeded` on the host's API. */
+async function allSucceeded(host: RunningCoyotes, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    await waitFor(
+      `task ${id} to succeed`,
+      async () => (await api(host.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+      60_000,
+      200,
+    );
+  }
+}
+
 async function channelStarted(host: RunningCoyotes, channel: string): Promise<void> {
   await waitFor(`channel ${channel} started`, () =>
     host.logs().some((record) => record.event === 'channel-started' && record.channel === channel),
@@ -202,14 +214,7 @@ describe('RabbitMQ transport, attacked', () => {
       assert.equal((await queueState(queue)).messageCount, 3);
       // a channel of that name takes what waits again
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'gone', worker: '2' })).status, 200);
-      for (const id of ids) {
-        await waitFor(
-          `task ${id} to succeed`,
-          async () => (await api(c.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-          60_000,
-          200,
-        );
-      }
+      await allSucceeded(c, ids);
       assert.deepEqual(lines(`${dir}/runs`).sort(), ['0', '1', '2', '3'], 'each ran once');
     });
   });
@@ -243,13 +248,7 @@ describe('RabbitMQ transport, attacked', () => {
         assert.equal(pushed.status, 200);
         return pushed.json.data.task_id as string;
       };
-      const succeeded = (id: string) =>
-        waitFor(
-          `task ${id} to succeed`,
-          async () => (await api(c.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-          60_000,
-          200,
-        );
+      const succeeded = (id: string) => allSucceeded(c, [id]);
       const running = await push('running', `while [ ! -e ${gate} ]; do sleep 0.05; done`);
       await waitFor('the first task running', () => lines(`${dir}/runs`).includes('running'), 30_000);
       // deleted while consumed from: RabbitMQ cancels the consumer
@@ -321,14 +320,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
       assert.equal(started(), 4, 'the workers bound it');
       assert.equal((await api(hosts[0]!.baseUrl, 'PATCH', '/channels/cap', { global_workers: '1' })).status, 200);
       writeFileSync(gate, '');
-      for (const id of ids) {
-        await waitFor(
-          `task ${id} to succeed`,
-          async () => (await api(hosts[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-          60_000,
-          200,
-        );
-      }
+      await allSucceeded(hosts[0]!, ids);
       assert.equal(started(), 6, 'each ran once');
     });
   });
@@ -370,14 +362,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
       await settle();
       assert.equal(started(), 1, 'nothing started while paused');
       assert.equal((await api(hosts[1]!.baseUrl, 'PATCH', '/channels/cap', { paused: false })).status, 200);
-      for (const id of ids) {
-        await waitFor(
-          `task ${id} to succeed`,
-          async () => (await api(hosts[0]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-          60_000,
-          200,
-        );
-      }
+      await allSucceeded(hosts[0]!, ids);
       assert.equal(started(), 3);
     });
   });
@@ -394,14 +379,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
       await new Promise((resolve) => setTimeout(resolve, 8000));
       assert.equal(started(), 2, 'no second run, nothing past the cap');
       writeFileSync(gate, '');
-      for (const id of ids) {
-        await waitFor(
-          `task ${id} to succeed`,
-          async () => (await api(hosts[1]!.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-          60_000,
-          200,
-        );
-      }
+      await allSucceeded(hosts[1]!, ids);
       assert.equal(started(), 5, 'each ran once');
     });
   });
@@ -428,14 +406,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
       await new Promise((resolve) => setTimeout(resolve, 8000));
       assert.equal(started(), 1, 'not run again, nothing else started at the cap');
       writeFileSync(gate, '');
-      for (const id of ids) {
-        await waitFor(
-          `task ${id} to succeed`,
-          async () => (await api(survivor.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-          60_000,
-          200,
-        );
-      }
+      await allSucceeded(survivor, ids);
       assert.equal(started(), 3, 'each ran once');
     });
   });
