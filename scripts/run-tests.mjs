@@ -41,6 +41,7 @@ const LONG_FILES = {
   'test/transport-rabbitmq.test.ts': 900_000,
   'test/delivery-rabbitmq.test.ts': 900_000,
   'test/transport-rabbitmq-holds.test.ts': 900_000,
+  'test/transport-rabbitmq-breakit.test.ts': 900_000,
 };
 const long = files.filter((file) => file in LONG_FILES);
 

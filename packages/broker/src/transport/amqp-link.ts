@@ -42,6 +42,8 @@ export class AmqpLink {
   private closed = false;
   private attempt = 0;
   private opening: Promise<void> | undefined;
+  /** `open` is looping: a connection lost meanwhile is its to retry, not a second loop's. */
+  private connecting = false;
   private model: ChannelModel | undefined;
   /** Bumped on each connection: a delivery remembers which one it came on (its tag means nothing on another). */
   generation = 0;
@@ -70,6 +72,15 @@ export class AmqpLink {
   }
 
   private async open(): Promise<void> {
+    this.connecting = true;
+    try {
+      await this.connectLoop();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async connectLoop(): Promise<void> {
     while (!this.closed) {
       let connection: ChannelModel | undefined;
       try {
@@ -79,7 +90,9 @@ export class AmqpLink {
         const lost = (error?: unknown) => {
           if (this.channels !== channels) return;
           this.channels = undefined;
-          if (this.closed) return;
+          // lost while setting up (a queue declared otherwise by someone else closes the channel):
+          // the loop setting up retries it with backoff; a second loop would double at each failure
+          if (this.closed || this.connecting) return;
           this.warn('RabbitMQ connection lost; reconnecting', error, 'rabbitmq-reconnecting');
           void connection!.close().catch(() => undefined);
           this.opening = this.open();
@@ -93,6 +106,7 @@ export class AmqpLink {
         this.generation += 1;
         this.channels = channels;
         await this.setUp(channels);
+        if (this.channels !== channels) throw new Error('RabbitMQ closed the connection or a channel while it was being set up');
         this.attempt = 0;
         if (this.closed) await connection.close().catch(() => undefined);
         return;
@@ -105,6 +119,13 @@ export class AmqpLink {
         await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(this.attempt)));
       }
     }
+  }
+
+  /** Drops the current connection, saying why: a new one sets everything up again (logged as `rabbitmq-reconnecting`). */
+  reset(reason: string): void {
+    if (!this.channels) return;
+    this.warn(reason);
+    void this.model?.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {

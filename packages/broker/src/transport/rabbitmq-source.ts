@@ -38,9 +38,20 @@ const SLOT_WAIT_S = 1;
  * transport; a delivery waiting at the global cap this long goes back to the queue. Keep it under
  * the server's consumer_timeout (docs/operations.md).
  */
-export const rabbitHoldMs = (env: NodeJS.ProcessEnv = process.env): number => {
-  const value = Number(env.COYOTES_RABBITMQ_HOLD_MS);
-  return Number.isSafeInteger(value) && value > 0 ? value : 15 * 60_000;
+export const rabbitHoldMs = (env: NodeJS.ProcessEnv = process.env): number => rabbitHold(env).ms;
+
+const DEFAULT_HOLD_MS = 15 * 60_000;
+
+/** The hold deadline COYOTES_RABBITMQ_HOLD_MS sets, and why a value set is ignored (a typo must not pass unseen). */
+export const rabbitHold = (env: NodeJS.ProcessEnv = process.env): { ms: number; ignored?: string } => {
+  const raw = env.COYOTES_RABBITMQ_HOLD_MS;
+  if (raw === undefined || raw.trim() === '') return { ms: DEFAULT_HOLD_MS };
+  const value = Number(raw);
+  if (Number.isSafeInteger(value) && value > 0) return { ms: value };
+  return {
+    ms: DEFAULT_HOLD_MS,
+    ignored: `COYOTES_RABBITMQ_HOLD_MS=${raw} is not a whole number of milliseconds above 0: the hold deadline is ${DEFAULT_HOLD_MS} ms`,
+  };
 };
 
 interface Delivery {
@@ -95,6 +106,10 @@ export class RabbitTaskSource implements TaskSource {
   private consumerTag: string | undefined;
   /** The prefetch and pause the current consumer was started with. */
   private consuming: { prefetch: number; paused: boolean } | undefined;
+  /** Ids the relay published that RabbitMQ handed back unrouted (the queue was deleted under it). */
+  private readonly returned = new Set<string>();
+  /** The consumer changes, one at a time: two interleaved would each start a consumer. */
+  private syncing: Promise<void> = Promise.resolve();
   private taking = true;
   /** The last claim stopped at the global cap with deliveries in hand. */
   private capped = false;
@@ -102,7 +117,8 @@ export class RabbitTaskSource implements TaskSource {
   private slotWait: Promise<'woken' | null> | undefined;
   private wake: () => void = () => undefined;
   private readonly relay: Promise<void>;
-  private readonly holdMs = rabbitHoldMs();
+  private readonly hold = rabbitHold();
+  private readonly holdMs = this.hold.ms;
   private readonly timers: NodeJS.Timeout[];
 
   constructor(
@@ -111,6 +127,7 @@ export class RabbitTaskSource implements TaskSource {
     private readonly options: TaskSourceOptions,
   ) {
     this.queue = queueName(deps.keys, channel.name);
+    if (this.hold.ignored !== undefined) options.warn(this.hold.ignored);
     this.link = new AmqpLink(deps.url, (channels) => this.setUp(channels), options.warn);
     this.link.start();
     this.relay = this.relayLoop();
@@ -153,12 +170,37 @@ export class RabbitTaskSource implements TaskSource {
     this.rechecks.length = 0;
     this.consumerTag = undefined;
     this.consuming = undefined;
+    channels.publish.on('return', (message: ConsumeMessage) => {
+      const id: unknown = message.properties.headers?.[TASK_HEADER];
+      if (typeof id === 'string') this.returned.add(id);
+    });
     await channels.consume.assertQueue(this.queue, QUORUM_QUEUE);
     await this.syncConsumer();
   }
 
-  /** Starts, restarts (new prefetch) or stops the consumer to match the channel's settings. */
-  private async syncConsumer(): Promise<void> {
+  /**
+   * RabbitMQ cancelled the consumer: its queue was deleted (an operator, a policy). A new
+   * connection declares it again and consumes from it (a queue of the same name declared again
+   * on the old connection may leave a consumer that gets nothing, RabbitMQ 3.10); what waited in
+   * the deleted queue is gone with it.
+   */
+  private consumerCancelled(consumerTag: string): void {
+    if (this.consumerTag !== consumerTag) return;
+    this.link.reset(`RabbitMQ cancelled the consumer of queue ${this.queue} (queue deleted?); reconnecting to declare it again`);
+  }
+
+  /**
+   * Starts, restarts (new prefetch) or stops the consumer to match the channel's settings, after
+   * the change before it: a burst of resizes would otherwise interleave, each start a consumer and
+   * leave all but the last one running (deliveries taken, and kept, while paused).
+   */
+  private syncConsumer(): Promise<void> {
+    const next = this.syncing.then(() => this.applyConsumer());
+    this.syncing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyConsumer(): Promise<void> {
     const channels = this.link.current;
     if (!channels) return;
     // a host never runs more than the global cap: it needs no more deliveries in hand than that
@@ -182,7 +224,10 @@ export class RabbitTaskSource implements TaskSource {
     const { consumerTag } = await channels.consume.consume(
       this.queue,
       (message) => {
-        if (message === null) return;
+        if (message === null) {
+          if (generation === this.link.generation) this.consumerCancelled(consumerTag);
+          return;
+        }
         this.buffered.push({ message, generation, at: Date.now() });
         // at the cap a new delivery changes nothing: a freed slot does
         if (!this.capped) this.wake();
@@ -434,16 +479,27 @@ export class RabbitTaskSource implements TaskSource {
         await this.link.ready();
         const channels = this.link.current;
         if (!channels) continue;
+        this.returned.clear();
         for (const id of ids) {
           channels.publish.sendToQueue(this.queue, Buffer.from(JSON.stringify({ id, chan: this.channel.name })), {
             persistent: true,
+            // no queue to route to (deleted under us): handed back before its confirm, not lost
+            mandatory: true,
             contentType: 'application/json',
             messageId: randomUUID(),
             headers: { [TASK_HEADER]: id },
           });
         }
         await channels.publish.waitForConfirms();
-        await this.deps.redis.markPublished(k.queued, k.published, Date.now(), ...ids);
+        const routed = ids.filter((id) => !this.returned.has(id));
+        if (routed.length > 0) await this.deps.redis.markPublished(k.queued, k.published, Date.now(), ...routed);
+        if (routed.length < ids.length) {
+          // the unrouted stay in the outbox: published again once a new connection declared the queue
+          this.link.reset(
+            `RabbitMQ queue ${this.queue} missing: ${ids.length - routed.length} tasks stay in the outbox; reconnecting to declare it again`,
+          );
+          await sleep(500);
+        }
       } catch (error) {
         if (!this.taking) break;
         this.options.warn('relaying queued tasks to RabbitMQ failed; retrying', error);
