@@ -226,6 +226,25 @@ describe('RabbitMQ as the transport', () => {
     });
   });
 
+  test('a stop while RabbitMQ is away drains and exits 0; what was accepted meanwhile runs once it is back', async () => {
+    await withRedis(async (redis, started, args) => {
+      const c = await startCoyotes({ redisAddr: redis.addr, args });
+      const ran = path.join(work, 'accepted-while-away');
+      await rabbit.down();
+      try {
+        assert.equal((await api(c.baseUrl, 'POST', '/channels/default/tasks', { task: `sh -c 'echo ok >> ${ran}'` })).status, 200);
+        // the relay waits for a connection: a stop must not wait for it
+        const status = await c.stop('SIGTERM', 60_000);
+        assert.deepEqual(status, { code: 0, signal: null });
+      } finally {
+        await rabbit.up();
+      }
+      const after = await startCoyotes({ redisAddr: redis.addr, args });
+      started.push(after);
+      await waitFor('the task accepted while RabbitMQ was away to run', () => lines(ran).length === 1, 60_000);
+    });
+  });
+
   test('rabbitmq-server restarted while 2,000 tasks flow: every accepted task runs, duplicates at most the tasks in flight', async () => {
     await withRedis(async (redis, started, args) => {
       const workers = 20;

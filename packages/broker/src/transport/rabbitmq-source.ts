@@ -111,6 +111,9 @@ export class RabbitTaskSource implements TaskSource {
   /** The consumer changes, one at a time: two interleaved would each start a consumer. */
   private syncing: Promise<void> = Promise.resolve();
   private taking = true;
+  /** Resolves when taking stops: ends the relay's wait for a connection that may never come. */
+  private readonly stopped: Promise<void>;
+  private stop: () => void = () => undefined;
   /** The last claim stopped at the global cap with deliveries in hand. */
   private capped = false;
   private slotReads: BlockingReads | undefined;
@@ -129,6 +132,7 @@ export class RabbitTaskSource implements TaskSource {
     this.queue = queueName(deps.keys, channel.name);
     if (this.hold.ignored !== undefined) options.warn(this.hold.ignored);
     this.link = new AmqpLink(deps.url, (channels) => this.setUp(channels), options.warn);
+    this.stopped = new Promise((resolve) => (this.stop = resolve));
     this.link.start();
     this.relay = this.relayLoop();
     this.beat();
@@ -420,6 +424,7 @@ export class RabbitTaskSource implements TaskSource {
 
   stopTaking(): void {
     this.taking = false;
+    this.stop();
     this.slotReads?.close();
     this.wake();
     void this.syncConsumer().catch(() => undefined);
@@ -427,6 +432,7 @@ export class RabbitTaskSource implements TaskSource {
 
   async close(): Promise<void> {
     this.taking = false;
+    this.stop();
     this.deps.blocking.close();
     this.slotReads?.close();
     for (const timer of this.timers) clearInterval(timer);
@@ -476,7 +482,8 @@ export class RabbitTaskSource implements TaskSource {
           await this.deps.blocking.waitForTasks(this.channel.name, 1);
           continue;
         }
-        await this.link.ready();
+        // RabbitMQ away: wait for it, unless this process stops meanwhile (close waits for the relay)
+        await Promise.race([this.link.ready(), this.stopped]);
         const channels = this.link.current;
         if (!channels) continue;
         this.returned.clear();
