@@ -2,7 +2,8 @@
  * What one RabbitMQ hop costs on this machine, without Coyotes around it: publish → confirm and
  * publish → delivery of one persistent message on a quorum queue (as the relay and consumer do),
  * one message at a time (latency) and in batches of 200 (the relay's). Run:
- * `node --import tsx bench/rabbitmq-hop.ts` (starts a private rabbitmq-server node).
+ * `node --import tsx bench/rabbitmq-hop.ts` (starts a private rabbitmq-server node);
+ * `HOP_QUEUE_TYPE=classic` for a classic queue, `HOP_NAGLE=1` for amqplib's default socket.
  */
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
@@ -11,7 +12,8 @@ import { percentile, wallMs } from './stats.js';
 
 const rabbit = await startRabbitMQ();
 try {
-  const connection = await connect(rabbit.url);
+  // as Coyotes connects (amqp-link.ts); HOP_NAGLE=1 leaves amqplib's default (Nagle on) to compare
+  const connection = await connect(rabbit.url, { noDelay: process.env.HOP_NAGLE !== '1' });
   const publish = await connection.createConfirmChannel();
   const consume = await connection.createChannel();
   const queue = `hop-${randomUUID()}`;
