@@ -172,8 +172,11 @@ describe('dashboard: a real Coyotes seen and steered in headless Chromium', () =
       (await page.locator('[data-testid=list-queued] tbody tr[data-task]').allTextContents()).join('|').match(/^[^|]*bravo[^|]*$/),
     );
     await page.fill('[data-testid=search]', ids[2]!);
-    await expectText(page, '[data-testid=list-queued] tbody', /charlie/);
-    assert.equal(await page.locator('[data-testid=list-queued] tbody tr[data-task]').count(), 1);
+    // the list shows earlier results until the search applies: wait for the one row left to be charlie's
+    await waitFor('the search by id to leave charlie alone', async () => {
+      const shown = await page.locator('[data-testid=list-queued] tbody tr[data-task]').allTextContents();
+      return shown.length === 1 && /charlie/.test(shown[0]!) ? shown : undefined;
+    });
     // listed queued tasks carry their ids: one is cancelled from the list, after confirmation
     await page.fill('[data-testid=search]', '');
     const queuedRow = `[data-testid=list-queued] tr[data-task="${ids[0]}"]`;
