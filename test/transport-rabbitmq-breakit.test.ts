@@ -3,14 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect } from 'amqplib';
-import type { ConfirmChannel } from 'amqplib';
-import { api, startCoyotes } from './helpers/coyotes.js';
+import { api } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
-import { startRabbitMQ } from './helpers/rabbitmq.js';
+import { allSucceeded, queueState, startRabbitMQ, withAmqp, withRabbitHosts } from './helpers/rabbitmq.js';
 import type { TestRabbitMQ } from './helpers/rabbitmq.js';
-import { startRedis } from './helpers/redis.js';
-import type { TestRedis } from './helpers/redis.js';
 import { lines } from './helpers/stamps.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -26,58 +22,6 @@ after(async () => {
   await rabbit.stop();
 });
 
-/** A fresh Redis and key prefix (so fresh queues) per test; everything it started is stopped at the end. */
-async function withHosts(
-  body: (start: (env?: NodeJS.ProcessEnv) => Promise<RunningCoyotes>, prefix: string, redis: TestRedis) => Promise<void>,
-): Promise<void> {
-  const redis: TestRedis = await startRedis();
-  const started: RunningCoyotes[] = [];
-  const prefix = `b${Date.now().toString(36)}`;
-  const start = async (env: NodeJS.ProcessEnv = {}): Promise<RunningCoyotes> => {
-    const c = await startCoyotes({ redisAddr: redis.addr, args: ['-broker-url', rabbit.url, '-key-prefix', prefix], env });
-    started.push(c);
-    return c;
-  };
-  try {
-    await body(start, prefix, redis);
-  } finally {
-    for (const c of started) await c.stop('SIGKILL');
-    await redis.stop();
-  }
-}
-
-/** Runs `body` on a channel of its own on the test's RabbitMQ node, closed afterwards. */
-async function withAmqp<T>(body: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
-  const connection = await connect(rabbit.url);
-  // a queue not there (yet) closes the channel with an error: checkQueue's rejection says it
-  connection.on('error', () => undefined);
-  try {
-    const channel = await connection.createConfirmChannel();
-    channel.on('error', () => undefined);
-    const result = await body(channel);
-    await channel.waitForConfirms();
-    return result;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-/** The channel's queue as RabbitMQ sees it: messages ready, consumers (-1 each while it does not exist). */
-const queueState = (queue: string): Promise<{ messageCount: number; consumerCount: number }> =>
-  withAmqp((channel) => channel.checkQueue(queue)).catch(() => ({ messageCount: -1, consumerCount: -1 }));
-
-/** Waits until every task answers `succeeded` on the host's API. */
-async function allSucceeded(host: RunningCoyotes, ids: string[]): Promise<void> {
-  for (const id of ids) {
-    await waitFor(
-      `task ${id} to succeed`,
-      async () => (await api(host.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-      60_000,
-      200,
-    );
-  }
-}
-
 async function channelStarted(host: RunningCoyotes, channel: string): Promise<void> {
   await waitFor(`channel ${channel} started`, () =>
     host.logs().some((record) => record.event === 'channel-started' && record.channel === channel),
@@ -86,12 +30,12 @@ async function channelStarted(host: RunningCoyotes, channel: string): Promise<vo
 
 describe('RabbitMQ transport, attacked', () => {
   test('settings changed in a burst leave one consumer: a pause then stops consuming', async () => {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const c = await start();
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'flip', worker: '1' })).status, 200);
       await channelStarted(c, 'flip');
       const queue = `${prefix}.flip`;
-      await waitFor('one consumer', async () => (await queueState(queue)).consumerCount === 1, 30_000, 100);
+      await waitFor('one consumer', async () => (await queueState(rabbit, queue)).consumerCount === 1, 30_000, 100);
       // an operator's script resizes in a loop: each change reaches the channel process at once
       for (let round = 0; round < 5; round += 1) {
         const sizes = [2, 3, 4, 5, 6].map((n) => n + round);
@@ -101,21 +45,21 @@ describe('RabbitMQ transport, attacked', () => {
       await waitFor('the resizes applied', () => c.logs().filter((record) => record.event === 'channel-reconfigured').length >= 5);
       // give every consumer restart time to land
       await new Promise((resolve) => setTimeout(resolve, 2000));
-      assert.equal((await queueState(queue)).consumerCount, 1, 'one consumer after the burst');
+      assert.equal((await queueState(rabbit, queue)).consumerCount, 1, 'one consumer after the burst');
       assert.equal((await api(c.baseUrl, 'PATCH', '/channels/flip', { paused: true })).status, 200);
-      await waitFor('no consumer once paused', async () => (await queueState(queue)).consumerCount === 0, 30_000, 100);
+      await waitFor('no consumer once paused', async () => (await queueState(rabbit, queue)).consumerCount === 0, 30_000, 100);
       const runs = path.join(work, 'flip-runs');
       const pushed = await api(c.baseUrl, 'POST', '/channels/flip/tasks', { command: '/bin/sh', args: ['-c', `echo x >> ${runs}`] });
       assert.equal(pushed.status, 200);
-      await waitFor('the task waits in the queue', async () => (await queueState(queue)).messageCount === 1, 30_000, 100);
+      await waitFor('the task waits in the queue', async () => (await queueState(rabbit, queue)).messageCount === 1, 30_000, 100);
       assert.deepEqual(lines(runs), [], 'nothing ran while paused');
     });
   });
 
   test('a queue declared as classic by someone else: the channel retries with backoff, then runs once it is gone', async () => {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const queue = `${prefix}.classic`;
-      await withAmqp((channel) => channel.assertQueue(queue, { durable: true }));
+      await withAmqp(rabbit, (channel) => channel.assertQueue(queue, { durable: true }));
       const c = await start();
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'classic', worker: '1' })).status, 200);
       const refusals = () => c.logs().filter((record) => record.channel === 'classic' && String(record.event).startsWith('rabbitmq-'));
@@ -134,7 +78,7 @@ describe('RabbitMQ transport, attacked', () => {
       assert.ok(refusals().length <= 3, `${refusals().length} refusals logged in 8 s`);
       assert.deepEqual(lines(runs), [], 'nothing consumed from the queue declared otherwise');
       // the operator removes the queue declared otherwise: the channel declares its own and runs
-      await withAmqp((channel) => channel.deleteQueue(queue));
+      await withAmqp(rabbit, (channel) => channel.deleteQueue(queue));
       await waitFor(
         'the task to succeed',
         async () => (await api(c.baseUrl, 'GET', `/tasks/${pushed.json.data.task_id}`)).json.data?.status === 'succeeded',
@@ -142,19 +86,19 @@ describe('RabbitMQ transport, attacked', () => {
         200,
       );
       assert.deepEqual(lines(runs), ['x']);
-      assert.equal((await queueState(queue)).consumerCount, 1, 'one consumer: one connection came back');
+      assert.equal((await queueState(rabbit, queue)).consumerCount, 1, 'one consumer: one connection came back');
     });
   });
 
   test('a hostile producer: malformed, huge and headed messages are dead-lettered or dropped, the rest runs', async () => {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const c = await start();
       await channelStarted(c, 'default');
       const queue = `${prefix}.default`;
-      await waitFor('one consumer', async () => (await queueState(queue)).consumerCount === 1, 30_000, 100);
+      await waitFor('one consumer', async () => (await queueState(rabbit, queue)).consumerCount === 1, 30_000, 100);
       const runs = path.join(work, 'hostile-runs');
       const huge = JSON.stringify({ task: `/bin/sh -c "echo huge >> ${runs}" ${'x'.repeat(20 * 1024 * 1024)}`, chan: 'default', ts: 1 });
-      await withAmqp(async (channel) => {
+      await withAmqp(rabbit, async (channel) => {
         channel.sendToQueue(queue, Buffer.from('not json'), { persistent: true });
         // the relay's header naming a task no one queued: a duplicate to drop (nothing to run)
         channel.sendToQueue(queue, Buffer.from(JSON.stringify({ id: 'nope' })), {
@@ -179,12 +123,12 @@ describe('RabbitMQ transport, attacked', () => {
       assert.match(letters.find((letter) => letter.payload === 'not json')!.reason, /not valid JSON/);
       assert.match(letters.find((letter) => letter.payload.length === huge.length)!.reason, /MAX_ARG_STRLEN/);
       assert.deepEqual(lines(runs), ['ok'], "the queue's channel wins over chan; the huge one never ran");
-      assert.equal((await queueState(queue)).messageCount, 0);
+      assert.equal((await queueState(rabbit, queue)).messageCount, 0);
     });
   });
 
   test('a channel deleted with messages in its queue, then created again', async () => {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const c = await start();
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'gone', worker: '1' })).status, 200);
       await channelStarted(c, 'gone');
@@ -201,7 +145,7 @@ describe('RabbitMQ transport, attacked', () => {
       const queue = `${prefix}.gone`;
       await waitFor(
         'one run, three ready',
-        async () => lines(`${dir}/runs`).length === 1 && (await queueState(queue)).messageCount === 3,
+        async () => lines(`${dir}/runs`).length === 1 && (await queueState(rabbit, queue)).messageCount === 3,
         30_000,
       );
       assert.equal((await api(c.baseUrl, 'DELETE', '/channels/gone')).status, 200);
@@ -211,7 +155,7 @@ describe('RabbitMQ transport, attacked', () => {
         () => c.logs().some((record) => String(record.msg).includes(`RabbitMQ queue ${queue} of a deleted channel kept: 3 messages`)),
         30_000,
       );
-      assert.equal((await queueState(queue)).messageCount, 3);
+      assert.equal((await queueState(rabbit, queue)).messageCount, 3);
       // a channel of that name takes what waits again
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'gone', worker: '2' })).status, 200);
       await allSucceeded(c, ids);
@@ -220,7 +164,7 @@ describe('RabbitMQ transport, attacked', () => {
   });
 
   test('COYOTES_RABBITMQ_HOLD_MS that is not a positive whole number is said, not silently replaced', async () => {
-    await withHosts(async (start) => {
+    await withRabbitHosts(rabbit, async (start) => {
       const c = await start({ COYOTES_RABBITMQ_HOLD_MS: '2m' });
       await channelStarted(c, 'default');
       const warning = await waitFor('the warning', () =>
@@ -232,12 +176,12 @@ describe('RabbitMQ transport, attacked', () => {
   });
 
   test('the queue deleted under a running channel (an operator, a policy): it is declared again and later tasks run', async () => {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const c = await start();
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'del', worker: '2' })).status, 200);
       await channelStarted(c, 'del');
       const queue = `${prefix}.del`;
-      await waitFor('one consumer', async () => (await queueState(queue)).consumerCount === 1, 30_000, 100);
+      await waitFor('one consumer', async () => (await queueState(rabbit, queue)).consumerCount === 1, 30_000, 100);
       const dir = mkdtempSync(path.join(work, 'del-'));
       const gate = path.join(dir, 'gate');
       const push = async (name: string, script = ''): Promise<string> => {
@@ -252,14 +196,19 @@ describe('RabbitMQ transport, attacked', () => {
       const running = await push('running', `while [ ! -e ${gate} ]; do sleep 0.05; done`);
       await waitFor('the first task running', () => lines(`${dir}/runs`).includes('running'), 30_000);
       // deleted while consumed from: RabbitMQ cancels the consumer
-      await withAmqp((channel) => channel.deleteQueue(queue));
+      await withAmqp(rabbit, (channel) => channel.deleteQueue(queue));
       await succeeded(await push('after-delete'));
       // deleted while paused (no consumer to be told): the relay's publish finds no queue
       assert.equal((await api(c.baseUrl, 'PATCH', '/channels/del', { paused: true })).status, 200);
-      await waitFor('no consumer once paused', async () => (await queueState(queue)).consumerCount === 0, 30_000, 100);
-      await withAmqp((channel) => channel.deleteQueue(queue));
+      await waitFor('no consumer once paused', async () => (await queueState(rabbit, queue)).consumerCount === 0, 30_000, 100);
+      await withAmqp(rabbit, (channel) => channel.deleteQueue(queue));
       const whilePaused = await push('while-paused');
-      await waitFor('the queue declared again, the task in it', async () => (await queueState(queue)).messageCount === 1, 30_000, 200);
+      await waitFor(
+        'the queue declared again, the task in it',
+        async () => (await queueState(rabbit, queue)).messageCount === 1,
+        30_000,
+        200,
+      );
       assert.equal((await api(c.baseUrl, 'PATCH', '/channels/del', { paused: false })).status, 200);
       await succeeded(whilePaused);
       // the delivery of the task running through both deletions is settled without harm
@@ -267,7 +216,7 @@ describe('RabbitMQ transport, attacked', () => {
       await succeeded(running);
       await succeeded(await push('last'));
       assert.deepEqual(lines(`${dir}/runs`), ['running', 'after-delete', 'while-paused', 'last'], 'each ran once');
-      assert.equal((await queueState(queue)).consumerCount, 1);
+      assert.equal((await queueState(rabbit, queue)).consumerCount, 1);
     });
   });
 });
@@ -278,7 +227,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
     globalWorkers: number,
     body: (hosts: RunningCoyotes[], push: () => Promise<string>, started: () => number, gate: string, queue: string) => Promise<void>,
   ): Promise<void> {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const hosts = [await start(), await start()];
       const created = await api(hosts[0]!.baseUrl, 'POST', '/channels', {
         name: 'cap',
@@ -374,7 +323,7 @@ describe('RabbitMQ transport, attacked: global_workers across hosts', () => {
       await waitFor('two runs', () => started() === 2, 30_000);
       await rabbit.down();
       await rabbit.up();
-      await waitFor('both hosts consuming again', async () => (await queueState(queue)).consumerCount === 2, 60_000, 200);
+      await waitFor('both hosts consuming again', async () => (await queueState(rabbit, queue)).consumerCount === 2, 60_000, 200);
       // a redelivery taken over, or a waiting delivery let past the cap, would start within this
       await new Promise((resolve) => setTimeout(resolve, 8000));
       assert.equal(started(), 2, 'no second run, nothing past the cap');

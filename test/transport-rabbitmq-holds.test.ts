@@ -4,13 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { connect } from 'amqplib';
-import { api, startCoyotes } from './helpers/coyotes.js';
+import { api } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
-import { startRabbitMQ } from './helpers/rabbitmq.js';
+import { allSucceeded, queueState, startRabbitMQ, withRabbitHosts } from './helpers/rabbitmq.js';
 import type { TestRabbitMQ } from './helpers/rabbitmq.js';
-import { startRedis } from './helpers/redis.js';
-import type { TestRedis } from './helpers/redis.js';
 import { lines, mostAtOnce, stamped } from './helpers/stamps.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -32,59 +29,19 @@ after(async () => {
   await rabbit.stop();
 });
 
-/** A fresh Redis and key prefix (so fresh queues) per test; everything it started is stopped at the end. */
-async function withHosts(
-  body: (start: (env?: NodeJS.ProcessEnv) => Promise<RunningCoyotes>, prefix: string) => Promise<void>,
-): Promise<void> {
-  const redis: TestRedis = await startRedis();
-  const started: RunningCoyotes[] = [];
-  const prefix = `h${Date.now().toString(36)}`;
-  const start = async (env: NodeJS.ProcessEnv = {}): Promise<RunningCoyotes> => {
-    const c = await startCoyotes({ redisAddr: redis.addr, args: ['-broker-url', rabbit.url, '-key-prefix', prefix], env });
-    started.push(c);
-    return c;
-  };
-  try {
-    await body(start, prefix);
-  } finally {
-    for (const c of started) await c.stop('SIGKILL');
-    await redis.stop();
-  }
-}
-
 async function push(host: RunningCoyotes, channel: string, script: string): Promise<string> {
   const { status, json } = await api(host.baseUrl, 'POST', `/channels/${channel}/tasks`, { command: '/bin/sh', args: ['-c', script] });
   assert.equal(status, 200, JSON.stringify(json));
   return json.data.task_id as string;
 }
 
-async function succeeded(host: RunningCoyotes, id: string, timeoutMs = 60_000): Promise<void> {
-  await waitFor(
-    `task ${id} to succeed`,
-    async () => (await api(host.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
-    timeoutMs,
-    100,
-  );
-}
-
-/** The channel's queue as RabbitMQ sees it: messages ready, consumers. */
-async function queueState(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
-  const connection = await connect(rabbit.url);
-  try {
-    const channel = await connection.createChannel();
-    return await channel.checkQueue(queue);
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
 describe('RabbitMQ transport: held deliveries and the global cap', () => {
   test("a task running past the server's consumer_timeout runs once: its delivery is acked at the hold deadline", async () => {
-    await withHosts(async (start) => {
+    await withRabbitHosts(rabbit, async (start) => {
       const c = await start({ COYOTES_RABBITMQ_HOLD_MS: '1000' });
       const runs = path.join(work, 'long-runs');
       const id = await push(c, 'default', `echo $$ >> ${runs}; sleep ${(CONSUMER_TIMEOUT_MS * 1.4) / 1000}`);
-      await succeeded(c, id);
+      await allSucceeded(c, [id]);
       assert.equal(lines(runs).length, 1, 'ran once');
       assert.deepEqual(
         c.logs().filter((record) => record.event === 'rabbitmq-reconnecting'),
@@ -95,7 +52,7 @@ describe('RabbitMQ transport: held deliveries and the global cap', () => {
   });
 
   test('rabbitmq-server restarted under running tasks: their redeliveries are not run again while their holder lives', async () => {
-    await withHosts(async (start, prefix) => {
+    await withRabbitHosts(rabbit, async (start, prefix) => {
       const a = await start();
       const dir = mkdtempSync(path.join(work, 'restart-'));
       const go = path.join(dir, 'go');
@@ -110,8 +67,8 @@ describe('RabbitMQ transport: held deliveries and the global cap', () => {
       await waitFor(
         'both masters consuming again, every redelivery taken',
         async () => {
-          const state = await queueState(queue).catch(() => undefined);
-          return state?.consumerCount === 2 && state.messageCount === 0;
+          const state = await queueState(rabbit, queue);
+          return state.consumerCount === 2 && state.messageCount === 0;
         },
         60_000,
         200,
@@ -125,7 +82,7 @@ describe('RabbitMQ transport: held deliveries and the global cap', () => {
         'no task started twice',
       );
       writeFileSync(go, '');
-      for (const id of ids) await succeeded(a, id);
+      for (const id of ids) await allSucceeded(a, [id]);
       assert.deepEqual(
         [1, 2, 3].map((n) => lines(`${dir}/${n}`).length),
         [1, 1, 1],
@@ -133,13 +90,13 @@ describe('RabbitMQ transport: held deliveries and the global cap', () => {
       );
       // the results are in, the deliveries settled: the channel keeps working
       const after = path.join(dir, 'after');
-      await succeeded(a, await push(a, 'default', `echo ok > ${after}`));
+      await allSucceeded(a, [await push(a, 'default', `echo ok > ${after}`)]);
       assert.deepEqual(lines(after), ['ok']);
     });
   });
 
   test('global_workers caps a channel’s running tasks across hosts on RabbitMQ too', async () => {
-    await withHosts(async (start) => {
+    await withRabbitHosts(rabbit, async (start) => {
       const hosts = [await start(), await start()];
       assert.equal((await api(hosts[0]!.baseUrl, 'POST', '/channels', { name: 'capped', worker: '3', global_workers: '2' })).status, 200);
       for (const host of hosts) {
@@ -152,7 +109,7 @@ describe('RabbitMQ transport: held deliveries and the global cap', () => {
       for (let n = 0; n < 10; n += 1) ids.push(await push(hosts[n % 2]!, 'capped', stamped(log, 'sleep 0.4')));
       await waitFor('all 10 capped tasks to finish', () => lines(log).length === 20, 60_000, 50);
       assert.equal(mostAtOnce(lines(log)), 2, 'never more than the cap of 2 (six slots across the hosts), and the cap is used');
-      for (const id of ids) await succeeded(hosts[1]!, id);
+      for (const id of ids) await allSucceeded(hosts[1]!, [id]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,13 +12,13 @@ import { freePort } from './helpers/ports.js';
 import { startRabbitMQ } from './helpers/rabbitmq.js';
 import type { TestRabbitMQ } from './helpers/rabbitmq.js';
 import { startRedis } from './helpers/redis.js';
+import { lines } from './helpers/stamps.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 // what only the RabbitMQ transport has; the delivery behaviour both share is in delivery.test.ts
 
 const work = mkdtempSync(path.join(tmpdir(), 'coyotes-rabbitmq-'));
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
 
 let rabbit: TestRabbitMQ;
 before(async () => {

@@ -4,7 +4,13 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } 
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connect as amqpConnect } from 'amqplib';
+import type { ConfirmChannel } from 'amqplib';
+import { api, startCoyotes } from './coyotes.js';
+import type { RunningCoyotes } from './coyotes.js';
 import { freePort } from './ports.js';
+import { startRedis } from './redis.js';
+import type { TestRedis } from './redis.js';
 import { runTool } from './sql-server.js';
 import { waitFor } from './wait.js';
 
@@ -139,4 +145,60 @@ export function testTransport(name = process.env.COYOTES_TEST_TRANSPORT ?? 'redi
       await node?.stop();
     },
   };
+}
+
+/**
+ * A fresh Redis and key prefix (so fresh queues) per test, and masters on `rabbit` started on
+ * demand; everything started is SIGKILLed and stopped at the end.
+ */
+export async function withRabbitHosts(
+  rabbit: TestRabbitMQ,
+  body: (start: (env?: NodeJS.ProcessEnv) => Promise<RunningCoyotes>, prefix: string, redis: TestRedis) => Promise<void>,
+): Promise<void> {
+  const redis = await startRedis();
+  const started: RunningCoyotes[] = [];
+  const prefix = `r${Date.now().toString(36)}`;
+  const start = async (env: NodeJS.ProcessEnv = {}): Promise<RunningCoyotes> => {
+    const c = await startCoyotes({ redisAddr: redis.addr, args: ['-broker-url', rabbit.url, '-key-prefix', prefix], env });
+    started.push(c);
+    return c;
+  };
+  try {
+    await body(start, prefix, redis);
+  } finally {
+    for (const c of started) await c.stop('SIGKILL');
+    await redis.stop();
+  }
+}
+
+/** Runs `body` on a confirm channel of its own on `rabbit`, closed afterwards. */
+export async function withAmqp<T>(rabbit: TestRabbitMQ, body: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
+  const connection = await amqpConnect(rabbit.url);
+  // a queue not there (yet) closes the channel with an error: checkQueue's rejection says it
+  connection.on('error', () => undefined);
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', () => undefined);
+    const result = await body(channel);
+    await channel.waitForConfirms();
+    return result;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** A queue as RabbitMQ sees it: messages ready, consumers (-1 each while it does not exist). */
+export const queueState = (rabbit: TestRabbitMQ, queue: string): Promise<{ messageCount: number; consumerCount: number }> =>
+  withAmqp(rabbit, (channel) => channel.checkQueue(queue)).catch(() => ({ messageCount: -1, consumerCount: -1 }));
+
+/** Waits until every task answers `succeeded` on the host's API. */
+export async function allSucceeded(host: RunningCoyotes, ids: string[], timeoutMs = 60_000): Promise<void> {
+  for (const id of ids) {
+    await waitFor(
+      `task ${id} to succeed`,
+      async () => (await api(host.baseUrl, 'GET', `/tasks/${id}`)).json.data?.status === 'succeeded',
+      timeoutMs,
+      100,
+    );
+  }
 }
