@@ -2,8 +2,11 @@
 // Arguments filter files by substring: `node scripts/run-tests.mjs broker` runs the broker's.
 // The files that start commands run a second time with COYOTES_SPAWNER=node, so that the
 // node:child_process fallback stays tested beside the native spawner (TEST_FALLBACK=0 skips it).
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { clearTimeout, setTimeout } from 'node:timers';
+import path from 'node:path';
 
 const roots = ['test', ...readdirSync('packages').map((name) => `packages/${name}/test`)];
 const filters = process.argv.slice(2);
@@ -23,11 +26,97 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const run = (selected, env, ms = 120_000) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${ms}`, ...selected], {
-    stdio: 'inherit',
-    env: { ...process.env, ...env },
-  }).status ?? 1;
+/** Every test file gets test/helpers/reaper.ts: what it started dies with it, even at its timeout. */
+const REAPER = './test/helpers/reaper.ts';
+/** How long the runner may take to exit after printing its summary before its group is killed. */
+const AFTER_SUMMARY_MS = 30_000;
+
+/** `ps` lines for the processes of a process group, this script excluded. */
+function groupMembers(pgid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,stat=,args=', '-g', String(pgid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([pid, stat]) => pid && !stat.startsWith('Z')) // a zombie is dead already
+      .map(([pid, , ...args]) => `${pid} ${args.join(' ')}`);
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+}
+
+function killGroup(pgid) {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/**
+ * Runs Node's test runner on `selected` in a process group of its own and resolves with its exit
+ * status. The runner waits for every pipe its files' processes inherited, so a process a test
+ * left behind could keep it (and CI) waiting forever: once its summary is printed it has
+ * AFTER_SUMMARY_MS to exit, and the whole run has `budgetMs`; past either, what is left of its
+ * group is named and killed and the run fails. Whatever outlives a runner that did exit is
+ * killed too, and named.
+ */
+const run = (selected, env, ms, budgetMs) =>
+  new Promise((resolve) => {
+    const args = ['--import', 'tsx', '--import', REAPER, '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${ms}`];
+    if (process.stdout.isTTY) args.push('--test-reporter=spec');
+    const reaperLog = path.join(mkdtempSync(path.join(tmpdir(), 'coyotes-run-tests-')), 'reaper.log');
+    const child = spawn(process.execPath, [...args, ...selected], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env, COYOTES_REAPER_LOG: reaperLog },
+      detached: true,
+    });
+    const pgid = child.pid;
+    const onSignal = (signal) => {
+      killGroup(pgid);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    let stuck;
+    const giveUp = (why) => {
+      const left = groupMembers(pgid);
+      console.error(`\nrun-tests: ${why}; killing what is left of its process group:\n${left.map((line) => `  ${line}`).join('\n')}`);
+      killGroup(pgid);
+      stuck = 1;
+    };
+    const budget = setTimeout(() => giveUp(`the test run took more than ${budgetMs / 1000} s`), budgetMs);
+    let afterSummary;
+    let pending = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      // the last line of the summary, at the top level: "# duration_ms …" (tap), "ℹ duration_ms …" (spec)
+      if (afterSummary === undefined && lines.some((line) => /^(# |\u2139 )duration_ms /.test(line))) {
+        afterSummary = setTimeout(
+          () =>
+            giveUp(
+              `the test runner printed its summary but had not exited ${AFTER_SUMMARY_MS / 1000} s later (a process a test left holds its output)`,
+            ),
+          AFTER_SUMMARY_MS,
+        );
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(budget);
+      clearTimeout(afterSummary);
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      // what the reaper of a file ended at its timeout said (the runner drops that file's stderr)
+      if (existsSync(reaperLog)) console.error(`\n${readFileSync(reaperLog, 'utf8')}`);
+      rmSync(path.dirname(reaperLog), { recursive: true, force: true });
+      const left = groupMembers(pgid);
+      if (left.length > 0) {
+        console.error(`\nrun-tests: killing what outlived the test runner:\n${left.map((line) => `  ${line}`).join('\n')}`);
+        killGroup(pgid);
+      }
+      resolve(stuck ?? code ?? (signal ? 1 : 0));
+    });
+  });
 
 /**
  * Files that may take longer than the 120 s a test file is given, run on their own after the
@@ -57,8 +146,15 @@ const FALLBACK_FILES = [
 const fallback = process.env.TEST_FALLBACK === '0' ? [] : files.filter((file) => FALLBACK_FILES.some((prefix) => file.startsWith(prefix)));
 
 const others = files.filter((file) => !long.includes(file));
-let status = others.length > 0 ? run(others, {}) : 0;
-for (const file of long) status ||= run([file], {}, LONG_FILES[file]);
-if (status !== 0 || fallback.length === 0) process.exit(status);
-console.log(`\nrun-tests: again on the node:child_process fallback (COYOTES_SPAWNER=node): ${fallback.join(' ')}`);
-process.exit(run(fallback, { COYOTES_SPAWNER: 'node' }));
+/** The whole main run may take this long; each long file its own timeout and two minutes more. */
+const MAIN_BUDGET_MS = 45 * 60_000;
+// every part runs even when one before it failed: one CI run shows every failure
+const failed = [];
+if (others.length > 0 && (await run(others, {}, 120_000, MAIN_BUDGET_MS)) !== 0) failed.push('the main run');
+for (const file of long) if ((await run([file], {}, LONG_FILES[file], LONG_FILES[file] + 120_000)) !== 0) failed.push(file);
+if (fallback.length > 0) {
+  console.log(`\nrun-tests: again on the node:child_process fallback (COYOTES_SPAWNER=node): ${fallback.join(' ')}`);
+  if ((await run(fallback, { COYOTES_SPAWNER: 'node' }, 120_000, MAIN_BUDGET_MS)) !== 0) failed.push('the fallback run');
+}
+if (failed.length > 0) console.error(`\nrun-tests: failed: ${failed.join(', ')}`);
+process.exit(failed.length > 0 ? 1 : 0);

@@ -4,10 +4,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
+import { lastWords } from './reaper.js';
 import { childrenOf } from './processes.js';
 import { waitFor } from './wait.js';
 
 const STOP_GRACE_MS = 30_000;
+/** How long api() waits for an answer. */
+const API_TIMEOUT_MS = 30_000;
 
 export const BIN = path.resolve(import.meta.dirname, '../../packages/cli/bin/coyotes.js');
 
@@ -89,6 +92,9 @@ async function startOnce(options: StartOptions, port: number): Promise<RunningCo
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal })),
   );
+  // a file ended at its timeout shows what its server said last
+  const forget = lastWords(() => `coyotes ${child.pid} on ${httpAddr}, its last output:\n${output.slice(-4000)}`);
+  void exited.then(forget);
   const running: RunningCoyotes = {
     process: child,
     pid: child.pid!,
@@ -155,7 +161,12 @@ export async function api(
     for (const [key, value] of Object.entries(body)) for (const item of Array.isArray(value) ? value : [value]) form.append(key, item);
     payload = form;
   }
-  const response = await fetch(base + route, { method, body: payload, headers });
+  // a server that never answers fails the test with its route, not the whole file at its timeout
+  const response = await fetch(base + route, { method, body: payload, headers, signal: AbortSignal.timeout(API_TIMEOUT_MS) }).catch(
+    (error: Error) => {
+      throw new Error(`${method} ${route}: ${error.name === 'TimeoutError' ? `no answer in ${API_TIMEOUT_MS / 1000} s` : error.message}`);
+    },
+  );
   const text = await response.text();
   let json;
   try {

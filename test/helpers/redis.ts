@@ -35,14 +35,17 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
         'redis-server',
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
         {
-          stdio: ['ignore', 'pipe', 'inherit'],
+          // not the test file's stderr: a server left running would hold the test runner's pipe
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
       let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
+      const read = (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes('Ready to accept connections')) resolve(child);
-      });
+      };
+      child.stdout!.on('data', read);
+      child.stderr!.on('data', read);
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output.slice(-500)}`)));
     });
   let child = await launch();

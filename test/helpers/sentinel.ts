@@ -54,13 +54,16 @@ async function startSentinel(primaryPort: number): Promise<SentinelProcess> {
     ].join('\n'),
   );
   const [command, args] = sentinelCommand(conf);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // not the test file's stderr: a sentinel left running would hold the test runner's pipe
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    const read = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('+monitor master')) resolve();
-    });
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
     child.once('exit', (code) => reject(new Error(`sentinel exited with ${code}: ${output.slice(-500)}`)));
   });
   return { port, process: child, dir };
