@@ -44,6 +44,7 @@ function groupMembers(pgid) {
   }
 }
 
+/** SIGKILLs every process of the group. */
 function killGroup(pgid) {
   try {
     process.kill(-pgid, 'SIGKILL');
@@ -71,9 +72,20 @@ const run = (selected, env, ms, budgetMs) =>
       detached: true,
     });
     const pgid = child.pid;
+    // interrupted: the files' reapers get a moment to stop what they started (a RabbitMQ node
+    // runs in a process group of its own), then what is left of the group is killed
     const onSignal = (signal) => {
-      killGroup(pgid);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      const code = signal === 'SIGINT' ? 130 : 143;
+      try {
+        process.kill(-pgid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+      child.once('exit', () => process.exit(code));
+      setTimeout(() => {
+        killGroup(pgid);
+        process.exit(code);
+      }, 5000);
     };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     let stuck;

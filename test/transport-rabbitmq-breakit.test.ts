@@ -100,7 +100,7 @@ describe('RabbitMQ transport, attacked', () => {
       const huge = JSON.stringify({ task: `/bin/sh -c "echo huge >> ${runs}" ${'x'.repeat(20 * 1024 * 1024)}`, chan: 'default', ts: 1 });
       await withAmqp(rabbit, async (channel) => {
         channel.sendToQueue(queue, Buffer.from('not json'), { persistent: true });
-        // the relay's header naming a task no one queued: a duplicate to drop (nothing to run)
+        // the relay's header naming a task no one queued: dropped (nothing to run), and said
         channel.sendToQueue(queue, Buffer.from(JSON.stringify({ id: 'nope' })), {
           persistent: true,
           headers: { 'x-coyotes-task': 'nope' },
@@ -124,6 +124,9 @@ describe('RabbitMQ transport, attacked', () => {
       assert.match(letters.find((letter) => letter.payload.length === huge.length)!.reason, /MAX_ARG_STRLEN/);
       assert.deepEqual(lines(runs), ['ok'], "the queue's channel wins over chan; the huge one never ran");
       assert.equal((await queueState(rabbit, queue)).messageCount, 0);
+      const unknown = c.logs().filter((record) => record.event === 'rabbitmq-unknown-task');
+      assert.equal(unknown.length, 1);
+      assert.match(String(unknown[0]!.msg), /naming task nope, which channel default does not hold/);
     });
   });
 
@@ -175,7 +178,7 @@ describe('RabbitMQ transport, attacked', () => {
     });
   });
 
-  test('the queue deleted under a running channel (an operator, a policy): it is declared again and later tasks run', async () => {
+  test('the queue deleted under a running channel (an operator, a policy): it is declared again, what waited in it runs, and later tasks run', async () => {
     await withRabbitHosts(rabbit, async (start, prefix) => {
       const c = await start();
       assert.equal((await api(c.baseUrl, 'POST', '/channels', { name: 'del', worker: '2' })).status, 200);
@@ -183,7 +186,7 @@ describe('RabbitMQ transport, attacked', () => {
       const queue = `${prefix}.del`;
       await waitFor('one consumer', async () => (await queueState(rabbit, queue)).consumerCount === 1, 30_000, 100);
       const dir = mkdtempSync(path.join(work, 'del-'));
-      const gate = path.join(dir, 'gate');
+      const gate = (name: string) => `while [ ! -e ${dir}/${name} ]; do sleep 0.05; done`;
       const push = async (name: string, script = ''): Promise<string> => {
         const pushed = await api(c.baseUrl, 'POST', '/channels/del/tasks', {
           command: '/bin/sh',
@@ -192,12 +195,27 @@ describe('RabbitMQ transport, attacked', () => {
         assert.equal(pushed.status, 200);
         return pushed.json.data.task_id as string;
       };
-      const succeeded = (id: string) => allSucceeded(c, [id]);
-      const running = await push('running', `while [ ! -e ${gate} ]; do sleep 0.05; done`);
-      await waitFor('the first task running', () => lines(`${dir}/runs`).includes('running'), 30_000);
-      // deleted while consumed from: RabbitMQ cancels the consumer
+      const succeeded = (ids: string[]) => allSucceeded(c, ids);
+      // both slots busy: one until gate-1, one through both deletions (gate-2)
+      const first = await push('first', gate('gate-1'));
+      const through = await push('through', gate('gate-2'));
+      await waitFor('both slots running', () => lines(`${dir}/runs`).length === 2, 30_000);
+      const waiting = [await push('waiting-1'), await push('waiting-2'), await push('waiting-3')];
+      await waitFor('three messages wait in the queue', async () => (await queueState(rabbit, queue)).messageCount === 3, 30_000, 100);
+      // deleted while consumed from, with messages in it: RabbitMQ cancels the consumer
       await withAmqp(rabbit, (channel) => channel.deleteQueue(queue));
-      await succeeded(await push('after-delete'));
+      const lost = await waitFor('the lost tasks published again', () => c.logs().find((record) => record.event === 'rabbitmq-queue-lost'));
+      assert.match(String(lost.msg), /deleted with 3 tasks in it/);
+      // declared again and consumed from; the three published again (two taken into the consumer's hands)
+      await waitFor(
+        'a consumer of the queue declared again',
+        async () => (await queueState(rabbit, queue)).consumerCount === 1,
+        30_000,
+        100,
+      );
+      writeFileSync(path.join(dir, 'gate-1'), '');
+      await succeeded([first, ...waiting]);
+      await succeeded([await push('after-delete')]);
       // deleted while paused (no consumer to be told): the relay's publish finds no queue
       assert.equal((await api(c.baseUrl, 'PATCH', '/channels/del', { paused: true })).status, 200);
       await waitFor('no consumer once paused', async () => (await queueState(rabbit, queue)).consumerCount === 0, 30_000, 100);
@@ -210,12 +228,15 @@ describe('RabbitMQ transport, attacked', () => {
         200,
       );
       assert.equal((await api(c.baseUrl, 'PATCH', '/channels/del', { paused: false })).status, 200);
-      await succeeded(whilePaused);
+      await succeeded([whilePaused]);
       // the delivery of the task running through both deletions is settled without harm
-      writeFileSync(gate, '');
-      await succeeded(running);
-      await succeeded(await push('last'));
-      assert.deepEqual(lines(`${dir}/runs`), ['running', 'after-delete', 'while-paused', 'last'], 'each ran once');
+      writeFileSync(path.join(dir, 'gate-2'), '');
+      await succeeded([through]);
+      await succeeded([await push('last')]);
+      const runs = lines(`${dir}/runs`);
+      assert.deepEqual(runs.slice(0, 2).sort(), ['first', 'through']);
+      // one slot freed: what waited in the deleted queue ran in its order, each once
+      assert.deepEqual(runs.slice(2), ['waiting-1', 'waiting-2', 'waiting-3', 'after-delete', 'while-paused', 'last'], 'each ran once');
       assert.equal((await queueState(rabbit, queue)).consumerCount, 1);
     });
   });

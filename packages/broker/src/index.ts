@@ -26,4 +26,5 @@ export { ScheduleClock, scheduleClock } from './schedule-times.js';
 export { HistoryOutbox } from './history-outbox.js';
 export type { TaskSource, TaskSourceOptions } from './transport/task-source.js';
 export { checkAmqp } from './transport/amqp-link.js';
-export { TASK_HEADER, queueName } from './transport/rabbitmq-source.js';
+export { queueName } from './transport/rabbitmq-source.js';
+export { TASK_HEADER } from './transport/rabbitmq-relay.js';

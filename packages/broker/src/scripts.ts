@@ -46,6 +46,7 @@ export interface ScriptCommands {
   beatRunner(...args: Arg[]): Promise<number>;
   releaseLock(...args: Arg[]): Promise<number>;
   readOutbox(...args: Arg[]): Promise<string[]>;
+  requeuePublished(...args: Arg[]): Promise<number>;
 }
 
 /** A single-server or sentinel connection, or a cluster client: the same commands either way. */

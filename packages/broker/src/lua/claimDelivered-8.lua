@@ -26,7 +26,8 @@
           ARGV[6] global cap of running tasks (0 = none)  ARGV[7] now ms  ARGV[8] the caller's owner
           ARGV[9] '1' on a second look after code 5
   Output: {1, spec} leased; {2, spec} lease taken over from a dead holder; {0} dropped;
-          {3} at the cap; {4, token} the caller holds it already under token; {5, ms} look again after ms
+          {3} at the cap; {4, token} the caller holds it already under token; {5, ms} look again after ms;
+          {6} dropped, and the channel holds no task of that id (removed since, or never queued here)
 ]]
 local id = ARGV[1]
 local holder = redis.call('HGET', KEYS[4], id)
@@ -71,4 +72,5 @@ if ARGV[4] == '1' and holder then
     if spec then return {2, spec} end
   end
 end
+if redis.call('HEXISTS', KEYS[3], id) == 0 then return {6} end
 return {0}

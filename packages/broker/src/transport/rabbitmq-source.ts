@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import { isCoyotesError, parseIngressEntry } from '@coyotes/protocol';
 import type { ChannelConfig, TaskResult } from '@coyotes/protocol';
@@ -14,18 +12,12 @@ import type { CompletionOutcome, CompletionPolicy } from '../completion.js';
 import type { ClaimedTask, TaskStore } from '../tasks.js';
 import { AmqpLink, QUORUM_QUEUE } from './amqp-link.js';
 import type { AmqpChannels } from './amqp-link.js';
+import { RabbitRelay, TASK_HEADER } from './rabbitmq-relay.js';
 import type { TaskSource, TaskSourceOptions } from './task-source.js';
-
-/** The header that marks a message published by Coyotes' relay: its value is the task id. */
-export const TASK_HEADER = 'x-coyotes-task';
 
 /** The RabbitMQ queue of a channel: `<key prefix>.<channel>` (docs/operations.md). */
 export const queueName = (keys: Keys, channel: string): string => `${keys.prefix}.${channel}`;
 
-/** Entries the relay publishes per round (and confirms together). */
-const RELAY_BATCH = 200;
-/** The relay lock's lifetime: a dead relay's channel is taken over by another node after this. */
-const RELAY_LOCK_MS = 5000;
 /** A runner says it is alive this often; it counts as dead once a beat is this old (claimDelivered-8.lua). */
 const BEAT_MS = 1000;
 const BEAT_TTL_MS = 5000;
@@ -81,12 +73,10 @@ export interface RabbitDeps {
 
 /**
  * The RabbitMQ transport of one channel, in its channel process:
- *  - a relay publishes the channel's queued list (the transport's outbox in Redis, where every
- *    script that queues a task puts it) to the channel's quorum queue with publisher confirms,
- *    then moves the entries to the published set (markPublished-2.lua); one node relays a
- *    channel at a time (a lock with a TTL);
+ *  - a relay (`RabbitRelay`) publishes the channel's queued list, the transport's outbox in
+ *    Redis, to the channel's quorum queue; one node relays a channel at a time;
  *  - a consumer with prefetch = workers and manual acks; each delivery leases its task in Redis
- *    (claimDelivered-7.lua) and is acked once the task's outcome is recorded there. A message
+ *    (claimDelivered-8.lua) and is acked once the task's outcome is recorded there. A message
  *    without the relay's header is a producer's (the seed's ingress JSON): it is admitted through
  *    the broker's door (distinct, delays and every check apply), then acked;
  *  - a redelivery of a message whose task still runs is not run again while its holder beats
@@ -106,20 +96,15 @@ export class RabbitTaskSource implements TaskSource {
   private consumerTag: string | undefined;
   /** The prefetch and pause the current consumer was started with. */
   private consuming: { prefetch: number; paused: boolean } | undefined;
-  /** Ids the relay published that RabbitMQ handed back unrouted (the queue was deleted under it). */
-  private readonly returned = new Set<string>();
   /** The consumer changes, one at a time: two interleaved would each start a consumer. */
   private syncing: Promise<void> = Promise.resolve();
   private taking = true;
-  /** Resolves when taking stops: ends the relay's wait for a connection that may never come. */
-  private readonly stopped: Promise<void>;
-  private stop: () => void = () => undefined;
   /** The last claim stopped at the global cap with deliveries in hand. */
   private capped = false;
   private slotReads: BlockingReads | undefined;
   private slotWait: Promise<'woken' | null> | undefined;
   private wake: () => void = () => undefined;
-  private readonly relay: Promise<void>;
+  private readonly relay: RabbitRelay;
   private readonly hold = rabbitHold();
   private readonly holdMs = this.hold.ms;
   private readonly timers: NodeJS.Timeout[];
@@ -132,9 +117,8 @@ export class RabbitTaskSource implements TaskSource {
     this.queue = queueName(deps.keys, channel.name);
     if (this.hold.ignored !== undefined) options.warn(this.hold.ignored);
     this.link = new AmqpLink(deps.url, (channels) => this.setUp(channels), options.warn);
-    this.stopped = new Promise((resolve) => (this.stop = resolve));
     this.link.start();
-    this.relay = this.relayLoop();
+    this.relay = new RabbitRelay(deps, channel.name, this.queue, this.link, options);
     this.beat();
     this.timers = [
       setInterval(() => this.beat(), BEAT_MS),
@@ -176,7 +160,7 @@ export class RabbitTaskSource implements TaskSource {
     this.consuming = undefined;
     channels.publish.on('return', (message: ConsumeMessage) => {
       const id: unknown = message.properties.headers?.[TASK_HEADER];
-      if (typeof id === 'string') this.returned.add(id);
+      if (typeof id === 'string') this.relay.returned(id);
     });
     await channels.consume.assertQueue(this.queue, QUORUM_QUEUE);
     await this.syncConsumer();
@@ -186,11 +170,15 @@ export class RabbitTaskSource implements TaskSource {
    * RabbitMQ cancelled the consumer: its queue was deleted (an operator, a policy). A new
    * connection declares it again and consumes from it (a queue of the same name declared again
    * on the old connection may leave a consumer that gets nothing, RabbitMQ 3.10); what waited in
-   * the deleted queue is gone with it.
+   * the deleted queue is published again (`RabbitRelay.queueLost`).
    */
   private consumerCancelled(consumerTag: string): void {
     if (this.consumerTag !== consumerTag) return;
-    this.link.reset(`RabbitMQ cancelled the consumer of queue ${this.queue} (queue deleted?); reconnecting to declare it again`);
+    void this.relay
+      .queueLost()
+      .finally(() =>
+        this.link.reset(`RabbitMQ cancelled the consumer of queue ${this.queue} (queue deleted?); reconnecting to declare it again`),
+      );
   }
 
   /**
@@ -325,6 +313,15 @@ export class RabbitTaskSource implements TaskSource {
       ).unref();
       return 'kept';
     }
+    if (code === 6) {
+      // a duplicate of a task removed since is harmless; a message naming no task is somebody's mistake
+      this.options.warn(
+        `dropped a message of RabbitMQ queue ${this.queue} naming task ${taskId}, which channel ${this.channel.name} does not hold (removed since, or never queued here)`,
+        undefined,
+        'rabbitmq-unknown-task',
+      );
+      return undefined;
+    }
     const spec = value;
     if ((code !== 1 && code !== 2) || spec === undefined) return undefined;
     let task: ClaimedTask;
@@ -424,7 +421,7 @@ export class RabbitTaskSource implements TaskSource {
 
   stopTaking(): void {
     this.taking = false;
-    this.stop();
+    this.relay.stop();
     this.slotReads?.close();
     this.wake();
     void this.syncConsumer().catch(() => undefined);
@@ -432,14 +429,14 @@ export class RabbitTaskSource implements TaskSource {
 
   async close(): Promise<void> {
     this.taking = false;
-    this.stop();
+    this.relay.stop();
     this.deps.blocking.close();
     this.slotReads?.close();
     for (const timer of this.timers) clearInterval(timer);
     await this.deps.redis
       .beatRunner(this.deps.keys.channel(this.channel.name).alive, this.options.leaseOwner, 0, Date.now())
       .catch(() => undefined);
-    await this.relay;
+    await this.relay.stopped;
     await this.deleteQueueOfDeletedChannel();
     await this.link.close();
   }
@@ -464,65 +461,5 @@ export class RabbitTaskSource implements TaskSource {
     } catch (error) {
       this.options.warn(`RabbitMQ queue ${this.queue} of a deleted channel kept (RabbitMQ away)`, error);
     }
-  }
-
-  /** Publishes the channel's queued list to its queue while this node holds the channel's relay lock. */
-  private async relayLoop(): Promise<void> {
-    const k = this.deps.keys.channel(this.channel.name);
-    const owner = `${this.options.leaseOwner}:${randomUUID()}`;
-    while (this.taking) {
-      try {
-        if (!(await this.holdRelayLock(k.relayLock, owner))) {
-          await sleep(RELAY_LOCK_MS / 5);
-          continue;
-        }
-        // the oldest entries are at the list's right end
-        const ids = (await this.deps.redis.readOutbox(k.queued, k.handoff, k.running, k.leases, k.waiting, RELAY_BATCH)).reverse();
-        if (ids.length === 0) {
-          await this.deps.blocking.waitForTasks(this.channel.name, 1);
-          continue;
-        }
-        // RabbitMQ away: wait for it, unless this process stops meanwhile (close waits for the relay)
-        await Promise.race([this.link.ready(), this.stopped]);
-        const channels = this.link.current;
-        if (!channels) continue;
-        this.returned.clear();
-        for (const id of ids) {
-          channels.publish.sendToQueue(this.queue, Buffer.from(JSON.stringify({ id, chan: this.channel.name })), {
-            persistent: true,
-            // no queue to route to (deleted under us): handed back before its confirm, not lost
-            mandatory: true,
-            contentType: 'application/json',
-            messageId: randomUUID(),
-            headers: { [TASK_HEADER]: id },
-          });
-        }
-        await channels.publish.waitForConfirms();
-        const routed = ids.filter((id) => !this.returned.has(id));
-        if (routed.length > 0) await this.deps.redis.markPublished(k.queued, k.published, Date.now(), ...routed);
-        if (routed.length < ids.length) {
-          // the unrouted stay in the outbox: published again once a new connection declared the queue
-          this.link.reset(
-            `RabbitMQ queue ${this.queue} missing: ${ids.length - routed.length} tasks stay in the outbox; reconnecting to declare it again`,
-          );
-          await sleep(500);
-        }
-      } catch (error) {
-        if (!this.taking) break;
-        this.options.warn('relaying queued tasks to RabbitMQ failed; retrying', error);
-        await sleep(500);
-      }
-    }
-    // the next process of this channel (a restart, a resize on another host) relays at once, not
-    // when the lock lapses
-    await this.deps.redis.releaseLock(k.relayLock, owner).catch(() => undefined);
-  }
-
-  /** Takes or renews the channel's relay lock; true while this relay holds it. */
-  private async holdRelayLock(key: string, owner: string): Promise<boolean> {
-    if ((await this.deps.redis.set(key, owner, 'PX', RELAY_LOCK_MS, 'NX')) === 'OK') return true;
-    if ((await this.deps.redis.get(key)) !== owner) return false;
-    await this.deps.redis.pexpire(key, RELAY_LOCK_MS);
-    return true;
   }
 }
