@@ -98,13 +98,19 @@ const run = (selected, env, ms, budgetMs) =>
     const budget = setTimeout(() => giveUp(`the test run took more than ${budgetMs / 1000} s`), budgetMs);
     let afterSummary;
     let pending = '';
+    let previous = '';
+    // the summary's last two lines, at the top level: "# todo N" then "# duration_ms …" (tap; "ℹ" in spec)
+    const endsSummary = (line) => {
+      const ends = /^(# |\u2139 )duration_ms /.test(line) && /^(# |\u2139 )todo \d+$/.test(previous);
+      previous = line;
+      return ends;
+    };
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop();
-      // the last line of the summary, at the top level: "# duration_ms …" (tap), "ℹ duration_ms …" (spec)
-      if (afterSummary === undefined && lines.some((line) => /^(# |\u2139 )duration_ms /.test(line))) {
+      if (afterSummary === undefined && lines.filter(endsSummary).length > 0) {
         afterSummary = setTimeout(
           () =>
             giveUp(
