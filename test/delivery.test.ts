@@ -161,7 +161,10 @@ describe(`delivery through real processes (${transport.name} transport)`, () => 
     });
   });
 
-  test('delays run neither early nor more than 100 ms late (HTTP delay and execute_at)', async () => {
+  // On RabbitMQ a promoted task also crosses the relay (publish, the quorum queue's fsync) and a
+  // delivery: 3–27 ms late on a quiet machine, 114 ms seen once in CI; its bound is 250 ms.
+  const lateMs = transport.name === 'rabbitmq' ? 250 : 100;
+  test(`delays run neither early nor more than ${lateMs} ms late (HTTP delay and execute_at)`, async () => {
     await withRedis(async (redis, started) => {
       const c = await startCoyotes({ redisAddr: redis.addr });
       started.push(c);
@@ -178,9 +181,9 @@ describe(`delivery through real processes (${transport.name} transport)`, () => 
       const httpStart = Number(await waitFor('the HTTP-delayed task', () => lines(viaHttp)[0], 5000));
       const listStart = Number(await waitFor('the execute_at task', () => lines(viaList)[0], 5000));
       assert.ok(httpStart >= sent + 1000, `HTTP delay ran ${sent + 1000 - httpStart} ms early`);
-      assert.ok(httpStart <= answered + 1000 + 100, `HTTP delay ran ${httpStart - answered - 1000} ms late`);
+      assert.ok(httpStart <= answered + 1000 + lateMs, `HTTP delay ran ${httpStart - answered - 1000} ms late`);
       assert.ok(listStart >= dueAt, `execute_at ran ${dueAt - listStart} ms early`);
-      assert.ok(listStart <= dueAt + 100, `execute_at ran ${listStart - dueAt} ms late`);
+      assert.ok(listStart <= dueAt + lateMs, `execute_at ran ${listStart - dueAt} ms late`);
     });
   });
 
