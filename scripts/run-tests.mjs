@@ -160,6 +160,7 @@ const FALLBACK_FILES = [
   'test/supervision-signals',
   'test/cli-client',
   'test/foundation',
+  'test/channel-fds-limit',
 ];
 const fallback = process.env.TEST_FALLBACK === '0' ? [] : files.filter((file) => FALLBACK_FILES.some((prefix) => file.startsWith(prefix)));
 

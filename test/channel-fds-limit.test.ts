@@ -47,11 +47,17 @@ describe(`a channel of ${WORKERS} workers whose process may open ${LIMIT} files`
       }
     }
     const view = async (id: string): Promise<TaskView> => (await api(coyotes.baseUrl, 'GET', `/tasks/${id}`)).json.data as TaskView;
+    // settled: every task failed, or running with the pid of a started command. A task shows
+    // `running` from its claim, before its spawn: one whose spawn fails is recorded a moment later
+    // (waiting for `running` alone once saw all 100 so, 33 of them about to fail)
     const views = await waitFor(
-      'every task running or failed',
+      'every task failed, or running with a started command',
       async () => {
         const all = await Promise.all(ids.map(view));
-        return all.every((task) => task.status === 'running' || task.status === 'failed') && all;
+        if (!all.every((task) => task.status === 'running' || task.status === 'failed')) return undefined;
+        const running = all.filter((task) => task.status === 'running').length;
+        const channel = (await api(coyotes.baseUrl, 'GET', '/channels/tight')).json.data as { tasks: { pid: number | null }[] };
+        return channel.tasks.filter((task) => task.pid !== null).length === running && all;
       },
       90_000,
       500,
