@@ -44,13 +44,21 @@ function groupMembers(pgid) {
   }
 }
 
-/** SIGKILLs every process of the group. */
-function killGroup(pgid) {
+/** Signals every process of the group. */
+function signalGroup(pgid, signal) {
   try {
-    process.kill(-pgid, 'SIGKILL');
+    process.kill(-pgid, signal);
   } catch {
     // gone
   }
+}
+
+/** Names what is left of the group, under `heading`, and SIGKILLs it. */
+function killLeft(pgid, heading) {
+  const left = groupMembers(pgid);
+  if (left.length === 0) return;
+  console.error(`\nrun-tests: ${heading}:\n${left.map((line) => `  ${line}`).join('\n')}`);
+  signalGroup(pgid, 'SIGKILL');
 }
 
 /**
@@ -76,23 +84,17 @@ const run = (selected, env, ms, budgetMs) =>
     // runs in a process group of its own), then what is left of the group is killed
     const onSignal = (signal) => {
       const code = signal === 'SIGINT' ? 130 : 143;
-      try {
-        process.kill(-pgid, 'SIGTERM');
-      } catch {
-        // gone
-      }
+      signalGroup(pgid, 'SIGTERM');
       child.once('exit', () => process.exit(code));
       setTimeout(() => {
-        killGroup(pgid);
+        signalGroup(pgid, 'SIGKILL');
         process.exit(code);
       }, 5000);
     };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     let stuck;
     const giveUp = (why) => {
-      const left = groupMembers(pgid);
-      console.error(`\nrun-tests: ${why}; killing what is left of its process group:\n${left.map((line) => `  ${line}`).join('\n')}`);
-      killGroup(pgid);
+      killLeft(pgid, `${why}; killing what is left of its process group`);
       stuck = 1;
     };
     const budget = setTimeout(() => giveUp(`the test run took more than ${budgetMs / 1000} s`), budgetMs);
@@ -127,11 +129,7 @@ const run = (selected, env, ms, budgetMs) =>
       // what the reaper of a file ended at its timeout said (the runner drops that file's stderr)
       if (existsSync(reaperLog)) console.error(`\n${readFileSync(reaperLog, 'utf8')}`);
       rmSync(path.dirname(reaperLog), { recursive: true, force: true });
-      const left = groupMembers(pgid);
-      if (left.length > 0) {
-        console.error(`\nrun-tests: killing what outlived the test runner:\n${left.map((line) => `  ${line}`).join('\n')}`);
-        killGroup(pgid);
-      }
+      killLeft(pgid, 'killing what outlived the test runner');
       resolve(stuck ?? code ?? (signal ? 1 : 0));
     });
   });
