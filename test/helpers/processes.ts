@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { readProcStat } from '../../packages/master/src/proc-stat.js';
 import { waitFor } from './wait.js';
 
 /** The fixture that forks grandchildren and writes every pid of its tree to a file. */
@@ -13,12 +14,16 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+  const stat = readProcStat(pid);
+  return stat !== null && stat.state !== 'Z';
+}
+
+/** A process's argv from /proc/<pid>/cmdline; null once it ended. */
+export function commandLine(pid: number): string[] | null {
   try {
-    // field 3 of /proc/<pid>/stat, after the parenthesised command name
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -90,17 +95,11 @@ export function coyotesProcesses(pidfile: string): { pid: number; ppid: number; 
     if (pid === process.pid || !isAlive(pid)) continue;
     const env = environOf(pid);
     if (env?.get('COYOTES_PIDFILE') !== pidfile) continue;
-    let cmd: string[];
-    let stat: string;
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
+    const cmd = commandLine(pid);
+    const stat = readProcStat(pid);
+    if (!cmd || !stat) continue;
     if (cmd[0] !== process.execPath && path.basename(cmd[0] ?? '') !== 'node') continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    found.push({ pid, ppid, cmd: cmd.join(' '), channel: env.get('COYOTES_CHANNEL') });
+    found.push({ pid, ppid: stat.ppid, cmd: cmd.join(' '), channel: env.get('COYOTES_CHANNEL') });
   }
   return found;
 }

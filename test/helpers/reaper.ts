@@ -8,33 +8,24 @@
  * end). On SIGTERM or SIGINT this kills the file's whole process tree, names what it killed (in
  * $COYOTES_REAPER_LOG, which run-tests.mjs prints, or on stderr), and exits; at a normal exit it kills whatever is left, silently.
  */
-import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
+import { readProcStat } from '../../packages/master/src/proc-stat.js';
+import { commandLine, killAll } from './processes.js';
 
 /** Every live descendant of `root` (children first, then theirs), from /proc. */
 function descendants(root: number): { pid: number; cmd: string }[] {
   const parentOf = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // fields after the parenthesised command name: state, ppid, …
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parentOf.set(ppid, [...(parentOf.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited while we looked
-    }
+    // null: exited while we looked
+    const stat = readProcStat(entry);
+    if (stat) parentOf.set(stat.ppid, [...(parentOf.get(stat.ppid) ?? []), stat.pid]);
   }
   const found: { pid: number; cmd: string }[] = [];
   const queue = [root];
   while (queue.length > 0) {
     for (const pid of parentOf.get(queue.shift()!) ?? []) {
-      let cmd = '?';
-      try {
-        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().slice(0, 160);
-      } catch {
-        // exited
-      }
-      found.push({ pid, cmd });
+      found.push({ pid, cmd: commandLine(pid)?.join(' ').slice(0, 160) ?? '?' });
       queue.push(pid);
     }
   }
@@ -43,13 +34,7 @@ function descendants(root: number): { pid: number; cmd: string }[] {
 
 function killTree(): { pid: number; cmd: string }[] {
   const tree = descendants(process.pid);
-  for (const { pid } of tree) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  killAll(tree.map(({ pid }) => pid));
   return tree;
 }
 

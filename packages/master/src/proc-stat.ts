@@ -6,6 +6,8 @@ export interface ProcStat {
   pid: number;
   /** Field 3: R, S, D, Z… */
   state: string;
+  /** Field 4: the parent's pid. */
+  ppid: number;
   /** Field 5: the process group. */
   pgrp: number;
   /** Fields 14 + 15, utime + stime: CPU time used so far. */
@@ -33,6 +35,7 @@ export function readProcStat(pid: number | string): ProcStat | null {
   return {
     pid: Number(pid),
     state: fields[0]!,
+    ppid: Number(fields[1]),
     pgrp: Number(fields[2]),
     cpuTicks: Number(fields[11]) + Number(fields[12]),
     startTicks: Number(fields[19]),
