@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
+import { launchUntil } from './sql-server.js';
 import { startRedis } from './redis.js';
 import type { TestRedis } from './redis.js';
 import { waitFor } from './wait.js';
@@ -54,18 +54,7 @@ async function startSentinel(primaryPort: number): Promise<SentinelProcess> {
     ].join('\n'),
   );
   const [command, args] = sentinelCommand(conf);
-  // not the test file's stderr: a sentinel left running would hold the test runner's pipe
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const read = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('+monitor master')) resolve();
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.once('exit', (code) => reject(new Error(`sentinel exited with ${code}: ${output.slice(-500)}`)));
-  });
+  const child = await launchUntil(command, args, /\+monitor master/);
   return { port, process: child, dir };
 }
 
