@@ -21,7 +21,7 @@ const REQUEUE_BATCH = 1000;
  * published set (markPublished-2.lua). One node relays a channel at a time (a lock with a TTL,
  * released at a clean stop so the next process relays at once). Publishes are `mandatory`: one
  * RabbitMQ hands back unrouted (the queue was deleted under it) stays in the outbox, and what the
- * deleted queue held goes back there too (`queueLost`), to be published again once a new
+ * deleted queue held goes back there too (`queueGone`), to be published again once a new
  * connection declared the queue.
  */
 export class RabbitRelay {
@@ -56,12 +56,18 @@ export class RabbitRelay {
   }
 
   /**
-   * The queue is gone, and every message that waited in it: each task recorded as published
-   * goes back to the outbox, oldest first, to be published again once the queue is declared
-   * anew (requeuePublished-2.lua). A message that survived in a consumer's hands only adds a
-   * duplicate, which claimDelivered drops.
+   * The queue is gone (`why` says how it showed), and every message that waited in it: each
+   * task recorded as published goes back to the outbox, oldest first (requeuePublished-2.lua),
+   * then the connection is reset, so that a new one declares the queue and the relay publishes
+   * them again. A message that survived in a consumer's hands only adds a duplicate, which
+   * claimDelivered drops.
    */
-  async queueLost(): Promise<void> {
+  async queueGone(why: string): Promise<void> {
+    await this.requeuePublished();
+    this.link.reset(why);
+  }
+
+  private async requeuePublished(): Promise<void> {
     const k = this.deps.keys.channel(this.channel);
     let moved = 0;
     try {
@@ -117,8 +123,7 @@ export class RabbitRelay {
         const routed = ids.filter((id) => !this.unrouted.has(id));
         if (routed.length > 0) await this.deps.redis.markPublished(k.queued, k.published, Date.now(), ...routed);
         if (routed.length < ids.length) {
-          await this.queueLost();
-          this.link.reset(
+          await this.queueGone(
             `RabbitMQ queue ${this.queue} missing: ${ids.length - routed.length} tasks stay in the outbox; reconnecting to declare it again`,
           );
           await sleep(500);

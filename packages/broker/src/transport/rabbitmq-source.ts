@@ -170,15 +170,11 @@ export class RabbitTaskSource implements TaskSource {
    * RabbitMQ cancelled the consumer: its queue was deleted (an operator, a policy). A new
    * connection declares it again and consumes from it (a queue of the same name declared again
    * on the old connection may leave a consumer that gets nothing, RabbitMQ 3.10); what waited in
-   * the deleted queue is published again (`RabbitRelay.queueLost`).
+   * the deleted queue is published again (`RabbitRelay.queueGone`).
    */
   private consumerCancelled(consumerTag: string): void {
     if (this.consumerTag !== consumerTag) return;
-    void this.relay
-      .queueLost()
-      .finally(() =>
-        this.link.reset(`RabbitMQ cancelled the consumer of queue ${this.queue} (queue deleted?); reconnecting to declare it again`),
-      );
+    void this.relay.queueGone(`RabbitMQ cancelled the consumer of queue ${this.queue} (queue deleted?); reconnecting to declare it again`);
   }
 
   /**
