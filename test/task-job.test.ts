@@ -229,7 +229,8 @@ describe('task-job queue, control queue and logs list against a real Coyotes', (
     await redis.client.rpush('queue_job_task', task('tree-1', 'tree.sh', [pidsFile]), task('queued-1', 'append.sh', ['ran', marker]));
     const pids = await treePids(pidsFile, DEADLINE_MS);
     try {
-      // one worker: queued-1 waits behind the tree
+      // one worker: queued-1 waits behind the tree (the entry that wakes the bridge goes in alone, the rest a round later)
+      await waitFor('queued-1 accepted', async () => (await statusOf(coyotes, 'queued-1')) !== undefined, DEADLINE_MS, 20);
       assert.equal(await statusOf(coyotes, 'queued-1'), 'queued');
       await redis.client.rpush('queue_job_task_control', JSON.stringify({ id: 'queued-1', type: 'kill' }));
       await waitFor('queued-1 cancelled', async () => (await statusOf(coyotes, 'queued-1')) === 'cancelled', DEADLINE_MS, 100);
