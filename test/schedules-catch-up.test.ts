@@ -11,23 +11,37 @@ import { waitFor } from './helpers/wait.js';
 const h = scheduleHarness(3);
 
 describe('schedules after every master was down', () => {
-  test('catch_up once after all three masters were down 5 s: one run for the missed tick; catch_up none: none', async () => {
-    const once = path.join(h.work, 'catch-up-once');
-    const none = path.join(h.work, 'catch-up-none');
+  test('catch_up once after all three masters were down 5 s: one run for the missed tick; catch_up none: none (overlap skip and allow)', async () => {
+    const file = (name: string) => path.join(h.work, name);
     // a tick a few seconds ahead that recurs only a minute later: the one missed while down
-    const tick = Math.ceil((Date.now() + 6000) / 1000) * 1000;
+    const tick = Math.ceil((Date.now() + 8000) / 1000) * 1000;
     const cron = `${new Date(tick).getUTCSeconds()} * * * * *`;
-    // overlap skip: fired at the tick (an overlap allow run would be pre-enqueued 15 s ahead, so
-    // accepted before the masters went down, and run late when one is back, whatever catch_up says)
-    const created = await createSchedule(h.hosts[0]!, {
-      name: 'catch-up-once',
-      cron,
-      catch_up: 'once',
-      overlap: 'skip',
-      ...recorder(once),
-    });
-    await createSchedule(h.hosts[0]!, { name: 'catch-up-none', cron, overlap: 'skip', ...recorder(none) });
-    assert.equal(created.next_runs[0], new Date(tick).toISOString());
+    // overlap skip is fired at the tick; overlap allow (the default) is pre-enqueued 15 s ahead, so
+    // its run was accepted before the masters went down and is found overdue when one is back
+    const names = ['once-skip', 'none-skip', 'once-allow', 'none-allow'];
+    for (const name of names) {
+      const created = await createSchedule(h.hosts[0]!, {
+        name,
+        cron,
+        catch_up: name.startsWith('once') ? 'once' : 'none',
+        overlap: name.endsWith('skip') ? 'skip' : 'allow',
+        ...recorder(file(name)),
+      });
+      assert.equal(created.next_runs[0], new Date(tick).toISOString());
+    }
+    // the allow runs are armed (their next tick moved a minute on) before any master goes down
+    await waitFor(
+      'the overlap allow runs armed',
+      async () => {
+        const { json } = await api(h.hosts[0]!.baseUrl, 'GET', '/schedules');
+        const listed = json.data as { name: string; next_runs: string[] }[];
+        return ['once-allow', 'none-allow'].every(
+          (name) => listed.find((s) => s.name === name)?.next_runs[0] === new Date(tick + 60_000).toISOString(),
+        );
+      },
+      5000,
+      50,
+    );
     for (const host of h.hosts) killHost(host);
     await Promise.all(h.hosts.map((host) => host.exited));
     assert.ok(Date.now() < tick, 'every master was down before the tick');
@@ -35,13 +49,22 @@ describe('schedules after every master was down', () => {
     await sleep(Math.max(5000, tick + 3500 - Date.now()));
     // all three at once: one after the other outlasts the file's 120 s on a loaded machine
     h.hosts = await Promise.all([0, 1, 2].map(() => startMasters(h.redis.addr, 1, h.config).then(([host]) => host!)));
-    const caughtUp = await waitFor('the catch-up run', () => runs(once)[0], 30_000);
-    assert.equal(caughtUp.tick, tick);
+    for (const name of ['once-skip', 'once-allow']) {
+      const caughtUp = await waitFor(`the catch-up run of ${name}`, () => runs(file(name))[0], 30_000);
+      assert.equal(caughtUp.tick, tick);
+    }
     await sleep(3000);
-    assert.equal(runs(once).length, 1);
-    assert.equal(runs(none).length, 0);
+    assert.deepEqual(
+      names.map((name) => [name, runs(file(name)).length]),
+      [
+        ['once-skip', 1],
+        ['none-skip', 0],
+        ['once-allow', 1],
+        ['none-allow', 0],
+      ],
+    );
     const { json } = await api(h.hosts[2]!.baseUrl, 'GET', '/schedules');
-    for (const name of ['catch-up-once', 'catch-up-none']) {
+    for (const name of names) {
       const listed = (json.data as { name: string; next_runs: string[] }[]).find((s) => s.name === name)!;
       assert.equal(listed.next_runs[0], new Date(tick + 60_000).toISOString());
     }

@@ -22,7 +22,7 @@ export type { ThroughputMinute } from './throughput.js';
 export { THROUGHPUT_MINUTES } from './throughput.js';
 export type { ArmedTick, FireMode, FireResult, ScheduleState } from './schedules.js';
 export { ScheduleStore, scheduledRun } from './schedules.js';
-export { ScheduleClock, scheduleClock } from './schedule-times.js';
+export { MISSED_AFTER_MS, ScheduleClock, scheduleClock } from './schedule-times.js';
 export { HistoryOutbox } from './history-outbox.js';
 export type { TaskSource, TaskSourceOptions } from './transport/task-source.js';
 export { checkAmqp } from './transport/amqp-link.js';

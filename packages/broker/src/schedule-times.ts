@@ -2,6 +2,14 @@ import { Cron } from 'croner';
 import { CoyotesError } from '@coyotes/protocol';
 import type { ScheduleDefinition } from '@coyotes/protocol';
 
+/**
+ * A tick no master could fire within this long is missed (the masters were down): catch_up none
+ * claims it without a run, catch_up once runs it once for all the missed ticks. A shorter delay
+ * (a busy host, a master restarting) only makes the run late. The same holds for a run
+ * pre-enqueued for a tick that no master promoted within it (see promoteDelayed).
+ */
+export const MISSED_AFTER_MS = 3000;
+
 /** Whether the runtime knows this IANA time zone (Intl throws a RangeError otherwise). */
 function isTimeZone(timezone: string): boolean {
   try {

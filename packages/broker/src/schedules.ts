@@ -3,7 +3,7 @@ import type { ChannelConfig, ScheduleDefinition, TaskSpec } from '@coyotes/proto
 import { newTaskId } from './broker.js';
 import type { BrokerEvent } from './channels.js';
 import type { Keys } from './keys.js';
-import { scheduleClock } from './schedule-times.js';
+import { MISSED_AFTER_MS, scheduleClock } from './schedule-times.js';
 import type { ScriptedRedis } from './scripts.js';
 import { encodeSpec } from './spec-codec.js';
 import type { BrokerOptions, TaskStore } from './tasks.js';
@@ -191,6 +191,8 @@ export class ScheduleStore {
       k.done,
       k.failed,
       k.cancelled,
+      k.retries,
+      k.schedulePending,
       now,
       this.options.distinctTtlMs,
       schedule.name,
@@ -201,6 +203,7 @@ export class ScheduleStore {
       spec.id,
       encodeSpec(stored),
       stored.fingerprint ?? '',
+      MISSED_AFTER_MS,
     );
     const outcome = FIRE_OUTCOMES[Number(code)];
     if (outcome === undefined) throw new Error(`fireSchedule answered ${code}`);
@@ -219,7 +222,12 @@ export class ScheduleStore {
   async arm(channel: string, runs: readonly ArmedTick[]): Promise<FireResult[]> {
     if (runs.length === 0) return [];
     const now = Date.now();
-    const specs = runs.map(({ schedule, tickMs }) => ({ ...scheduledRun(schedule, now, tickMs), executeAt: tickMs }));
+    const specs = runs.map(({ schedule, tickMs }): TaskSpec => {
+      const spec: TaskSpec = { ...scheduledRun(schedule, now, tickMs), executeAt: tickMs };
+      // what the promotion does with it should its tick be missed
+      if (schedule.catchUp === 'once') spec.scheduleCatchUp = 'once';
+      return spec;
+    });
     const packed = runs.map(({ schedule, tickMs, followingMs }, i) => [
       schedule.name,
       tickMs,
@@ -262,6 +270,7 @@ export class ScheduleStore {
       k.scheduleRuns,
       k.schedulePending,
       k.stats,
+      k.retries,
       Date.now(),
       name,
       tick,

@@ -22,7 +22,7 @@ export interface ScriptCommands {
   extendLeases(...args: Arg[]): Promise<string[]>;
   completeTask(...args: Arg[]): Promise<number>;
   finishTask(...args: Arg[]): Promise<[number, ...string[]]>;
-  promoteDelayed(...args: Arg[]): Promise<[number, number]>;
+  promoteDelayed(...args: Arg[]): Promise<[number, number, number]>;
   requeueTasks(...args: Arg[]): Promise<[number, number]>;
   cancelTask(...args: Arg[]): Promise<number>;
   retryFailed(...args: Arg[]): Promise<number>;

@@ -7,6 +7,7 @@ import type { CompletionOutcome, CompletionPolicy } from './completion.js';
 import { BrokerErrorCode, brokerError } from './errors.js';
 import type { Keys } from './keys.js';
 import { ProducerIds } from './producer-ids.js';
+import { MISSED_AFTER_MS } from './schedule-times.js';
 import { encodeSpec, readableSpec } from './spec-codec.js';
 import type { ScriptedRedis } from './scripts.js';
 
@@ -315,11 +316,27 @@ export class TaskStore {
     return { requeued, poisoned };
   }
 
-  /** Moves due delayed tasks into the queue; tells when the next one is due. */
-  async promoteDue(channel: string, limit = 1000): Promise<{ moved: number; nextDueMs: number | null }> {
+  /**
+   * Moves due delayed tasks into the queue; tells when the next one is due, and how many runs
+   * pre-enqueued for schedule ticks were dropped as missed (no master promoted them in time).
+   */
+  async promoteDue(channel: string, limit = 1000): Promise<{ moved: number; nextDueMs: number | null; missed: number }> {
     const k = this.keys.channel(channel);
-    const [moved, nextDue] = await this.redis.promoteDelayed(k.delayed, k.queued, k.marker, Date.now(), limit);
-    return { moved, nextDueMs: nextDue < 0 ? null : nextDue };
+    const [moved, nextDue, missed] = await this.redis.promoteDelayed(
+      k.delayed,
+      k.queued,
+      k.marker,
+      k.tasks,
+      k.retries,
+      k.scheduleTicks,
+      k.scheduleRuns,
+      k.schedulePending,
+      k.stats,
+      Date.now(),
+      limit,
+      MISSED_AFTER_MS,
+    );
+    return { moved, nextDueMs: nextDue < 0 ? null : nextDue, missed };
   }
 
   /**

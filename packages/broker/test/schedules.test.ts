@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isCoyotesError, scheduleFrom } from '@coyotes/protocol';
 import type { ScheduleDefinition } from '@coyotes/protocol';
-import { ScheduleClock } from '../src/index.js';
-import { brokerHarness, taskResult } from './harness.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MISSED_AFTER_MS, ScheduleClock } from '../src/index.js';
+import { brokerHarness, spec, taskResult } from './harness.js';
 
 const h = brokerHarness();
 
@@ -221,5 +222,95 @@ describe('runs pre-enqueued before their tick (armSchedules, disarmSchedule)', (
     const changed = (await b.schedules.get('changed'))!;
     const [rearmed] = await b.schedules.arm('sc', [{ schedule: changed, tickMs, followingMs }]);
     assert.equal((await b.queries.get('sc', rearmed!.taskId!))?.spec.name, 'echo new');
+  });
+});
+
+describe('runs pre-enqueued for ticks no master promoted in time (every master was down)', { concurrency: true }, () => {
+  /**
+   * A schedule firing at two seconds of the minute, 1 s and 2 s from now (so the tick after them is
+   * a minute away), both ticks armed as a master does 15 s ahead; then nobody promotes them until
+   * both are past the missed window.
+   */
+  async function armedThenMissed(b: ReturnType<typeof h.broker>, name: string, catchUp: 'none' | 'once') {
+    const first = Math.ceil((Date.now() + 1000) / 1000) * 1000;
+    const second = first + 1000;
+    const seconds = [first, second].map((ms) => new Date(ms).getUTCSeconds()).join(',');
+    const s = schedule({ name, cron: `${seconds} * * * * *`, catch_up: catchUp });
+    await b.schedules.create(s);
+    const clock = new ScheduleClock(s.cron, s.timezone);
+    assert.equal((await b.schedules.states([s])).get(name)!.nextTickMs, first);
+    const armed = [];
+    for (const tickMs of [first, second]) {
+      const [result] = await b.schedules.arm('sc', [{ schedule: s, tickMs, followingMs: clock.next(tickMs)! }]);
+      assert.equal(result!.outcome, 'queued');
+      armed.push(result!.taskId!);
+    }
+    const k = b.keys.channel('sc');
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '2');
+    await sleep(second + MISSED_AFTER_MS + 200 - Date.now());
+    return { s, k, armed, first, second, nextTick: clock.next(second)! };
+  }
+
+  test('catch_up none: the promotion drops every missed run and none is queued', async () => {
+    const b = h.broker();
+    const { s, k, armed, nextTick } = await armedThenMissed(b, 'missed-none', 'none');
+    const promoted = await b.tasks.promoteDue('sc');
+    assert.deepEqual({ moved: promoted.moved, missed: promoted.missed }, { moved: 0, missed: 2 });
+    assert.equal(await b.redis.llen(k.queued), 0);
+    for (const id of armed) assert.equal(await b.queries.get('sc', id), null);
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '0');
+    // no run is its last; its next tick (a minute on) is untouched
+    assert.deepEqual((await b.schedules.states([s])).get('missed-none'), { nextTickMs: nextTick, lastRunId: null });
+    assert.equal(await b.redis.hget(k.schedulePending, 'missed-none'), null);
+  });
+
+  test('catch_up once: the promotion queues the latest missed run alone, late, and drops the rest', async () => {
+    const b = h.broker();
+    const { s, k, armed, nextTick } = await armedThenMissed(b, 'missed-once', 'once');
+    const promoted = await b.tasks.promoteDue('sc');
+    assert.deepEqual({ moved: promoted.moved, missed: promoted.missed }, { moved: 1, missed: 1 });
+    assert.deepEqual(await b.redis.lrange(k.queued, 0, -1), [armed[1]]);
+    assert.equal(await b.queries.get('sc', armed[0]!), null);
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '1');
+    assert.deepEqual((await b.schedules.states([s])).get('missed-once'), { nextTickMs: nextTick, lastRunId: armed[1] });
+    // promoting again changes nothing
+    assert.deepEqual(await b.tasks.promoteDue('sc'), { moved: 0, nextDueMs: null, missed: 0 });
+  });
+
+  test('catch_up once with the next tick missed too: firing that tick is the one run and drops the armed ones', async () => {
+    const b = h.broker();
+    const s = schedule({ name: 'missed-fire', cron: '* * * * * *', catch_up: 'once' });
+    await b.schedules.create(s);
+    const first = (await b.schedules.states([s])).get('missed-fire')!.nextTickMs!;
+    const k = b.keys.channel('sc');
+    const [armed] = await b.schedules.arm('sc', [{ schedule: s, tickMs: first, followingMs: first + 1000 }]);
+    await sleep(first + 1000 + MISSED_AFTER_MS + 200 - Date.now());
+    // the firer comes first: its catch-up run is queued, the armed run for the earlier tick dropped
+    const fired = await b.schedules.fire(s, 'tick', null, first + 1000, Date.now() + 1000);
+    assert.equal(fired.outcome, 'queued');
+    assert.equal(await b.queries.get('sc', armed!.taskId!), null);
+    assert.deepEqual(await b.redis.lrange(k.queued, 0, -1), [fired.taskId]);
+    assert.equal(await b.redis.hget(k.stats, 'accepted'), '1');
+    assert.deepEqual(await b.tasks.promoteDue('sc'), { moved: 0, nextDueMs: null, missed: 0 });
+    assert.equal((await b.schedules.states([s])).get('missed-fire')?.lastRunId, fired.taskId);
+  });
+
+  test('a retry of a scheduled run, or a task of no schedule, waiting past the window is promoted, never dropped', async () => {
+    const b = h.broker();
+    const s = schedule({ name: 'retrying', cron: '0 0 1 1 *' });
+    await b.schedules.create(s);
+    const k = b.keys.channel('sc');
+    const run = (await b.schedules.fire(s, 'now', null)).taskId!;
+    // it ran, failed, and waits out its backoff, overdue (its master died meanwhile)
+    await b.redis.lrem(k.queued, 0, run);
+    await b.redis.hset(k.retries, run, '1:1');
+    await b.redis.zadd(k.delayed, Date.now() - 10_000, run);
+    // and a delayed task of no schedule, as overdue
+    const plain = spec('sc', 'echo later', { executeAt: Date.now() + 60_000 });
+    assert.equal(await b.tasks.enqueue(plain, { distinct: false }), 'delayed');
+    await b.redis.zadd(k.delayed, Date.now() - 10_000, plain.id);
+    const promoted = await b.tasks.promoteDue('sc');
+    assert.deepEqual({ moved: promoted.moved, missed: promoted.missed }, { moved: 2, missed: 0 });
+    assert.deepEqual((await b.redis.lrange(k.queued, 0, -1)).sort(), [run, plain.id].sort());
   });
 });

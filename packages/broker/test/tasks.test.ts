@@ -357,7 +357,7 @@ describe('delays and cancel', () => {
     assert.equal(early.nextDueMs, task.executeAt);
     assert.equal((await b.queries.get('t', task.id))?.state, 'delayed');
     await h.redis.zadd(b.keys.channel('t').delayed, Date.now() - 1, task.id);
-    assert.deepEqual(await b.tasks.promoteDue('t'), { moved: 1, nextDueMs: null });
+    assert.deepEqual(await b.tasks.promoteDue('t'), { moved: 1, nextDueMs: null, missed: 0 });
     assert.equal((await b.queries.get('t', task.id))?.state, 'queued');
   });
 

@@ -1,16 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { scheduleClock } from '@coyotes/broker';
+import { MISSED_AFTER_MS, scheduleClock } from '@coyotes/broker';
 import type { Broker, FireMode, FireResult } from '@coyotes/broker';
 import { CoyotesError, isCoyotesError, setLongTimeout } from '@coyotes/protocol';
 import type { ChannelConfig, LongTimeout, ScheduleDefinition } from '@coyotes/protocol';
 
-/**
- * A tick no master could fire within this long is missed (the masters were down): catch_up none
- * claims it without a run, catch_up once runs it once for all the missed ticks. A shorter delay
- * (a busy host, a master restarting) only makes the run late.
- */
-export const MISSED_AFTER_MS = 3000;
 /**
  * Every master re-reads all schedules this often: a change whose event was lost is still seen (a
  * pause or delete needs none: the scripts find the tick gone). With 10,000 schedules, a re-read

@@ -67,8 +67,9 @@ export class Scheduler {
     let next = Date.now() + MAX_SLEEP_MS;
     try {
       for (const channel of this.channels()) {
-        const { moved, nextDueMs } = await this.broker.tasks.promoteDue(channel, PROMOTE_BATCH);
+        const { moved, nextDueMs, missed } = await this.broker.tasks.promoteDue(channel, PROMOTE_BATCH);
         if (moved > 0) this.log.debug({ channel, moved }, 'promoted delayed tasks');
+        if (missed > 0) this.log.info({ channel, missed }, 'schedule runs no master promoted in time dropped as missed (catch_up)');
         if (nextDueMs !== null) next = Math.min(next, nextDueMs);
       }
     } catch (error) {

@@ -35,6 +35,8 @@ export interface TaskSpec {
   taskJob?: { type: string };
   /** The schedule that fired this run, when a schedule did. */
   schedule?: string;
+  /** A run pre-enqueued for a tick of a catch_up once schedule: kept, late, should no master promote it in time. */
+  scheduleCatchUp?: 'once';
 }
 
 /** What a producer-chosen task id must be, as the refusal says it. */

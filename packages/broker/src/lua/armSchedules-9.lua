@@ -3,7 +3,7 @@
   and advancing the stored next tick (as fireSchedule does), and accept its run as a delayed task due
   at the tick, so the delayed-task promotion queues it on time and a master dying after this loses
   nothing. The claim makes each tick run once across every master whatever their clocks say. Each run
-  is also noted as pending (after the last run whose tick has come), so pausing, deleting or
+  is also noted as pending (after the last run that left the delayed set), so pausing, deleting or
   changing the schedule before its tick cancels it and gives the schedule its last run back
   (disarmSchedule). Only schedules whose run needs no check at the tick come here: overlap allow,
   not distinct.
@@ -35,14 +35,17 @@ for _, run in ipairs(cjson.decode(ARGV[2])) do
     if code == 1 then queued = queued + 1 end
     if code > 0 then
       accepted = accepted + 1
-      -- pending: the last run whose tick has come ('-' when none), then the runs still to come
+      -- pending: the last run that left the delayed set ('-' when none), then the runs still in it
+      -- (one whose tick has come stays listed until promoted: a missed one is dropped by id, see
+      -- promoteDelayed)
       local fired, coming = nil, {}
       for old in string.gmatch(redis.call('HGET', KEYS[8], name) or '', '%S+') do
         if not fired then
           fired = old
+        elseif redis.call('ZSCORE', KEYS[3], old) then
+          coming[#coming + 1] = old
         else
-          local due = redis.call('ZSCORE', KEYS[3], old)
-          if due and tonumber(due) > now then coming[#coming + 1] = old else fired = old end
+          fired = old
         end
       end
       coming[#coming + 1] = id

@@ -2,7 +2,9 @@
   Fire one tick of a schedule: claim the tick by comparing and advancing the schedule's next tick,
   and accept its run into the channel in the same step, so the tick fires exactly once across every
   master (the tick is the cron time stored here, never a host's clock) and a master dying after the
-  claim loses nothing.
+  claim loses nothing. A missed tick (claimed past the missed window: every master was down) also
+  drops the runs pre-enqueued for earlier ticks that no master promoted (see promoteDelayed): this
+  fire is the one catch-up run, or none.
   Input:  KEYS[1] queued  KEYS[2] tasks  KEYS[3] delayed  KEYS[4] distinct  KEYS[5] marker  KEYS[6] stats
           KEYS[7] schedule-ticks  KEYS[8] schedule-runs  KEYS[9] done  KEYS[10] failed  KEYS[11] cancelled
           ARGV[1] now ms  ARGV[2] distinct marker TTL ms  ARGV[3] schedule name
@@ -10,6 +12,7 @@
           ARGV[5] the tick being claimed (ms)  ARGV[6] the tick after it (ms)
           ARGV[7] overlap: allow | skip | replace
           ARGV[8] task id  ARGV[9] task spec JSON  ARGV[10] fingerprint ('' when not distinct)
+          KEYS[12] retries  KEYS[13] schedule-pending  ARGV[11] missed after ms
   Output: { code, next tick ms ('' when none), previous run id ('' when none) }
           code 1 queued, 2 skipped (previous run still queued or running), 3 missed (claimed, not run),
           4 duplicate command line (distinct); 0 the tick was already claimed (next tick returned);
@@ -17,6 +20,7 @@
 ]]
 -- @include wake
 -- @include admitTask
+-- @include dropArmedRuns
 local now, ttl, name, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local overlap, id, spec, fingerprint = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 
@@ -27,6 +31,11 @@ if mode ~= 'now' then
   if current ~= ARGV[5] then return { 0, current, '' } end
   nextTick = ARGV[6]
   redis.call('HSET', KEYS[7], name, nextTick)
+  local missedBefore = now - tonumber(ARGV[11])
+  if tonumber(ARGV[5]) < missedBefore then
+    local S = { tasks = KEYS[2], delayed = KEYS[3], runs = KEYS[8], pending = KEYS[13], stats = KEYS[6], retries = KEYS[12] }
+    dropArmedRuns(S, name, -math.huge, missedBefore - 1)
+  end
   if mode == 'miss' then return { 3, nextTick, '' } end
 end
 
