@@ -3,12 +3,15 @@
 // pause, resume and delete reach every master at once; bad input stores nothing; the config file;
 // the next fire times across a DST change.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { api } from './helpers/coyotes.js';
+import { BIN, api } from './helpers/coyotes.js';
 import { killHost } from './helpers/hosts.js';
 import { keys } from './helpers/keys.js';
+import { freePort } from './helpers/ports.js';
 import { createChannel, createSchedule, recorder, runs, scheduleHarness } from './helpers/schedules.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -28,6 +31,64 @@ describe('schedules on three masters', () => {
       assert.ok(json.message.includes(named), json.message);
     }
     assert.equal((await api(h.hosts[1]!.baseUrl, 'GET', '/schedules/bad')).status, 404);
+    // a rename through PATCH is refused, not ignored
+    await createSchedule(h.hosts[0]!, { name: 'named', cron: '0 0 1 1 *', task: 'true', paused: 'true' });
+    const renamed = await api(h.hosts[1]!.baseUrl, 'PATCH', '/schedules/named', { name: 'renamed', paused: 'false' });
+    assert.equal(renamed.status, 400);
+    assert.equal(renamed.code, 'COY_ERR_SCHEDULE_INVALID');
+    assert.match(renamed.json.message, /^name cannot be changed \(schedule named\)/);
+    assert.equal((await api(h.hosts[2]!.baseUrl, 'GET', '/schedules/named')).json.data.paused, true);
+    assert.equal((await api(h.hosts[2]!.baseUrl, 'PATCH', '/schedules/named', { name: 'named', paused: 'false' })).status, 200);
+    assert.equal((await api(h.hosts[2]!.baseUrl, 'DELETE', '/schedules/named')).status, 200);
+  });
+
+  test('a channel that schedules use is not deleted: 409 naming them; deleted once they are gone', async () => {
+    await createChannel(h.hosts[0]!, 'scheduled');
+    for (const name of ['uses-1', 'uses-2'])
+      await createSchedule(h.hosts[0]!, { name, cron: '0 0 1 1 *', channel: 'scheduled', task: 'true' });
+    const refused = await api(h.hosts[1]!.baseUrl, 'DELETE', '/channels/scheduled');
+    assert.equal(refused.status, 409);
+    assert.equal(refused.code, 'COY_ERR_CHANNEL_IN_USE');
+    assert.equal(
+      refused.json.message,
+      'channel scheduled is used by schedules uses-1, uses-2: delete them or move them to another channel first',
+    );
+    assert.equal((await api(h.hosts[2]!.baseUrl, 'GET', '/channels/scheduled')).status, 200);
+    for (const name of ['uses-1', 'uses-2']) assert.equal((await api(h.hosts[0]!.baseUrl, 'DELETE', `/schedules/${name}`)).status, 200);
+    assert.equal((await api(h.hosts[1]!.baseUrl, 'DELETE', '/channels/scheduled')).status, 200);
+  });
+
+  test('a config file schedule POST /schedules would refuse refuses the start: one line, exit 2, nothing written, no pidfile', async () => {
+    await createChannel(h.hosts[0]!, 'only-php');
+    assert.equal((await api(h.hosts[0]!.baseUrl, 'PATCH', '/channels/only-php', { allowed_commands: ['php'] })).status, 200);
+    for (const [schedule, line] of [
+      [{ channel: 'nosuch', task: 'true' }, 'channel nosuch not found (create it with POST /channels first)'],
+      [{ channel: 'only-php', task: 'rm -rf /tmp/x' }, 'command "rm" is not in the allowed_commands of channel only-php'],
+      [{ channel: 'cron', task: 'a'.repeat(5000) }, 'task: program name longer than 255 bytes (NAME_MAX)'],
+    ] as const) {
+      const config = path.join(h.work, 'refused.json');
+      // a valid schedule first: it is not written either
+      const schedules = [
+        { name: 'fine', cron: '0 3 * * *', channel: 'cron', task: 'true' },
+        { name: 'refused', cron: '0 3 * * *', ...schedule },
+      ];
+      writeFileSync(config, JSON.stringify({ schedules }));
+      const pidfile = path.join(h.work, 'refused.pid');
+      const child = spawn(
+        process.execPath,
+        [BIN, '-redis-host', h.redis.addr, '-http-addr', `127.0.0.1:${await freePort()}`, '-pidfile', pidfile, '-config', config],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr, `coyotes: config file: schedule refused: ${line}\n`);
+      assert.equal(existsSync(pidfile), false);
+      for (const name of ['fine', 'refused']) assert.equal((await api(h.hosts[1]!.baseUrl, 'GET', `/schedules/${name}`)).status, 404);
+    }
   });
 
   test('the config file declares a schedule: applied at start, with its next fire times', async () => {

@@ -21,7 +21,7 @@ export { TaskJobLists } from './task-job.js';
 export type { ThroughputMinute } from './throughput.js';
 export { THROUGHPUT_MINUTES } from './throughput.js';
 export type { ArmedTick, FireMode, FireResult, ScheduleState } from './schedules.js';
-export { ScheduleStore, scheduledRun } from './schedules.js';
+export { ScheduleStore, checkScheduleRuns, scheduledRun } from './schedules.js';
 export { MISSED_AFTER_MS, ScheduleClock, scheduleClock } from './schedule-times.js';
 export { HistoryOutbox } from './history-outbox.js';
 export type { TaskSource, TaskSourceOptions } from './transport/task-source.js';

@@ -1,4 +1,4 @@
-import { CoyotesError, taskSpecFrom } from '@coyotes/protocol';
+import { CoyotesError, allowedTaskArgv, checkRunnable, taskSpecFrom } from '@coyotes/protocol';
 import type { ChannelConfig, ScheduleDefinition, TaskSpec } from '@coyotes/protocol';
 import { newTaskId } from './broker.js';
 import type { BrokerEvent } from './channels.js';
@@ -311,6 +311,19 @@ export class ScheduleStore {
       await this.redis.hsetnx(k.scheduleTicks, schedule.name, nextTick);
     else await this.disarm(schedule.channel, schedule.name, sameTiming ? 'keep' : 'set', nextTick);
   }
+}
+
+/**
+ * Refuses (CoyotesError) a schedule whose runs could never run in `channel`: a bad cron
+ * expression or time zone, a command over this host's exec limits or outside the command root, a
+ * program not in the channel's allowed_commands. `POST`/`PATCH /schedules` and the config file's
+ * schedules are checked by it, when written rather than at their first tick.
+ */
+export function checkScheduleRuns(schedule: ScheduleDefinition, channel: ChannelConfig, commandRoot: string): void {
+  scheduleClock(schedule);
+  const spec = scheduledRun(schedule, Date.now());
+  checkRunnable(spec, channel, commandRoot);
+  allowedTaskArgv(spec, channel);
 }
 
 /**

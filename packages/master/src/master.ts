@@ -175,7 +175,15 @@ export class Master {
     for (const api of this.apis) api.start();
 
     await this.channels.seed();
-    await applyConfigSchedules(this.broker, this.config.schedules ?? [], this.log);
+    try {
+      await applyConfigSchedules(this.broker, this.config.schedules ?? [], this.options.commandRoot, this.log);
+    } catch (error) {
+      // the start is refused (exit 2): nothing of this master stays behind, its pidfile included
+      await Promise.all(this.apis.map((api) => api.stop()));
+      await settledWithin(this.broker.close(), REDIS_ON_THE_WAY_OUT_MS);
+      releasePidfile(this.options.pidfile);
+      throw error;
+    }
     this.events = await this.broker.subscribe();
     this.events.on('event', (event) => this.onEvent(event));
     this.events.on('resubscribed', () => {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { MISSED_AFTER_MS, scheduleClock } from '@coyotes/broker';
+import { MISSED_AFTER_MS, checkScheduleRuns, scheduleClock } from '@coyotes/broker';
 import type { Broker, FireMode, FireResult } from '@coyotes/broker';
 import { CoyotesError, isCoyotesError, setLongTimeout } from '@coyotes/protocol';
 import type { ChannelConfig, LongTimeout, ScheduleDefinition } from '@coyotes/protocol';
@@ -237,15 +237,36 @@ export class ScheduleFirer {
 /**
  * Writes the config file's schedules at start (the file wins over live changes to them;
  * schedules it does not name are left alone). One whose timing is unchanged keeps its next tick.
- * A bad cron expression or time zone refuses the start, naming the schedule.
+ * What `POST /schedules` refuses refuses the start, naming the schedule: a bad cron expression
+ * or time zone, a channel that does not exist, a command the channel could never run. Nothing is
+ * written unless every schedule passes.
  */
-export async function applyConfigSchedules(broker: Broker, schedules: readonly ScheduleDefinition[], log: Logger): Promise<void> {
+export async function applyConfigSchedules(
+  broker: Broker,
+  schedules: readonly ScheduleDefinition[],
+  commandRoot: string,
+  log: Logger,
+): Promise<void> {
+  const refused = (schedule: ScheduleDefinition, message: string) =>
+    new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: schedule ${schedule.name}: ${message}`);
+  const channels = new Map<string, Promise<ChannelConfig | null>>();
+  for (const schedule of schedules) {
+    if (!channels.has(schedule.channel)) channels.set(schedule.channel, broker.channels.get(schedule.channel));
+    const channel = await channels.get(schedule.channel)!;
+    if (!channel) throw refused(schedule, `channel ${schedule.channel} not found (create it with POST /channels first)`);
+    try {
+      checkScheduleRuns(schedule, channel, commandRoot);
+    } catch (error) {
+      if (!isCoyotesError(error)) throw error;
+      throw refused(schedule, error.message);
+    }
+  }
   const put = async (schedule: ScheduleDefinition): Promise<void> => {
     try {
       await broker.schedules.put(schedule);
     } catch (error) {
       if (!isCoyotesError(error)) throw error;
-      throw new CoyotesError('COY_ERR_CONFIG_INVALID', `config file: schedule ${schedule.name}: ${error.message}`);
+      throw refused(schedule, error.message);
     }
   };
   // many at a time: one after the other, 10,000 schedules took 20 s of round trips on a busy host

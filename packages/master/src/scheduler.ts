@@ -89,7 +89,7 @@ export class Scheduler {
       for (const nodeId of await this.broker.nodes.dead(NODE_DEAD_AFTER_MS)) {
         const recovered = await this.broker.prepare.recover(nodeId);
         await this.broker.nodes.forget(nodeId);
-        this.log.warn({ nodeId, recovered }, 'node is dead: returned its in-flight ingress entries');
+        this.log.warn({ deadNodeId: nodeId, recovered }, 'node is dead: returned its in-flight ingress entries');
       }
     } catch (error) {
       this.log.warn({ err: error }, 'reaping lapsed leases failed');

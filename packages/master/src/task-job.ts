@@ -199,7 +199,7 @@ export class TaskJobService {
         const records = await broker.taskJob.adoptOutbox(taskJob.logsChannel, dead, nodeId);
         await broker.taskJob.unregister(dead);
         if (entries + records > 0)
-          this.log.warn({ nodeId: dead, entries, records }, 'node is dead: took over its task-job entries and log records');
+          this.log.warn({ deadNodeId: dead, entries, records }, 'node is dead: took over its task-job entries and log records');
       }
     } catch (error) {
       this.log.warn({ err: error }, 'recovering dead nodes’ task-job lists failed');

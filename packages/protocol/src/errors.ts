@@ -19,6 +19,7 @@ export const ErrorCodes = {
   COY_ERR_PROCESS_OPEN_FILES: { message: 'the open-files limit (ulimit -n) is too low for the server to start' },
   // channel registry
   COY_ERR_CHANNEL_NOT_FOUND: { message: 'no channel has that name', status: 404 },
+  COY_ERR_CHANNEL_IN_USE: { message: 'schedules still put their runs into that channel', status: 409 },
   COY_ERR_CHANNEL_NAME_INVALID: { message: 'channel names are 1-64 characters of [A-Za-z0-9_.:-]', status: 400 },
   // tasks
   COY_ERR_TASK_NOT_FOUND: { message: 'no task has that id', status: 404 },

@@ -136,7 +136,11 @@ export function scheduleFrom(raw: RawSchedule, base?: ScheduleDefinition, now = 
   const unknown = Object.keys(raw).find((key) => !(SCHEDULE_FIELDS as readonly string[]).includes(key));
   if (unknown !== undefined)
     invalid(`unknown schedule field ${JSON.stringify(unknown.slice(0, 64))} (takes ${SCHEDULE_FIELDS.join(', ')})`);
-  const name = base?.name ?? text(raw, 'name');
+  const given = text(raw, 'name');
+  // a PATCH names its schedule in the path; a rename there would be silently ignored
+  if (base !== undefined && given !== undefined && given !== base.name)
+    invalid(`name cannot be changed (schedule ${base.name}): create a schedule under the new name, then delete this one`);
+  const name = base?.name ?? given;
   if (name === undefined || !SCHEDULE_NAME.test(name)) invalid('name must be 1-64 characters of [A-Za-z0-9_.:-]');
   const cron = text(raw, 'cron') ?? base?.cron;
   if (cron === undefined) invalid('cron is required: 5 fields (minute hour day month weekday) or 6 (seconds first)');

@@ -155,6 +155,14 @@ export function channelRoutes(router: Router, deps: ApiDeps): void {
 
   router.delete('/channels/:name', async (ctx) => {
     const { name } = await requireChannel(deps, ctx.params.name!);
+    // its schedules would go on filling a channel nobody consumes, unseen in every listing
+    const users = (await deps.broker.schedules.list()).filter((schedule) => schedule.channel === name).map((schedule) => schedule.name);
+    if (users.length > 0) {
+      throw new CoyotesError(
+        'COY_ERR_CHANNEL_IN_USE',
+        `channel ${name} is used by schedule${users.length > 1 ? 's' : ''} ${users.join(', ')}: delete ${users.length > 1 ? 'them' : 'it'} or move ${users.length > 1 ? 'them' : 'it'} to another channel first`,
+      );
+    }
     // kept aside as retired while its tasks may run; every master drains its process on the event
     if (!(await deps.broker.channels.remove(name))) throw new CoyotesError('COY_ERR_CHANNEL_NOT_FOUND', `channel ${name} not found`);
     deps.channels.forget(name);

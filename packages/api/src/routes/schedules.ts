@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
-import { scheduleClock, scheduledRun } from '@coyotes/broker';
+import { checkScheduleRuns, scheduleClock } from '@coyotes/broker';
 import type { ScheduleState } from '@coyotes/broker';
-import { CoyotesError, allowedTaskArgv, checkRunnable, scheduleFrom } from '@coyotes/protocol';
+import { CoyotesError, scheduleFrom } from '@coyotes/protocol';
 import type { ScheduleDefinition } from '@coyotes/protocol';
 import type { ApiDeps } from '../deps.js';
 import { requireChannel } from '../deps.js';
@@ -15,10 +15,7 @@ const UPCOMING = 5;
 /** What can never run is refused (400/403) when the schedule is written, not at its first tick. */
 async function checkSchedule(deps: ApiDeps, schedule: ScheduleDefinition): Promise<void> {
   scheduleClock(schedule);
-  const channel = await requireChannel(deps, schedule.channel);
-  const spec = scheduledRun(schedule, Date.now());
-  checkRunnable(spec, channel, deps.options.commandRoot);
-  allowedTaskArgv(spec, channel);
+  checkScheduleRuns(schedule, await requireChannel(deps, schedule.channel), deps.options.commandRoot);
 }
 
 /** A schedule as the API shows it: its definition, next fire times and last run. */
