@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, startCoyotes } from './helpers/coyotes.js';
 import type { RunningCoyotes } from './helpers/coyotes.js';
 import { keys } from './helpers/keys.js';
-import { FORKS_GRANDCHILDREN, allGone, killAll, treePids } from './helpers/processes.js';
+import { FORKS_GRANDCHILDREN, allGone, killAll, subreaperExec, treePids, zombieChildren } from './helpers/processes.js';
 import { startRedis } from './helpers/redis.js';
 import type { TestRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -95,6 +95,46 @@ describe('commands: timeouts, kill and cancel take the whole process tree', () =
     await allGone(pids);
     const again = await api(coyotes.baseUrl, 'POST', `/tasks/${taskId}/kill`);
     assert.equal(again.status, 409, 'a task that no longer runs cannot be killed');
+  });
+
+  test('a killed tree whose orphan nobody reaps (Node as PID 1) is recorded when it ends, not at the end of -kill-grace', async () => {
+    // master is a subreaper that never reaps: the grandchild, orphaned by the shell's death, stays a zombie
+    // a Redis of its own: this file's other master must not take the task
+    const own = await startRedis();
+    const host = await startCoyotes({ redisAddr: own.addr, args: ['-concurrent', '1', '-kill-grace', '600'], launcher: subreaperExec() });
+    try {
+      // the shell dies of the SIGTERM at once; the grandchild takes 0.3 s to end, after it
+      const started = file('orphan-started');
+      const grandchild = `trap "sleep 0.3; exit 0" TERM; echo $$ > ${started}; while :; do sleep 0.05; done`;
+      const { json } = await api(host.baseUrl, 'POST', '/channels/default/tasks', {
+        command: '/bin/sh',
+        args: ['-c', `/bin/sh -c '${grandchild}' & wait`],
+      });
+      const taskId = json.data.task_id as string;
+      await waitFor(
+        'the grandchild to trap SIGTERM',
+        () => existsSync(started) && readFileSync(started, 'utf8').endsWith('\n'),
+        30_000,
+        20,
+      );
+      assert.equal((await api(host.baseUrl, 'POST', `/tasks/${taskId}/kill`)).status, 200);
+      // before: the zombie kept the group "alive" until -kill-grace (600 s) ran out
+      const task = await waitFor(
+        `task ${taskId} recorded`,
+        async () => {
+          const found = (await api(host.baseUrl, 'GET', `/tasks/${taskId}`)).json.data;
+          return found.status === 'failed' ? found : false;
+        },
+        60_000,
+      );
+      assert.equal(task.result.outcome, 'killed');
+      assert.equal(task.result.signal, 'SIGTERM');
+      // the scenario held: the grandchild ended as a zombie of master, never reaped
+      assert.ok(zombieChildren(host.pid).length > 0, 'a zombie of master');
+    } finally {
+      await host.stop('SIGKILL');
+      await own.stop();
+    }
   });
 
   test('DELETE /channels/:name/tasks/:id cancels a queued task: it never runs', async () => {

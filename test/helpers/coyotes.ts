@@ -45,6 +45,8 @@ export interface StartOptions {
   quiet?: boolean;
   /** Reuse a pidfile (a restart of the same installation); a fresh one by default. */
   pidfile?: string;
+  /** A program that execs the rest of its arguments (`node coyotes.js …`), keeping the pid. */
+  launcher?: string;
 }
 
 /** Thrown when the binary refused to start because its HTTP port was taken. */
@@ -81,7 +83,8 @@ async function startOnce(options: StartOptions, port: number): Promise<RunningCo
     '1',
     ...(options.args ?? []),
   ];
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const command = options.launcher ? [options.launcher, process.execPath] : [process.execPath];
+  const child = spawn(command[0]!, [...command.slice(1), BIN, ...args], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', options.quiet ? 'ignore' : 'pipe', 'pipe'],
   });

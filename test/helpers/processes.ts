@@ -1,11 +1,32 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readProcStat } from '../../packages/master/src/proc-stat.js';
+import { readProcStat } from '../../packages/runner/src/proc-stat.js';
 import { waitFor } from './wait.js';
 
 /** The fixture that forks grandchildren and writes every pid of its tree to a file. */
 export const FORKS_GRANDCHILDREN = path.resolve(import.meta.dirname, '../fixtures/forks-grandchildren.sh');
+
+/**
+ * `subreaper-exec PROGRAM ARGS…` (test/fixtures/subreaper-exec.c, compiled here by the system C
+ * compiler, as the native spawner is): runs PROGRAM as a subreaper that never reaps, so the
+ * orphaned grandchildren of its commands stay zombies, as under Node as a container's PID 1.
+ */
+export function subreaperExec(): string {
+  const binary = path.join(mkdtempSync(path.join(tmpdir(), 'coyotes-subreaper-')), 'subreaper-exec');
+  execFileSync('cc', ['-O2', '-o', binary, path.resolve(import.meta.dirname, '../fixtures/subreaper-exec.c')]);
+  return binary;
+}
+
+/** Zombies whose parent is `pid`: ended processes it has not reaped. */
+export function zombieChildren(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((entry) => readProcStat(entry))
+    .filter((stat) => stat !== null && stat.ppid === pid && stat.state === 'Z')
+    .map((stat) => stat!.pid);
+}
 
 /** Whether a process exists and is not a zombie waiting for its parent. */
 export function isAlive(pid: number): boolean {

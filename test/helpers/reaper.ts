@@ -9,7 +9,7 @@
  * $COYOTES_REAPER_LOG, which run-tests.mjs prints, or on stderr), and exits; at a normal exit it kills whatever is left, silently.
  */
 import { appendFileSync, readdirSync } from 'node:fs';
-import { readProcStat } from '../../packages/master/src/proc-stat.js';
+import { readProcStat } from '../../packages/runner/src/proc-stat.js';
 import { commandLine, killAll } from './processes.js';
 
 /** Every live descendant of `root` (children first, then theirs), from /proc. */

@@ -1,7 +1,6 @@
 import pidusage from 'pidusage';
-import { processGroupMembers, processGroupStats } from './process-groups.js';
-import { CLOCK_TICKS, PAGE_BYTES, readProcStat } from './proc-stat.js';
-import type { ProcStat } from './proc-stat.js';
+import { CLOCK_TICKS, PAGE_BYTES, processGroupMembers, processGroupStats, readProcStat } from '@coyotes/runner';
+import type { ProcStat } from '@coyotes/runner';
 
 /** CPU (% of one core since the previous sample; 0 on a pid's first) and resident memory in bytes. */
 export interface Usage {

@@ -4,6 +4,7 @@ import type { ChannelConfig, RunAsUser, TaskOutcome, TaskResult, TaskSpec } from
 import { allowedTaskArgv, checkTaskSpec, taskCwd, taskEnv } from './argv.js';
 import type { OutputSink } from './log-publisher.js';
 import { LineSplitter, TailBuffer } from './output.js';
+import { processGroupMembers } from './process-groups.js';
 import { writeScriptFile } from './script-file.js';
 import type { ScriptFile } from './script-file.js';
 import { NodeSpawner } from './spawner/node-spawner.js';
@@ -231,12 +232,17 @@ export class Execution {
 
 const REAP_POLL_MS = 50;
 
-/** Resolves once no process of the group is left, or SIGKILLs the group when the grace period ends first. */
+/**
+ * Resolves once no live process of the group is left, or SIGKILLs the group when the grace period
+ * ends first. A member that is a zombie has ended: a grandchild whose parent died before it is
+ * reparented to init and stays a zombie until init reaps it, which can take seconds (or never,
+ * with Node as a container's PID 1), and the kill(2) probe counts it.
+ */
 function reapGroup(pid: number, graceMs: number): Promise<void> {
   const deadline = Date.now() + graceMs;
   return new Promise((resolve) => {
     const poll = setInterval(() => {
-      if (groupExists(pid) && Date.now() < deadline) return;
+      if (groupExists(pid) && groupAlive(pid) && Date.now() < deadline) return;
       signalGroup(pid, 'SIGKILL');
       clearInterval(poll);
       resolve();
@@ -257,6 +263,11 @@ function groupExists(pid: number): boolean {
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
+}
+
+/** Whether a process of the group still runs (a zombie does not); off Linux, whether the group exists. */
+function groupAlive(pid: number): boolean {
+  return processGroupMembers([pid]).get(pid)!.length > 0;
 }
 
 /** Signals a process group; a group that is already gone is not an error. */

@@ -5,6 +5,9 @@ export type { ExecutorOptions } from './executor.js';
 export { allowedTaskArgv, taskArgv, taskCwd, taskEnv } from './argv.js';
 export { LineSplitter, TailBuffer } from './output.js';
 export { withoutFinishedStarts } from './task-events.js';
+export { CLOCK_TICKS, PAGE_BYTES, readProcStat } from './proc-stat.js';
+export type { ProcStat } from './proc-stat.js';
+export { processGroupMembers, processGroupStats } from './process-groups.js';
 
 /** Path of the channel process entry, for master to fork. */
 export const CHANNEL_PROCESS_ENTRY = new URL('./child.js', import.meta.url);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 
-/** What master needs of /proc/<pid>/stat (proc(5)); times in clock ticks, memory in pages. */
+/** What master and the runner need of /proc/<pid>/stat (proc(5)); times in clock ticks, memory in pages. */
 export interface ProcStat {
   pid: number;
   /** Field 3: R, S, D, Z… */
