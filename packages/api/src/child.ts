@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { Broker, ChannelCache } from '@coyotes/broker';
-import { execLimits, parseHostPort, parseMasterToApi } from '@coyotes/protocol';
+import { execLimits, parseHostPort, parseMasterToApi, sendToParent } from '@coyotes/protocol';
 import type { ApiToMaster, MasterToApi } from '@coyotes/protocol';
 import { createApp } from './app.js';
 import { CallbackDeliverer } from './callback-deliverer.js';
@@ -59,7 +59,7 @@ async function start(identity: StartIdentity): Promise<void> {
   const { host, port } = parseHostPort(options.httpAddr, 'http-addr');
   server = app.listen(port, host, () => {
     log.info({ http: `http://${options.httpAddr}` }, 'HTTP API listening');
-    if (process.connected) process.send!({ type: 'ready' } satisfies ApiToMaster);
+    void sendToParent({ type: 'ready' } satisfies ApiToMaster);
     // what a task's argv may take on this host (getconf), and the body parser (app.ts): after
     // the port answers rather than before, and ready before the first push needs them
     execLimits();
@@ -89,5 +89,5 @@ process.on('message', (raw: unknown) => {
 
 process.on('disconnect', () => void exit());
 // a cluster worker drops messages that arrive before this listener exists: master waits for this
-if (process.connected) process.send!({ type: 'hello' } satisfies ApiToMaster);
+void sendToParent({ type: 'hello' } satisfies ApiToMaster);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR2'] as const) process.on(signal, () => undefined);

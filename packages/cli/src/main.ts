@@ -99,3 +99,5 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
+
+export { exitWhenWritten } from './exit.js';

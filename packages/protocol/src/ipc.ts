@@ -56,3 +56,23 @@ export const parseRunnerToMaster = messageOf<RunnerToMaster>(['ready', 'tasks', 
 export const parseMasterToRunner = messageOf<MasterToRunner>(['start', 'configure', 'kill', 'drain', 'force']);
 /** Reads a message from master, in an api process. */
 export const parseMasterToApi = messageOf<MasterToApi>(['start', 'drain']);
+
+/**
+ * Sends a message to the parent (master) over IPC, in a forked child process. Never throws and
+ * never emits an unhandled `'error'`: when master dies (even SIGKILLed) a write can race the
+ * closing channel (EPIPE, ERR_IPC_CHANNEL_CLOSED); without a callback Node emits that on `process`,
+ * and unhandled it would kill the child before its `'disconnect'` handler finishes the running
+ * commands and records them. A closed channel is no news: `'disconnect'` follows. Resolves once
+ * the message was handed over, with the error when it was not (nothing to send on: undefined).
+ */
+export function sendToParent(message: object): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve(undefined);
+    try {
+      process.send(message, (error: Error | null) => resolve(error ?? undefined));
+    } catch (error) {
+      // the message cannot be serialized: a bug of ours, not master's death
+      resolve(error as Error);
+    }
+  });
+}

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Broker } from '@coyotes/broker';
-import { TASK_EVENTS_BATCH_MS, parseMasterToRunner } from '@coyotes/protocol';
+import { TASK_EVENTS_BATCH_MS, parseMasterToRunner, sendToParent } from '@coyotes/protocol';
 import type { RunnerToMaster, ServerOptions, TaskEvent } from '@coyotes/protocol';
 import { ChannelRunner } from './channel-runner.js';
 import { LogPublisher } from './log-publisher.js';
@@ -18,9 +18,11 @@ let broker: Broker | undefined;
 let options: ServerOptions | undefined;
 let exiting = false;
 
-const send = (message: RunnerToMaster): void => {
-  if (process.connected) process.send!(message);
-};
+/** To master; a message master did not take (it is gone) is logged only: 'disconnect' follows. */
+const send = (message: RunnerToMaster): Promise<void> =>
+  sendToParent(message).then((error) => {
+    if (error) log.debug({ err: error, message: message.type }, 'master did not take a message');
+  });
 
 /** Task events not yet sent: master hears of tasks in batches, not once per task. */
 let taskEvents: TaskEvent[] = [];
@@ -30,7 +32,7 @@ const sendTaskEvents = (): void => {
   clearTimeout(taskEventsTimer);
   taskEventsTimer = undefined;
   if (taskEvents.length === 0) return;
-  send({ type: 'tasks', events: withoutFinishedStarts(taskEvents) });
+  void send({ type: 'tasks', events: withoutFinishedStarts(taskEvents) });
   taskEvents = [];
 };
 
@@ -67,7 +69,7 @@ async function drainAndExit(force: boolean): Promise<void> {
     }
   }
   sendTaskEvents();
-  send({ type: 'drained' });
+  void send({ type: 'drained' });
   await Promise.race([broker?.close(), sleep(CLOSE_MS)]);
   process.exit(0);
 }
@@ -94,10 +96,10 @@ async function spawnerDied(reason: string): Promise<void> {
   log.error({ event: 'spawner-died', reason }, 'the command spawner died; exiting, so that master requeues the running tasks');
   exiting = true;
   clearTimeout(taskEventsTimer);
-  if (taskEvents.length > 0 && process.connected) {
+  if (taskEvents.length > 0) {
     const message: RunnerToMaster = { type: 'tasks', events: taskEvents };
     taskEvents = [];
-    await Promise.race([new Promise<void>((resolve) => process.send!(message, () => resolve())), sleep(CLOSE_MS)]);
+    await Promise.race([send(message), sleep(CLOSE_MS)]);
   }
   process.exit(70);
 }
@@ -141,7 +143,7 @@ process.on('message', (raw: unknown) => {
         channelLog,
       );
       runner.start();
-      send({ type: 'ready' });
+      void send({ type: 'ready' });
       return;
     }
     case 'configure':
