@@ -156,7 +156,10 @@ export class ScheduleClock {
   }
 
   /** The first instant in (low, high] with the offset of `high`, to the second (one change between them). */
-  private changeIn(low: number, high: number): number {
+  private changeIn(lowMs: number, highMs: number): number {
+    // whole seconds (offsetMs reads the second), so that the middle always lies strictly between
+    let low = Math.floor(lowMs / 1000) * 1000;
+    let high = Math.floor(highMs / 1000) * 1000;
     const offset = offsetMs(this.format, high);
     while (high - low > 1000) {
       const middle = Math.floor((low + high) / 2000) * 1000;

@@ -69,7 +69,8 @@ describe('a repeated wall-clock time fires once when the hour field names hours'
       const clock = new ScheduleClock(cron!, 'Europe/Berlin');
       const from = Date.parse(`${day}T00:00:00Z`) - 2 * 3600_000;
       const ticks = clock.upcoming(from, 50);
-      for (let after = from; after < from + 6 * 3600_000; after += 7 * 60_000 + 13_000) {
+      // steps off the second, as Date.now() is
+      for (let after = from + 417; after < from + 6 * 3600_000; after += 7 * 60_000 + 13_111) {
         const next = clock.next(after)!;
         assert.ok(next > after, `${cron}: next after ${new Date(after).toISOString()} is later`);
         assert.equal(
@@ -138,6 +139,13 @@ describe('wall-clock times inside the spring-forward gap fire once, after it, wh
       '2026-10-03T15:45:00.000Z', // 02:45 +11
       '2026-10-04T15:15:00.000Z', // 02:15 +11 on the 5th
     ]);
+  });
+
+  test('a search window ending within a second after the change, off the second, ends', () => {
+    // the week before the change plus 500 ms: the week-long window ends 500 ms after 01:00 UTC
+    // (a search of the change that halved to a middle before the window's start never ended)
+    const clock = new ScheduleClock('0 4 1 4 *', 'Europe/Berlin');
+    assert.equal(new Date(clock.next(Date.parse('2026-03-22T01:00:00.500Z'))!).toISOString(), '2026-04-01T02:00:00.000Z');
   });
 
   test('an hour field starting with *: 30 * has no 02:30 on 29 March and fires every real hour', () => {
