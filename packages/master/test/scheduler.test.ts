@@ -71,7 +71,7 @@ describe('Scheduler in process', () => {
     await waitFor('the entry back', async () => (await redis.client.lrange(broker.keys.prepareQueue, 0, -1)).includes('{"task":"true"}'));
     await waitFor('the node forgotten', async () => (await redis.client.zscore(broker.keys.nodes, 'dead-node')) === null);
     assert.equal(await redis.client.exists(broker.keys.prepareInFlight('dead-node')), 0);
-    const record = await waitFor('the recovery logged', () => logged.records.find((r) => r.nodeId === 'dead-node'));
+    const record = await waitFor('the recovery logged', () => logged.records.find((r) => r.deadNodeId === 'dead-node'));
     assert.equal(record.recovered, 1);
   });
 });
