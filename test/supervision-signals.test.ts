@@ -184,3 +184,21 @@ test('pidfile: a second master refuses with one clear line while the first lives
     await redis.stop();
   }
 });
+
+test('pidfile: a holder that is a zombie (SIGKILLed, not reaped yet) holds nothing: the new master starts', async () => {
+  const redis = await startRedis();
+  // `sleep 0` ends at once and stays a zombie: its parent became `sleep 30`, which never reaps
+  const parent = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+  try {
+    await waitFor('the zombie', () => readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'));
+    const pidfile = path.join(mkdtempSync(path.join(tmpdir(), 'coyotes-zombie-')), 'coyotes.pid');
+    writeFileSync(pidfile, `${zombie}\n`);
+    const coyotes = await startCoyotes({ redisAddr: redis.addr, pidfile });
+    assert.equal(readFileSync(pidfile, 'utf8').trim(), String(coyotes.pid));
+    assert.deepEqual(await coyotes.stop('SIGTERM'), { code: 0, signal: null });
+  } finally {
+    parent.kill('SIGKILL');
+    await redis.stop();
+  }
+});

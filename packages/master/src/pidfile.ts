@@ -1,14 +1,16 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { CoyotesError } from '@coyotes/protocol';
+import { readProcStat } from '@coyotes/runner';
 
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, owned by someone else
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // a master SIGKILLed a moment ago may be a zombie its parent has not reaped yet: it holds nothing
+  return readProcStat(pid)?.state !== 'Z';
 }
 
 /** Writes our pid; refuses while another live process holds the file, takes over a stale one. */
