@@ -86,7 +86,11 @@ describe('schedule overlap and CLI', () => {
       ),
       /added cli: next 20\d\d-12-31T23:00:00\.000Z/,
     );
-    assert.match(await verb('ls'), /cli\s+0 0 1 1 \*\s+Europe\/Berlin\s+default/);
+    const listed = (await verb('ls')).split('\n').find((line) => line.startsWith('cli '))!;
+    assert.match(listed, /^cli\s+0 0 1 1 \*\s+Europe\/Berlin\s+default/);
+    // the command as `coyotes tasks` shows one: shell-quoted, cut to one short line
+    const quoted = `/bin/sh -c 'echo "$COYOTES_SCHEDULE_TICK 0" >> ${file}'`;
+    assert.ok(quoted.length > 60 && listed.endsWith(` ${quoted.slice(0, 59)}…`), listed);
     assert.match(await verb('pause', 'cli'), /cli: paused/);
     assert.match(await verb('ls'), /cli .* paused/);
     assert.match(await verb('resume', 'cli'), /cli: resumed, next 20\d\d-12-31T23:00:00\.000Z/);

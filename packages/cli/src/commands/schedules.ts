@@ -1,4 +1,6 @@
-import { formatTable } from '../table.js';
+import { shellQuoted } from '@coyotes/protocol';
+import { cut, formatTable } from '../table.js';
+import { LISTED_COMMAND_MAX } from './tasks.js';
 import { optionalCount, print, usageError } from './verb.js';
 import type { Verb } from './verb.js';
 
@@ -11,6 +13,7 @@ interface ScheduleRow {
   timezone: string;
   channel: string;
   task: string;
+  command: { name: string; args: string[] } | null;
   overlap: string;
   paused: boolean;
   next_runs: string[];
@@ -30,7 +33,8 @@ function scheduleTable(rows: ScheduleRow[]): string {
       row.last_run
         ? `${row.last_run.status}${row.last_run.exit_code === null ? '' : ` (${row.last_run.exit_code})`} ${row.last_run.task_id}`
         : '-',
-      row.task,
+      // as `coyotes tasks` shows a command: shell-quoted, cut to one short line
+      cut(row.command ? shellQuoted([row.command.name, ...row.command.args]) : row.task, LISTED_COMMAND_MAX),
     ]),
   );
 }
