@@ -63,6 +63,19 @@ describe('next fire times (croner), DST included', () => {
   }
 });
 
+describe('schedule fields', () => {
+  test('a NUL byte is refused naming it; a string field given another type is refused as such', () => {
+    assert.throws(
+      () => schedule({ timezone: 'Europe/Berlin\0' }),
+      (error: unknown) => isCoyotesError(error, 'COY_ERR_SCHEDULE_INVALID') && error.message === 'timezone must not contain NUL bytes',
+    );
+    assert.throws(
+      () => schedule({ channel: 7 }),
+      (error: unknown) => isCoyotesError(error, 'COY_ERR_SCHEDULE_INVALID') && error.message === 'channel must be a string',
+    );
+  });
+});
+
 describe('storage and firing', () => {
   test('an invalid timezone stores nothing', async () => {
     const b = h.broker();

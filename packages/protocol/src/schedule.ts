@@ -69,7 +69,8 @@ function invalid(message: string): never {
 function text(raw: RawSchedule, field: keyof RawSchedule): string | undefined {
   const value = raw[field];
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string' || value.includes('\0')) invalid(`${field} must be a string`);
+  if (typeof value !== 'string') invalid(`${field} must be a string`);
+  if (value.includes('\0')) invalid(`${field} must not contain NUL bytes`);
   return value;
 }
 
