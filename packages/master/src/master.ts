@@ -179,7 +179,8 @@ export class Master {
       await applyConfigSchedules(this.broker, this.config.schedules ?? [], this.options.commandRoot, this.log);
     } catch (error) {
       // the start is refused (exit 2): nothing of this master stays behind, its pidfile included
-      await Promise.all(this.apis.map((api) => api.stop()));
+      // (an api process that does not answer in time dies with master: it is a cluster worker)
+      await settledWithin(Promise.all(this.apis.map((api) => api.stop())), REDIS_ON_THE_WAY_OUT_MS);
       await settledWithin(this.broker.close(), REDIS_ON_THE_WAY_OUT_MS);
       releasePidfile(this.options.pidfile);
       throw error;
