@@ -79,7 +79,11 @@ describe('task limits: long timeouts, background children', () => {
 
   test('a background child that ignores SIGTERM is SIGKILLed after the grace period', async () => {
     const pidFile = file('ignores-term');
-    const id = await push('sh', { task: `(trap '' TERM; exec sleep 300) & echo $! > ${pidFile}; exit 0` });
+    const trapped = file('ignores-term-trapped');
+    // the leader exits only once the child ignores SIGTERM (a SIGTERM before its trap kills it, as it should)
+    const id = await push('sh', {
+      task: `(trap '' TERM; echo > ${trapped}; exec sleep 300) & while [ ! -s ${trapped} ]; do sleep 0.01; done; echo $! > ${pidFile}; exit 0`,
+    });
     const task = await waitForEnd(id);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     spawned.push(pid);

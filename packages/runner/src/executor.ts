@@ -232,22 +232,47 @@ export class Execution {
 
 const REAP_POLL_MS = 50;
 
+/** Groups being stopped, by leader pid: when each must be SIGKILLed, and who waits for its end. */
+const reaping = new Map<number, { deadline: number; done: () => void }>();
+let reapTimer: NodeJS.Timeout | undefined;
+
 /**
  * Resolves once no live process of the group is left, or SIGKILLs the group when the grace period
  * ends first. A member that is a zombie has ended: a grandchild whose parent died before it is
  * reparented to init and stays a zombie until init reaps it, which can take seconds (or never,
- * with Node as a container's PID 1), and the kill(2) probe counts it.
+ * with Node as a container's PID 1), and the kill(2) probe counts it. One poll serves every group
+ * being stopped, with at most one pass over /proc (100 commands timing out together must not
+ * read /proc 100 times every 50 ms).
  */
 function reapGroup(pid: number, graceMs: number): Promise<void> {
-  const deadline = Date.now() + graceMs;
   return new Promise((resolve) => {
-    const poll = setInterval(() => {
-      if (groupExists(pid) && groupAlive(pid) && Date.now() < deadline) return;
-      signalGroup(pid, 'SIGKILL');
-      clearInterval(poll);
-      resolve();
-    }, REAP_POLL_MS);
+    const deadline = Date.now() + graceMs;
+    const waiting = reaping.get(pid);
+    if (waiting) {
+      // asked twice: both are told, at the earlier deadline
+      const told = waiting.done;
+      reaping.set(pid, { deadline: Math.min(deadline, waiting.deadline), done: () => (told(), resolve()) });
+    } else {
+      reaping.set(pid, { deadline, done: resolve });
+    }
+    reapTimer ??= setInterval(pollReaping, REAP_POLL_MS);
   });
+}
+
+function pollReaping(): void {
+  const now = Date.now();
+  const probed = [...reaping.keys()].filter((pid) => groupExists(pid));
+  const live = probed.length > 0 ? processGroupMembers(probed) : new Map<number, number[]>();
+  for (const [pid, { deadline, done }] of reaping) {
+    if ((live.get(pid)?.length ?? 0) > 0 && now < deadline) continue;
+    signalGroup(pid, 'SIGKILL');
+    reaping.delete(pid);
+    done();
+  }
+  if (reaping.size === 0) {
+    clearInterval(reapTimer);
+    reapTimer = undefined;
+  }
 }
 
 function groupExists(pid: number): boolean {
@@ -263,11 +288,6 @@ function groupExists(pid: number): boolean {
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
-}
-
-/** Whether a process of the group still runs (a zombie does not); off Linux, whether the group exists. */
-function groupAlive(pid: number): boolean {
-  return processGroupMembers([pid]).get(pid)!.length > 0;
 }
 
 /** Signals a process group; a group that is already gone is not an error. */
