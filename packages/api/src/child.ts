@@ -50,7 +50,8 @@ async function exit(): Promise<void> {
 /** Connects to Redis (and the SQL history when set), then serves HTTP. */
 async function start(identity: StartIdentity): Promise<void> {
   const { options } = identity;
-  broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2 });
+  // a request during an outage answers 503 within a few seconds rather than waiting for Redis
+  broker = Broker.connect(options, { name: 'coyotes:api', maxRetriesPerRequest: 2, maxReconnectDelayMs: 1000 });
   channels = new ChannelCache(broker);
   history = await startHistoryWriter(broker, options, identity.nodeId, log);
   const app = createApp({ broker, channels, nodeId: identity.nodeId, clock: Date.now, options, log, history });
