@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readProcStat } from '../../packages/runner/src/proc-stat.js';
+import type { ProcStat } from '../../packages/runner/src/proc-stat.js';
 import { waitFor } from './wait.js';
 
 /** The fixture that forks grandchildren and writes every pid of its tree to a file. */
@@ -19,13 +20,19 @@ export function subreaperExec(): string {
   return binary;
 }
 
-/** Zombies whose parent is `pid`: ended processes it has not reaped. */
-export function zombieChildren(pid: number): number[] {
+/** Every process of the host, from /proc (those that ended while it was read left out). */
+export function allProcStats(): ProcStat[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map((entry) => readProcStat(entry))
-    .filter((stat) => stat !== null && stat.ppid === pid && stat.state === 'Z')
-    .map((stat) => stat!.pid);
+    .filter((stat): stat is ProcStat => stat !== null);
+}
+
+/** Zombies whose parent is `pid`: ended processes it has not reaped. */
+export function zombieChildren(pid: number): number[] {
+  return allProcStats()
+    .filter((stat) => stat.ppid === pid && stat.state === 'Z')
+    .map((stat) => stat.pid);
 }
 
 /** Whether a process exists and is not a zombie waiting for its parent. */

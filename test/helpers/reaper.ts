@@ -8,19 +8,13 @@
  * end). On SIGTERM or SIGINT this kills the file's whole process tree, names what it killed (in
  * $COYOTES_REAPER_LOG, which run-tests.mjs prints, or on stderr), and exits; at a normal exit it kills whatever is left, silently.
  */
-import { appendFileSync, readdirSync } from 'node:fs';
-import { readProcStat } from '../../packages/runner/src/proc-stat.js';
-import { commandLine, killAll } from './processes.js';
+import { appendFileSync } from 'node:fs';
+import { allProcStats, commandLine, killAll } from './processes.js';
 
 /** Every live descendant of `root` (children first, then theirs), from /proc. */
 function descendants(root: number): { pid: number; cmd: string }[] {
   const parentOf = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    // null: exited while we looked
-    const stat = readProcStat(entry);
-    if (stat) parentOf.set(stat.ppid, [...(parentOf.get(stat.ppid) ?? []), stat.pid]);
-  }
+  for (const stat of allProcStats()) parentOf.set(stat.ppid, [...(parentOf.get(stat.ppid) ?? []), stat.pid]);
   const found: { pid: number; cmd: string }[] = [];
   const queue = [root];
   while (queue.length > 0) {
